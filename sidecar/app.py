@@ -1,0 +1,49 @@
+"""The FastAPI application: the API under /api and, for `drona serve`, the static site at /."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+from pydantic import BaseModel
+from starlette.middleware.gzip import GZipMiddleware
+
+from sidecar import __version__
+from sidecar.catalog.router import router as catalog_router
+from sidecar.deps import SettingsDep
+from sidecar.errors import install_error_handlers
+from sidecar.grading.router import router as grading_router
+from sidecar.settings import Settings, get_settings
+from sidecar.web.static import IsolationHeaders, SiteFiles
+
+
+class HealthPublic(BaseModel):
+    status: str
+    version: str
+    catalog: bool
+
+
+health_router = APIRouter(tags=["system"])
+
+
+@health_router.get("/health", response_model=HealthPublic, summary="Liveness and catalog availability")
+def health(settings: SettingsDep) -> HealthPublic:
+    return HealthPublic(status="ok", version=__version__, catalog=settings.catalog_db.is_file())
+
+
+def create_app(settings: Settings | None = None, *, serve_site: bool = False) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(title="Dronacharya sidecar", version=__version__, openapi_url="/openapi.json",
+                  docs_url="/api/docs", redoc_url=None)
+    app.state.settings = settings
+    install_error_handlers(app)
+    api = APIRouter(prefix="/api")
+    api.include_router(health_router)
+    api.include_router(catalog_router)
+    api.include_router(grading_router)
+    app.include_router(api)
+    if serve_site:
+        # Mounted last so /api routes win; html=True serves index.html and the site's 404 page.
+        app.mount("/", SiteFiles(directory=settings.site_dir, html=True, check_dir=False), name="site")
+    # HTML and API JSON are compressed on the fly; wasm/JS come precompressed (SiteFiles).
+    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
+    app.add_middleware(IsolationHeaders)
+    return app

@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class LessonPublic(BaseModel):
+    id: str
+    slug: str
+    title: str
+    type: str
+    xp: int
+    minutes: int
+    url: str = Field(description="Path of the lesson page, relative to the site root.")
+    exercise_ids: list[str]
+    quiz_ids: list[str]
+
+
+class ModulePublic(BaseModel):
+    id: str
+    slug: str
+    title: str
+    summary: str
+    par_minutes: int
+    url: str
+    lessons: list[LessonPublic]
+
+
+class CoursePublic(BaseModel):
+    id: str
+    slug: str
+    title: str
+    summary: str
+    status: str = Field(description="`active`, or `planned` for outline entries with no lessons yet.")
+    level: str | None
+    planned_modules: int | None
+    url: str | None
+    modules: list[ModulePublic]
+
+
+class TrackPublic(BaseModel):
+    id: str
+    slug: str
+    title: str
+    summary: str
+    domain: str
+    status: str
+    url: str
+    courses: list[CoursePublic]
+
+
+class DomainPublic(BaseModel):
+    id: str
+    slug: str
+    title: str
+    summary: str
+    track_slugs: list[str]
+
+
+class CatalogPublic(BaseModel):
+    domains: list[DomainPublic]
+    tracks: list[TrackPublic]

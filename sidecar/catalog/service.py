@@ -1,0 +1,58 @@
+"""The catalog tree, read from catalog.db and cached until the file is replaced by a rebuild."""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from pathlib import Path
+
+from . import store
+from .models import CatalogPublic, CoursePublic, DomainPublic, LessonPublic, ModulePublic, TrackPublic
+
+_cache: dict[Path, tuple[float, CatalogPublic]] = {}
+_lock = threading.Lock()
+
+
+def _load(path: Path) -> CatalogPublic:
+    with store.connect(path) as conn:
+        rows = {name: conn.execute(f"SELECT * FROM [{name}] ORDER BY position").fetchall()  # noqa: S608
+                for name in ("domains", "tracks", "courses", "modules", "lessons")}
+        placed: dict[tuple[str, str], list[str]] = defaultdict(list)
+        for table, kind in (("exercises", "exercise"), ("quizzes", "quiz")):
+            for row in conn.execute(f"SELECT id, lesson_id FROM [{table}] ORDER BY slug"):  # noqa: S608
+                placed[(kind, row["lesson_id"])].append(row["id"])
+    lessons: dict[str, list[LessonPublic]] = defaultdict(list)
+    for r in rows["lessons"]:
+        lessons[r["module_id"]].append(LessonPublic(
+            id=r["id"], slug=r["slug"], title=r["title"], type=r["type"], xp=r["xp"], minutes=r["minutes"],
+            url=r["url"], exercise_ids=placed[("exercise", r["id"])], quiz_ids=placed[("quiz", r["id"])]))
+    modules: dict[str, list[ModulePublic]] = defaultdict(list)
+    for r in rows["modules"]:
+        modules[r["course_id"]].append(ModulePublic(
+            id=r["id"], slug=r["slug"], title=r["title"], summary=r["summary"], par_minutes=r["par_minutes"],
+            url=r["url"], lessons=lessons[r["id"]]))
+    courses: dict[str, list[CoursePublic]] = defaultdict(list)
+    for r in rows["courses"]:
+        courses[r["track_id"]].append(CoursePublic(
+            id=r["id"], slug=r["slug"], title=r["title"], summary=r["summary"], status=r["status"],
+            level=r["level"], planned_modules=r["planned_modules"], url=r["url"], modules=modules[r["id"]]))
+    tracks = [TrackPublic(id=r["id"], slug=r["slug"], title=r["title"], summary=r["summary"], domain=r["domain"],
+                          status=r["status"], url=r["url"], courses=courses[r["id"]]) for r in rows["tracks"]]
+    by_domain: dict[str, list[str]] = defaultdict(list)
+    for track in tracks:
+        by_domain[track.domain].append(track.slug)
+    domains = [DomainPublic(id=r["id"], slug=r["slug"], title=r["title"], summary=r["summary"],
+                            track_slugs=by_domain[r["slug"]]) for r in rows["domains"]]
+    return CatalogPublic(domains=domains, tracks=tracks)
+
+
+def get_catalog(*, catalog_db: Path) -> CatalogPublic:
+    mtime = catalog_db.stat().st_mtime if catalog_db.is_file() else -1.0
+    with _lock:
+        cached = _cache.get(catalog_db)
+        if cached and cached[0] == mtime:
+            return cached[1]
+    catalog = _load(catalog_db)
+    with _lock:
+        _cache[catalog_db] = (mtime, catalog)
+    return catalog

@@ -1,0 +1,201 @@
+"""Write catalog.db (sqlite-utils): the structure, XP values and all private material.
+
+The sidecar reads this file; the static site never contains what is stored only here
+(reference solutions, hidden tests, answer keys, explanations). The database is written to a
+temporary file and renamed into place, so a running server never sees a half-written catalog.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import markdown
+import sqlite_utils
+import yaml
+
+from sidecar.courseware.model import Catalog, Lesson, Module
+
+from .pages import course_url, lesson_url, module_url, track_url
+
+SCHEMA_VERSION = 1
+CHUNK_CHARS = 1200
+_HEADING_RE = re.compile(r"^(#{1,6})\s+(.*)$")
+_DIRECTIVE_LINE_RE = re.compile(r"^::[a-z-]+.*$", re.MULTILINE)
+
+
+def markdown_renderer(mkdocs_yml: Path) -> markdown.Markdown:
+    """A Markdown renderer with the site's own extensions, for HTML stored in the catalog."""
+    config = yaml.safe_load(mkdocs_yml.read_text(encoding="utf-8")) or {}
+    names: list[str] = []
+    settings: dict[str, Any] = {}
+    for entry in config.get("markdown_extensions", []):
+        if isinstance(entry, str):
+            names.append(entry)
+        else:
+            (name, options), = entry.items()
+            names.append(name)
+            settings[name] = options or {}
+    return markdown.Markdown(extensions=names, extension_configs=settings)
+
+
+def chunk_lesson(lesson: Lesson, module: Module) -> list[dict[str, Any]]:
+    """Split a lesson into heading-led passages for retrieval (FTS5 now, vectors later)."""
+    body = _DIRECTIVE_LINE_RE.sub("", lesson.body)
+    sections: list[tuple[str, list[str]]] = [(lesson.data["title"], [])]
+    for line in body.splitlines():
+        match = _HEADING_RE.match(line)
+        if match:
+            sections.append((match.group(2).strip(), []))
+        else:
+            sections[-1][1].append(line)
+    for placement in lesson.placements:
+        if placement.kind == "exercise" and placement.slug in module.exercises:
+            exercise = module.exercises[placement.slug].data
+            sections.append((exercise["title"], exercise["prompt"].splitlines()))
+    chunks: list[dict[str, Any]] = []
+    for heading, lines in sections:
+        text = "\n".join(lines).strip()
+        if not text:
+            continue
+        for piece in _split(text):
+            chunks.append({"heading": heading, "text": piece})
+    return chunks
+
+
+def _split(text: str) -> list[str]:
+    if len(text) <= CHUNK_CHARS:
+        return [text]
+    pieces: list[str] = []
+    current = ""
+    for paragraph in text.split("\n\n"):
+        if current and len(current) + len(paragraph) > CHUNK_CHARS:
+            pieces.append(current.strip())
+            current = ""
+        current += paragraph + "\n\n"
+    if current.strip():
+        pieces.append(current.strip())
+    return pieces
+
+
+def _tables(catalog: Catalog, render: markdown.Markdown) -> dict[str, list[dict[str, Any]]]:
+    rows: dict[str, list[dict[str, Any]]] = {name: [] for name in (
+        "domains", "tracks", "courses", "modules", "lessons", "exercises", "quizzes", "quiz_items",
+        "achievements", "certifications", "lesson_chunks")}
+
+    def html_of(text: str) -> str:
+        render.reset()
+        return render.convert(text)
+
+    for position, domain in enumerate(catalog.domains):
+        rows["domains"].append({"id": domain["id"], "slug": domain["slug"], "title": domain["title"],
+                                "summary": domain["summary"], "position": position})
+    for t_pos, track in enumerate(catalog.tracks):
+        rows["tracks"].append({"id": track.id, "slug": track.slug, "domain": track.data["domain"],
+                               "title": track.data["title"], "summary": track.data["summary"],
+                               "status": track.data["status"], "position": t_pos, "url": track_url(track)})
+        for c_pos, course in enumerate(track.courses):
+            rows["courses"].append({
+                "id": course.id, "track_id": track.id, "slug": course.slug, "title": course.data["title"],
+                "summary": course.data["summary"], "status": course.data["status"],
+                "level": course.data.get("level"), "planned_modules": course.data.get("planned_modules"),
+                "position": c_pos, "url": None if course.planned else course_url(track, course)})
+            for m_pos, module in enumerate(course.modules):
+                rows["modules"].append({
+                    "id": module.id, "course_id": course.id, "slug": module.slug,
+                    "title": module.data["title"], "summary": module.data["summary"],
+                    "par_minutes": module.data["par_minutes"], "position": m_pos,
+                    "url": module_url(track, course, module)})
+                lesson_of: dict[tuple[str, str], str] = {}
+                for l_pos, lesson in enumerate(module.lessons):
+                    for placement in lesson.placements:
+                        if placement.slug:
+                            lesson_of[(placement.kind, placement.slug)] = lesson.id
+                    rows["lessons"].append({
+                        "id": lesson.id, "module_id": module.id, "course_id": course.id, "track_id": track.id,
+                        "slug": lesson.slug, "title": lesson.data["title"], "type": lesson.type,
+                        "objectives": lesson.data["objectives"], "skills": lesson.data["skills"],
+                        "minutes": lesson.data["minutes"], "xp": lesson.xp,
+                        "time_limit_minutes": lesson.data.get("time_limit_minutes"), "position": l_pos,
+                        "url": lesson_url(track, course, module, lesson), "body": lesson.body})
+                    for c_index, chunk in enumerate(chunk_lesson(lesson, module)):
+                        rows["lesson_chunks"].append({
+                            "id": f"{lesson.id}:{c_index}", "lesson_id": lesson.id, "position": c_index,
+                            "heading": chunk["heading"], "text": chunk["text"]})
+                for exercise in module.exercises.values():
+                    data = exercise.data
+                    rows["exercises"].append({
+                        "id": exercise.id, "slug": exercise.slug, "module_id": module.id,
+                        "lesson_id": lesson_of.get(("exercise", exercise.slug)), "title": data["title"],
+                        "prompt": data["prompt"], "starter": data["starter"], "solution": data["solution"],
+                        "time_limit_seconds": exercise.time_limit,
+                        "randomized": bool(data.get("randomized", False)),
+                        "visible_tests": data["tests"]["visible"], "hidden_tests": data["tests"]["hidden"],
+                        "hints": data["hints"], "misconceptions": data["misconceptions"],
+                        "example": data.get("example")})
+                for quiz in module.quizzes.values():
+                    rows["quizzes"].append({
+                        "id": quiz.id, "slug": quiz.slug, "module_id": module.id,
+                        "lesson_id": lesson_of.get(("quiz", quiz.slug)), "title": quiz.data["title"],
+                        "pass_percent": quiz.pass_percent})
+                    for i_pos, item in enumerate(quiz.data["items"]):
+                        rows["quiz_items"].append({
+                            "id": item["id"], "quiz_id": quiz.id, "position": i_pos, "kind": item["kind"],
+                            "skills": item["skills"], "prompt": item["prompt"], "code": item.get("code"),
+                            "choices": item.get("choices"), "answer": json.dumps(item["answer"]),
+                            "accept": item.get("accept", []), "expected_output": item.get("expected_output"),
+                            "explanation": item["explanation"],
+                            "explanation_html": html_of(item["explanation"])})
+    for achievement in catalog.achievements:
+        rows["achievements"].append({**{k: v for k, v in achievement.items() if k != "rule"},
+                                     "rule": achievement["rule"]})
+    for certification in catalog.certifications:
+        base = {k: certification.get(k) for k in ("id", "tier", "title", "description", "xp")}
+        rules = {k: v for k, v in certification.items() if k not in base}
+        rows["certifications"].append({**base, "rules": rules})
+    return rows
+
+
+FOREIGN_KEYS = {
+    "tracks": [],
+    "courses": [("track_id", "tracks", "id")],
+    "modules": [("course_id", "courses", "id")],
+    "lessons": [("module_id", "modules", "id")],
+    "exercises": [("module_id", "modules", "id")],
+    "quizzes": [("module_id", "modules", "id")],
+    "quiz_items": [("quiz_id", "quizzes", "id")],
+    "lesson_chunks": [("lesson_id", "lessons", "id")],
+}
+
+
+def write_catalog_db(catalog: Catalog, target: Path, mkdocs_yml: Path, meta: dict[str, Any]) -> dict[str, int]:
+    """Write catalog.db atomically; returns row counts per table."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + ".tmp")
+    for leftover in (tmp, Path(str(tmp) + "-wal"), Path(str(tmp) + "-shm")):
+        leftover.unlink(missing_ok=True)
+    rows = _tables(catalog, markdown_renderer(mkdocs_yml))
+    db = sqlite_utils.Database(tmp)
+    counts: dict[str, int] = {}
+    for name, table_rows in rows.items():
+        table = db.table(name)
+        if table_rows:
+            table.insert_all(table_rows, pk="id", foreign_keys=FOREIGN_KEYS.get(name) or None, alter=True)
+        else:
+            db.execute(f"CREATE TABLE IF NOT EXISTS [{name}] (id TEXT PRIMARY KEY)")
+        counts[name] = len(table_rows)
+    for column in ("module_id", "course_id", "track_id"):
+        if counts["lessons"]:
+            db.table("lessons").create_index([column], if_not_exists=True)
+    if counts["lesson_chunks"]:
+        db.table("lesson_chunks").enable_fts(["heading", "text"], tokenize="porter", create_triggers=False)
+    db.table("meta").insert_all(
+        [{"key": k, "value": json.dumps(v)} for k, v in {**meta, "schema_version": SCHEMA_VERSION}.items()],
+        pk="key")
+    db.conn.commit()
+    db.close()
+    os.replace(tmp, target)
+    return counts

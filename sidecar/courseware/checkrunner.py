@@ -1,0 +1,71 @@
+"""Runs authored code (reference solutions, starters, quiz snippets) for `drona validate`.
+
+Started as a separate, isolated Python process (`python -I`): authored code never runs
+in the validator's own process. Reads a JSON list of jobs on stdin and writes one JSON result
+line per job, flushing each, so a crash still leaves the earlier results readable.
+
+A job is {"key", "code", "tests"} (run the harness) or {"key", "code", "stdin"} (run a
+program and capture its output). Each job has its own time limit.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from typing import Any
+
+from sidecar.courseware import harness
+
+MEMORY_LIMIT_BYTES = 1 << 30
+
+
+class JobTimeout(BaseException):
+    """BaseException so the harness's `except Exception` cannot swallow it."""
+
+
+def _on_alarm(signum: int, frame: Any) -> None:
+    raise JobTimeout
+
+
+def _limit_memory() -> None:
+    try:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT_BYTES, MEMORY_LIMIT_BYTES))
+    except (ImportError, ValueError, OSError):
+        pass  # not available on this platform: the parent's timeout still applies
+
+
+def run_job(job: dict[str, Any]) -> dict[str, Any]:
+    limit = float(job.get("time_limit", 5.0))
+    signal.setitimer(signal.ITIMER_REAL, limit)
+    try:
+        if "tests" in job:
+            return {"key": job["key"], **harness.run_tests(job["code"], job["tests"], seed=job.get("seed", 0))}
+        try:
+            _, output = harness.execute(job["code"], job.get("stdin", ""))
+            return {"key": job["key"], "output": output, "error": None}
+        except harness.ProgramError as err:
+            return {"key": job["key"], "output": "", "error": err.formatted}
+    except JobTimeout:
+        return {"key": job["key"], "timeout": limit}
+    except MemoryError:
+        return {"key": job["key"], "error": "used more memory than allowed"}
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+def main() -> None:
+    _limit_memory()
+    signal.signal(signal.SIGALRM, _on_alarm)
+    jobs = json.load(sys.stdin)
+    real_stdout = sys.stdout
+    for job in jobs:
+        result = run_job(job)
+        real_stdout.write(json.dumps(result) + "\n")
+        real_stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

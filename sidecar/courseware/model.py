@@ -1,0 +1,191 @@
+"""The content model: what `content/` holds once loaded and schema-checked.
+
+Each item keeps its file and the loaded YAML (with lines) so later checks can point at the
+exact line of a problem.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .yamlsource import Located
+
+LESSON_TYPES = (
+    "concept",
+    "guided-discovery",
+    "code-along",
+    "sandbox",
+    "challenge",
+    "project-milestone",
+    "reflection",
+    "quiz",
+)
+# Lesson types whose page must place at least one exercise (learners code in them).
+EXERCISE_LESSON_TYPES = ("code-along", "sandbox", "challenge")
+# Base XP per the design's §8.2 table when a lesson does not set its own.
+DEFAULT_LESSON_XP = 50
+DEFAULT_CHALLENGE_XP = 150
+DEFAULT_TIME_LIMIT_SECONDS = 5.0
+DEFAULT_QUIZ_PASS_PERCENT = 80
+BLANK = "____"
+
+SLUG_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+DIRECTIVE_RE = re.compile(r"^::(?P<kind>[a-z-]+)(?:[ \t]+(?P<arg>\S+))?[ \t]*$")
+
+
+@dataclass
+class Source:
+    path: Path
+    doc: Located
+
+    def line(self, *path: str | int) -> int:
+        return self.doc.line_of(tuple(path))
+
+
+@dataclass
+class Placement:
+    """A `::exercise slug`, `::quiz slug` or `::playground` directive in a lesson."""
+
+    kind: str
+    slug: str | None
+    line: int
+    starter: str = ""  # playground only: the fenced python block that follows
+
+
+@dataclass
+class Exercise:
+    slug: str
+    data: dict[str, Any]
+    source: Source
+
+    @property
+    def id(self) -> str:
+        return str(self.data["id"])
+
+    @property
+    def time_limit(self) -> float:
+        return float(self.data.get("time_limit_seconds", DEFAULT_TIME_LIMIT_SECONDS))
+
+    def visible_tests(self) -> list[dict[str, Any]]:
+        return [dict(t) for t in self.data["tests"]["visible"]]
+
+    def hidden_tests(self) -> list[dict[str, Any]]:
+        return [dict(t, hidden=True) for t in self.data["tests"]["hidden"]]
+
+    def all_tests(self) -> list[dict[str, Any]]:
+        return self.visible_tests() + self.hidden_tests()
+
+
+@dataclass
+class Quiz:
+    slug: str
+    data: dict[str, Any]
+    source: Source
+
+    @property
+    def id(self) -> str:
+        return str(self.data["id"])
+
+    @property
+    def pass_percent(self) -> int:
+        return int(self.data.get("pass_percent", DEFAULT_QUIZ_PASS_PERCENT))
+
+
+@dataclass
+class Lesson:
+    slug: str
+    data: dict[str, Any]
+    source: Source
+    body: str
+    body_line: int  # file line of the body's first line
+    placements: list[Placement] = field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        return str(self.data["id"])
+
+    @property
+    def type(self) -> str:
+        return str(self.data["type"])
+
+    @property
+    def xp(self) -> int:
+        default = DEFAULT_CHALLENGE_XP if self.type == "challenge" else DEFAULT_LESSON_XP
+        return int(self.data.get("xp", default))
+
+
+@dataclass
+class Module:
+    slug: str
+    data: dict[str, Any]
+    source: Source
+    lessons: list[Lesson] = field(default_factory=list)
+    exercises: dict[str, Exercise] = field(default_factory=dict)
+    quizzes: dict[str, Quiz] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return str(self.data["id"])
+
+
+@dataclass
+class Course:
+    slug: str
+    data: dict[str, Any]
+    source: Source
+    modules: list[Module] = field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        return str(self.data["id"])
+
+    @property
+    def planned(self) -> bool:
+        return self.data.get("status") == "planned"
+
+
+@dataclass
+class Track:
+    slug: str
+    data: dict[str, Any]
+    source: Source
+    courses: list[Course] = field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        return str(self.data["id"])
+
+    @property
+    def planned(self) -> bool:
+        return self.data.get("status") == "planned"
+
+
+@dataclass
+class Catalog:
+    root: Path  # the repository root paths are reported against
+    content_dir: Path
+    domains: list[dict[str, Any]] = field(default_factory=list)
+    domains_source: Source | None = None
+    tracks: list[Track] = field(default_factory=list)
+    achievements: list[dict[str, Any]] = field(default_factory=list)
+    achievements_source: Source | None = None
+    certifications: list[dict[str, Any]] = field(default_factory=list)
+    certifications_source: Source | None = None
+
+    def courses(self) -> list[Course]:
+        return [c for t in self.tracks for c in t.courses]
+
+    def modules(self) -> list[Module]:
+        return [m for c in self.courses() for m in c.modules]
+
+    def lessons(self) -> list[Lesson]:
+        return [lesson for m in self.modules() for lesson in m.lessons]
+
+    def exercises(self) -> list[Exercise]:
+        return [e for m in self.modules() for e in m.exercises.values()]
+
+    def quizzes(self) -> list[Quiz]:
+        return [q for m in self.modules() for q in m.quizzes.values()]

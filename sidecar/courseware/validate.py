@@ -1,0 +1,213 @@
+"""`drona validate`: schema, cross-reference and code checks over the whole content tree."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from .codechecks import check_code
+from .loader import load_catalog
+from .model import BLANK, EXERCISE_LESSON_TYPES, Catalog, Module, Source
+from .problems import Problems
+
+KNOWN_DIRECTIVES = ("exercise", "quiz", "playground")
+
+
+@dataclass
+class ValidationResult:
+    catalog: Catalog
+    problems: Problems
+    programs_run: int = 0
+
+
+def _check_unique_ids(catalog: Catalog, problems: Problems) -> None:
+    seen: dict[str, tuple[Path, int]] = {}
+
+    def claim(value: object, source: Source, *path: str | int) -> None:
+        key = str(value)
+        line = source.line(*path)
+        if key in seen:
+            first_path, first_line = seen[key]
+            problems.add(source.path, line,
+                         f"duplicate id {key}: already used at {problems.rel(first_path)}:{first_line}")
+        else:
+            seen[key] = (source.path, line)
+
+    if catalog.domains_source:
+        for i, domain in enumerate(catalog.domains):
+            claim(domain["id"], catalog.domains_source, "domains", i, "id")
+    for track in catalog.tracks:
+        claim(track.id, track.source, "id")
+        for course in track.courses:
+            claim(course.id, course.source, "id")
+            for module in course.modules:
+                claim(module.id, module.source, "id")
+                for lesson in module.lessons:
+                    claim(lesson.id, lesson.source, "id")
+                for exercise in module.exercises.values():
+                    claim(exercise.id, exercise.source, "id")
+                for quiz in module.quizzes.values():
+                    claim(quiz.id, quiz.source, "id")
+                    for i, item in enumerate(quiz.data["items"]):
+                        claim(item["id"], quiz.source, "items", i, "id")
+    for key, items, source in (
+        ("achievements", catalog.achievements, catalog.achievements_source),
+        ("certifications", catalog.certifications, catalog.certifications_source),
+    ):
+        if source is not None:
+            for i, item in enumerate(items):
+                claim(item["id"], source, key, i, "id")
+
+
+def _check_domains(catalog: Catalog, problems: Problems) -> None:
+    source = catalog.domains_source
+    if source is None:
+        return
+    track_slugs = {t.slug for t in catalog.tracks}
+    listed: dict[str, str] = {}
+    for i, domain in enumerate(catalog.domains):
+        for j, slug in enumerate(domain.get("tracks", [])):
+            if slug in listed:
+                problems.add(source.path, source.line("domains", i, "tracks", j),
+                             f"track '{slug}' is listed in both '{listed[slug]}' and '{domain['slug']}'")
+            listed[slug] = domain["slug"]
+            if slug not in track_slugs and not (catalog.content_dir / "tracks" / slug).is_dir():
+                problems.add(source.path, source.line("domains", i, "tracks", j),
+                             f"domains[{i}].tracks[{j}]: no track '{slug}' found in tracks/")
+    slugs = [d["slug"] for d in catalog.domains]
+    for i, slug in enumerate(slugs):
+        if slugs.index(slug) != i:
+            problems.add(source.path, source.line("domains", i, "slug"), f"duplicate domain slug '{slug}'")
+    for track in catalog.tracks:
+        domain = track.data["domain"]
+        if domain not in slugs:
+            problems.add(track.source.path, track.source.line("domain"),
+                         f"domain: no domain '{domain}' in domains.yaml")
+        elif listed.get(track.slug) != domain:
+            problems.add(track.source.path, track.source.line("domain"),
+                         f"track '{track.slug}' says domain '{domain}' but domains.yaml does not list it there")
+
+
+def _check_status(catalog: Catalog, problems: Problems) -> None:
+    for track in catalog.tracks:
+        if not track.planned and all(c.planned for c in track.courses):
+            problems.add(track.source.path, track.source.line("status"),
+                         "an active track needs at least one active course")
+        for course in track.courses:
+            src = course.source
+            if course.planned and course.data.get("modules"):
+                problems.add(src.path, src.line("modules"),
+                             "a planned course has no modules yet: use planned_modules to say how many")
+            if not course.planned and not course.data.get("modules"):
+                problems.add(src.path, src.line("modules"), "an active course needs at least one module")
+            if track.planned and not course.planned:
+                problems.add(src.path, src.line("status"), "an active course cannot sit in a planned track")
+
+
+def _check_placements(module: Module, problems: Problems) -> None:
+    used: dict[tuple[str, str], list[tuple[Path, int]]] = defaultdict(list)
+    for lesson in module.lessons:
+        path = lesson.source.path
+        kinds = [p.kind for p in lesson.placements]
+        for placement in lesson.placements:
+            if placement.kind not in KNOWN_DIRECTIVES:
+                problems.add(path, placement.line,
+                             f"unknown directive '::{placement.kind}' (use ::exercise, ::quiz or ::playground)")
+                continue
+            if placement.kind == "playground":
+                if placement.slug:
+                    problems.add(path, placement.line, "::playground takes no argument")
+                continue
+            if not placement.slug:
+                problems.add(path, placement.line, f"::{placement.kind} needs a slug, e.g. ::{placement.kind} my-slug")
+                continue
+            pool = module.exercises if placement.kind == "exercise" else module.quizzes
+            folder = "exercises" if placement.kind == "exercise" else "quizzes"
+            if placement.slug not in pool:
+                problems.add(path, placement.line,
+                             f"::{placement.kind} {placement.slug}: no file {folder}/{placement.slug}.yaml "
+                             f"in module '{module.slug}'")
+                continue
+            used[(placement.kind, placement.slug)].append((path, placement.line))
+        if lesson.type in EXERCISE_LESSON_TYPES and "exercise" not in kinds:
+            problems.add(path, lesson.source.line("type"),
+                         f"a {lesson.type} lesson must place an exercise (::exercise <slug>)")
+        if lesson.type == "quiz" and "quiz" not in kinds:
+            problems.add(path, lesson.source.line("type"), "a quiz lesson must place a quiz (::quiz <slug>)")
+        if lesson.type == "challenge" and "time_limit_minutes" not in lesson.data:
+            problems.add(path, lesson.source.line("type"), "a challenge lesson needs time_limit_minutes")
+    for kind, pool in (("exercise", module.exercises), ("quiz", module.quizzes)):
+        for slug, item in pool.items():
+            places = used.get((kind, slug), [])
+            if not places:
+                problems.add(item.source.path, 1, f"{kind} '{slug}' is not placed in any lesson of its module")
+            for path, line in places[1:]:
+                problems.add(path, line, f"{kind} '{slug}' is placed more than once")
+
+
+def _check_exercise_static(module: Module, problems: Problems) -> None:
+    for exercise in module.exercises.values():
+        src = exercise.source
+        hints = exercise.data["hints"]
+        for i, hint in enumerate(hints):
+            last = i == len(hints) - 1
+            if hint.get("bottom_out") and not last:
+                problems.add(src.path, src.line("hints", i),
+                             f"hints[{i}]: only the last rung may be the bottom-out hint")
+            if last and not hint.get("bottom_out"):
+                problems.add(src.path, src.line("hints", i),
+                             "hints: the ladder must end in a bottom-out rung (bottom_out: true)")
+        for i, item in enumerate(exercise.data["misconceptions"]):
+            pattern = item.get("pattern")
+            if not pattern:
+                continue
+            try:
+                compiled = re.compile(pattern)
+            except re.error as exc:
+                problems.add(src.path, src.line("misconceptions", i, "pattern"),
+                             f"misconceptions[{i}].pattern: invalid regular expression ({exc})")
+                continue
+            if not compiled.search(item["wrong_code"]):
+                problems.add(src.path, src.line("misconceptions", i, "pattern"),
+                             f"misconceptions[{i}].pattern does not match its own wrong_code")
+        names = [t["name"] for t in exercise.all_tests()]
+        for name in {n for n in names if names.count(n) > 1}:
+            problems.add(src.path, src.line("tests"), f"tests: two tests are named '{name}'")
+
+
+def _check_quiz_static(module: Module, problems: Problems) -> None:
+    for quiz in module.quizzes.values():
+        src = quiz.source
+        for i, item in enumerate(quiz.data["items"]):
+            kind = item["kind"]
+            if kind == "multiple-choice" and item["answer"] >= len(item["choices"]):
+                problems.add(src.path, src.line("items", i, "answer"),
+                             f"items[{i}].answer: choice {item['answer']} does not exist "
+                             f"(choices are numbered from 0 to {len(item['choices']) - 1})")
+            if kind == "find-the-bug":
+                count = len(item["code"].rstrip("\n").splitlines())
+                if item["answer"] > count:
+                    problems.add(src.path, src.line("items", i, "answer"),
+                                 f"items[{i}].answer: line {item['answer']} does not exist (the code has {count})")
+            if kind == "code-completion" and item["code"].count(BLANK) != 1:
+                problems.add(src.path, src.line("items", i, "code"),
+                             f"items[{i}].code: must contain the blank {BLANK} exactly once")
+
+
+def validate(content_dir: Path, root: Path, *, run_code: bool = True) -> ValidationResult:
+    """Every problem in the content tree, collected in one run."""
+    problems = Problems(root)
+    catalog = load_catalog(content_dir, root, problems)
+    _check_unique_ids(catalog, problems)
+    _check_domains(catalog, problems)
+    _check_status(catalog, problems)
+    for module in catalog.modules():
+        _check_placements(module, problems)
+        _check_exercise_static(module, problems)
+        _check_quiz_static(module, problems)
+    result = ValidationResult(catalog, problems)
+    if run_code:
+        result.programs_run = check_code(catalog, problems)
+    return result

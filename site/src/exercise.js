@@ -1,0 +1,199 @@
+// The exercise widget: prompt, editor (kept per exercise in localStorage), Run / Check / Stop,
+// output, test results and the tutor panel.
+import { runner } from "./runner.js";
+import { ProgramWidget } from "./program.js";
+import { Tutor } from "./tutor.js";
+import { el, button, setEnabled, readConfig, storage, stopMessage, compilePattern } from "./ui.js";
+
+const STORAGE_PREFIX = "drona:code:";
+
+function authored(root) {
+  const hints = Array.from(root.querySelectorAll(".drona-hints > .drona-hint")).map((node) => ({
+    html: node.innerHTML.trim(),
+    bottomOut: node.dataset.bottomOut === "true",
+  }));
+  const misconceptions = Array.from(root.querySelectorAll(".drona-misconceptions > .drona-misconception")).map(
+    (node) => ({ pattern: compilePattern(node.dataset.pattern || ""), html: node.innerHTML.trim() }),
+  );
+  const example = root.querySelector(".drona-example");
+  return { hints, misconceptions, exampleHtml: example ? example.innerHTML.trim() : "" };
+}
+
+function lessonObjectives() {
+  return Array.from(document.querySelectorAll("[data-drona-objectives] li")).map((li) => li.textContent.trim());
+}
+
+export class ExerciseWidget extends ProgramWidget {
+  constructor(root) {
+    const config = readConfig(root);
+    const id = root.dataset.exerciseId || "";
+    const key = STORAGE_PREFIX + id;
+    const starter = typeof config.starter === "string" ? config.starter : "";
+    const saved = id ? storage.get(key) : null;
+    let saveTimer = null;
+    super(root, config, {
+      label: "Your solution (Python)",
+      initialCode: saved !== null ? saved : starter,
+      onChange: (code) => {
+        clearTimeout(saveTimer);
+        saveTimer = setTimeout(() => {
+          if (!id) return;
+          if (code === starter) storage.remove(key);
+          else storage.set(key, code);
+        }, 300);
+      },
+    });
+    this.id = id;
+    this.key = key;
+    this.starter = starter;
+    this.tests = Array.isArray(config.tests) ? config.tests : [];
+    this.randomized = !!config.randomized;
+    this.checks = 0;
+    this.lastCheck = null; // {passed, results} of the last finished Check
+
+    const material = authored(root);
+    this.tutor = new Tutor({
+      ...material,
+      objectives: lessonObjectives(),
+      getCode: () => this.code,
+      getChecks: () => this.checks,
+      getLastCheck: () => this.lastCheck,
+    });
+
+    this.checkBtn = button("✓ Check", { kind: "secondary", onClick: () => this.check() });
+    this.resetBtn = button("Reset to starter", { kind: "link", onClick: () => this.reset() });
+    this.toolbar.insertBefore(this.checkBtn, this.stopBtn);
+    this.toolbar.append(el("span", { class: "drona-toolbar__spacer" }), this.resetBtn);
+
+    this.results = el("section", { class: "drona-results", "aria-label": "Test results", hidden: true });
+
+    const main = el(
+      "div",
+      { class: "drona-workbench__main" },
+      this.editorHost,
+      this.toolbar,
+      this.status,
+      this.stdinPanel || null,
+      this.output.element,
+      this.results,
+    );
+    this.workbench = el("div", { class: "drona-workbench" }, main, this.tutor.element);
+    root.append(this.workbench);
+    if (saved !== null && saved !== starter) {
+      this.output.placeholder.textContent = "Your saved code was restored. Run it to see its output here.";
+    }
+    this.refresh();
+  }
+
+  setButtons(ready, idle) {
+    super.setButtons(ready, idle);
+    if (this.checkBtn) setEnabled(this.checkBtn, ready && idle);
+  }
+
+  reset() {
+    if (this.code === this.starter) return;
+    // eslint-disable-next-line no-alert
+    if (!window.confirm("Replace your code with the starter code? Your changes will be lost.")) return;
+    this.editor.setCode(this.starter);
+    storage.remove(this.key);
+    this.editor.focus();
+  }
+
+  check() {
+    if (this.busy || runner.state !== "ready" || this.disposed) return;
+    this.busy = "check";
+    this.refresh();
+    this.setStatus("Checking…", "busy");
+    const seed = this.randomized ? Math.floor(Math.random() * 2 ** 31) : 0;
+    const items = this.tests.map((test) =>
+      el(
+        "li",
+        { class: "drona-test", dataset: { result: "pending" } },
+        el("span", { class: "drona-test__icon", "aria-hidden": "true", text: "…" }),
+        el("span", { class: "drona-test__name", text: test.name || "test" }),
+        el("span", { class: "drona-visually-hidden drona-test__verdict", text: "not run yet" }),
+      ),
+    );
+    const summary = el("p", { class: "drona-results__summary", text: "Running the tests…" });
+    this.results.replaceChildren(
+      el("div", { class: "drona-panel-title", "aria-hidden": "true", text: "Tests" }),
+      summary,
+      el("ul", { class: "drona-results__list" }, items),
+    );
+    this.results.hidden = false;
+    if (!this.tests.length) summary.textContent = "This exercise has no visible tests.";
+
+    const job = runner.check(this.code, this.tests, seed, {
+      timeLimit: this.timeLimit,
+      onTestStart: (index) => {
+        if (items[index]) items[index].dataset.result = "running";
+      },
+      onTestResult: (index, result) => this.showTest(items[index], result),
+    });
+    this.job = job;
+    job.result.then((result) => this.afterCheck(result, items, summary, seed));
+  }
+
+  showTest(item, result) {
+    if (!item) return;
+    item.dataset.result = result.passed ? "pass" : "fail";
+    item.querySelector(".drona-test__icon").textContent = result.passed ? "✓" : "✗";
+    item.querySelector(".drona-test__verdict").textContent = result.passed ? "passed" : "failed";
+    if (!result.passed && result.message) {
+      item.append(el("pre", { class: "drona-test__message" }, result.message));
+    }
+  }
+
+  afterCheck(result, items, summary, seed) {
+    this.job = null;
+    this.busy = null;
+    if (this.disposed) return;
+    this.checks += 1;
+    if (result.status === "ok") {
+      this.lastCheck = { passed: result.passed, results: result.results };
+      const total = result.results.length;
+      const failed = result.results.filter((r) => !r.passed).length;
+      if (result.passed) {
+        summary.textContent = total === 1 ? "The visible test passes. Well done!" : `All ${total} visible tests pass. Well done!`;
+        summary.dataset.tone = "success";
+      } else {
+        summary.textContent = `${failed} of ${total} ${total === 1 ? "test" : "tests"} failed. Read the message under each ✗.`;
+        summary.dataset.tone = "error";
+      }
+      if (this.randomized) summary.append(el("span", { class: "drona-results__seed", text: ` (random seed ${seed})` }));
+    } else {
+      const index = result.testIndex;
+      const name = index !== null && index !== undefined && this.tests[index] ? this.tests[index].name : "";
+      if (result.status === "timeout") {
+        summary.textContent = stopMessage(result.seconds, name);
+        this.lastCheck = {
+          passed: false,
+          results: [{ name: name || "test", passed: false, message: stopMessage(result.seconds) }],
+        };
+      } else if (result.status === "stopped") {
+        summary.textContent = "Stopped before the tests finished.";
+      } else {
+        summary.textContent = `Python stopped unexpectedly (${result.message}). It is restarting; check again.`;
+      }
+      summary.dataset.tone = "error";
+      items.forEach((item) => {
+        if (item.dataset.result === "pending" || item.dataset.result === "running") {
+          item.dataset.result = item.dataset.result === "running" ? "fail" : "skipped";
+          item.querySelector(".drona-test__icon").textContent = item.dataset.result === "fail" ? "✗" : "–";
+          item.querySelector(".drona-test__verdict").textContent =
+            item.dataset.result === "fail" ? "stopped" : "not run";
+        }
+      });
+    }
+    this.refresh();
+    if (this.lastCheck && !this.lastCheck.passed) this.tutor.afterFailedCheck();
+  }
+
+  dispose() {
+    super.dispose();
+  }
+}
+
+export function mountExercise(root) {
+  return new ExerciseWidget(root);
+}

@@ -1,0 +1,173 @@
+// What the exercise and the playground share: an editor, Run / Stop, a status line, the output
+// panel and (when the page is not cross-origin isolated) a stdin box for input().
+import { runner } from "./runner.js";
+import { createEditor } from "./editor.js";
+import { el, button, setEnabled, uniqueId, OutputPanel, stopMessage } from "./ui.js";
+
+export class ProgramWidget {
+  constructor(root, config, { label, initialCode, onChange }) {
+    this.root = root;
+    this.config = config;
+    this.timeLimit = Number(config.time_limit_seconds) || 5;
+    this.job = null;
+    this.busy = null; // "run" | "check" | null
+    this.disposed = false;
+
+    this.output = new OutputPanel();
+    this.status = el("p", { class: "drona-status", role: "status", "aria-live": "polite" });
+    this.editorHost = el("div", { class: "drona-editor" });
+    this.editor = createEditor(this.editorHost, {
+      doc: initialCode,
+      label,
+      onRun: () => this.run(),
+      onChange,
+    });
+
+    this.runBtn = button("▶ Run", {
+      kind: "primary",
+      onClick: () => this.run(),
+      title: "Run (Ctrl+Enter)",
+      keyshortcuts: "Control+Enter Meta+Enter",
+    });
+    this.stopBtn = button("■ Stop", { kind: "danger", onClick: () => this.stop() });
+    this.toolbar = el("div", { class: "drona-toolbar", role: "group", "aria-label": "Program controls" }, this.runBtn, this.stopBtn);
+
+    if (!runner.isolated) {
+      const id = uniqueId("drona-stdin");
+      this.stdinBox = el("textarea", {
+        id,
+        class: "drona-stdin__field",
+        rows: "2",
+        spellcheck: "false",
+        placeholder: "One line per input() call",
+      });
+      this.stdinPanel = el(
+        "div",
+        { class: "drona-stdin" },
+        el("label", { for: id, text: "Program input, one line per input()" }),
+        this.stdinBox,
+      );
+    }
+
+    this.unsubscribe = runner.onState(() => this.refresh());
+  }
+
+  /** Called by subclasses once the DOM is in place. */
+  refresh() {
+    if (this.disposed) return;
+    const state = runner.state;
+    const ready = state === "ready";
+    const idle = !this.busy;
+    this.setButtons(ready, idle);
+    setEnabled(this.stopBtn, !idle);
+    if (!idle) {
+      this.root.dataset.state = "running";
+    } else if (ready) {
+      this.root.dataset.state = "ready";
+    } else if (state === "error") {
+      this.root.dataset.state = "error";
+    } else {
+      this.root.dataset.state = "loading";
+    }
+    if (idle) this.showRunnerStatus();
+  }
+
+  setButtons(ready, idle) {
+    setEnabled(this.runBtn, ready && idle);
+  }
+
+  showRunnerStatus() {
+    const state = runner.state;
+    if (state === "ready") {
+      this.setStatus("Ready", "ready");
+    } else if (state === "error") {
+      this.setStatus(`Python could not load: ${runner.error}`, "error", true);
+    } else if (runner.restarts > 0) {
+      this.setStatus("Restarting Python…", "loading");
+    } else {
+      this.setStatus("Loading Python…", "loading");
+    }
+  }
+
+  setStatus(text, tone, retry = false) {
+    this.status.replaceChildren(el("span", { class: "drona-status__dot", "aria-hidden": "true" }), text);
+    this.status.dataset.tone = tone;
+    if (retry) {
+      this.status.append(
+        " ",
+        button("Retry", {
+          kind: "link",
+          onClick: () => runner.restart(),
+        }),
+      );
+    }
+  }
+
+  get code() {
+    return this.editor.getCode();
+  }
+
+  run() {
+    if (this.busy || runner.state !== "ready" || this.disposed) return;
+    this.busy = "run";
+    this.output.clear();
+    this.refresh();
+    this.setStatus("Running…", "busy");
+    this.beforeRun();
+    const job = runner.run(this.code, {
+      timeLimit: this.timeLimit,
+      stdin: this.stdinBox ? this.stdinBox.value : "",
+      onOutput: (kind, text) => this.output.write(kind, text),
+      onInput: () => {
+        this.setStatus("Waiting for your input…", "busy");
+        this.output.askInput((line) => {
+          this.setStatus("Running…", "busy");
+          job.answer(line);
+        });
+      },
+    });
+    this.job = job;
+    job.result.then((result) => this.afterRun(result));
+  }
+
+  beforeRun() {}
+
+  afterRun(result) {
+    this.job = null;
+    this.busy = null;
+    if (this.disposed) return;
+    this.output.cancelInput();
+    const out = this.output;
+    if (result.status === "ok") {
+      if (!out.size) out.note("(Your program printed nothing.)", "muted");
+      out.note("Program finished.", "success");
+    } else if (result.status === "error") {
+      let lead = "Your program stopped with an error:";
+      if (/^EOFError/m.test(result.traceback) && this.stdinBox) {
+        lead = "Your program asked for more input() than the “Program input” box gives, one line per call:";
+      }
+      out.traceback(result.traceback, lead);
+    } else if (result.status === "timeout") {
+      out.note(stopMessage(result.seconds), "error");
+    } else if (result.status === "stopped") {
+      out.note("Stopped.", "warning");
+    } else if (result.status === "crashed") {
+      out.note(`Python stopped unexpectedly (${result.message}). It is restarting; run your program again.`, "error");
+    }
+    this.refresh();
+    this.afterRunHook(result);
+  }
+
+  afterRunHook() {}
+
+  stop() {
+    if (this.job) this.job.stop();
+  }
+
+  dispose() {
+    this.disposed = true;
+    if (this.job) this.job.stop();
+    this.unsubscribe();
+    this.editor.destroy();
+  }
+}

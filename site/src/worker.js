@@ -1,0 +1,210 @@
+// The Python runner: a classic Web Worker that boots Pyodide from the site itself and runs the
+// learner's code through the shared test harness (assets/drona/harness.py → `drona_harness`).
+//
+// Protocol (main thread → worker):
+//   {type: "init", pyodideURL, harnessURL, interruptSAB?, stdinSAB?}
+//   {type: "run", id, code, stdin?}          stdin: text for input() when there is no stdinSAB
+//   {type: "check", id, code, tests, seed}
+// Worker → main thread:
+//   {type: "status", text}                   boot progress
+//   {type: "ready", version} | {type: "boot-error", message}
+//   {type: "stdout"|"stderr", id, text}      streamed program output (batched)
+//   {type: "input", id}                      the program waits in input(); answer through stdinSAB
+//   {type: "done", id, traceback}            run finished; traceback is null on success
+//   {type: "test-start", id, index} / {type: "test-result", id, index, result}
+//   {type: "checked", id, passed, results}
+//   {type: "interrupted", id}                a KeyboardInterrupt escaped (Stop / time limit)
+//   {type: "crashed", id, message}           Pyodide itself failed; the main thread restarts us
+/* eslint-env worker */
+
+let pyodide = null;
+let harness = null;
+let currentId = null;
+let mode = "idle"; // "run" | "check" | "idle"
+let interrupt = null; // Uint8Array over a SharedArrayBuffer, when cross-origin isolated
+let stdinCtrl = null; // Int32Array [state, length] over a SharedArrayBuffer
+let stdinData = null; // Uint8Array: the answered line, UTF-8
+let stdinLines = null; // fallback: lines supplied with the run
+const MAX_STREAM_CHARS = 1_000_000;
+
+class OutStream {
+  constructor(kind) {
+    this.kind = kind;
+    this.decoder = new TextDecoder();
+    this.buffer = "";
+    this.lastFlush = 0;
+    this.sent = 0;
+    this.other = null;
+    this.isatty = true; // line buffering in Python, so output streams while the program runs
+  }
+
+  reset() {
+    this.buffer = "";
+    this.sent = 0;
+    this.decoder = new TextDecoder();
+  }
+
+  write(bytes) {
+    if (mode !== "run") return bytes.length; // tests capture their own output
+    if (this.other && this.other.buffer) this.other.flush(); // keep stdout/stderr in order
+    this.buffer += this.decoder.decode(bytes, { stream: true });
+    const now = performance.now();
+    if (this.buffer.length > 8192 || now - this.lastFlush > 40) this.flush();
+    return bytes.length;
+  }
+
+  flush() {
+    if (this.buffer && this.sent < MAX_STREAM_CHARS) {
+      let text = this.buffer;
+      if (this.sent + text.length > MAX_STREAM_CHARS) text = text.slice(0, MAX_STREAM_CHARS - this.sent);
+      this.sent += text.length;
+      postMessage({ type: this.kind, id: currentId, text });
+    }
+    this.buffer = "";
+    this.lastFlush = performance.now();
+  }
+}
+
+const stdout = new OutStream("stdout");
+const stderr = new OutStream("stderr");
+stdout.other = stderr;
+stderr.other = stdout;
+
+function flushAll() {
+  stdout.flush();
+  stderr.flush();
+}
+
+function readStdin() {
+  if (mode !== "run") return null; // tests feed input() themselves; anything else reads EOF
+  if (stdinCtrl) {
+    flushAll(); // the prompt must appear before the input field
+    Atomics.store(stdinCtrl, 0, 0);
+    postMessage({ type: "input", id: currentId });
+    Atomics.wait(stdinCtrl, 0, 0);
+    const state = Atomics.load(stdinCtrl, 0);
+    if (state !== 1) {
+      // Stopped while waiting: raise KeyboardInterrupt inside the program when possible.
+      if (interrupt && pyodide) pyodide.checkInterrupt();
+      return null;
+    }
+    const length = Atomics.load(stdinCtrl, 1);
+    return new TextDecoder().decode(stdinData.slice(0, length)) + "\n";
+  }
+  if (stdinLines && stdinLines.length) return stdinLines.shift() + "\n";
+  return null; // EOF: input() raises EOFError
+}
+
+function isKeyboardInterrupt(err) {
+  return !!err && (err.type === "KeyboardInterrupt" || /KeyboardInterrupt/.test(String(err.message || "")));
+}
+
+function fatal(id, err) {
+  postMessage({ type: "crashed", id, message: String((err && err.message) || err) });
+}
+
+async function boot(msg) {
+  try {
+    postMessage({ type: "status", text: "Loading Python…" });
+    const harnessText = fetch(msg.harnessURL).then((r) => {
+      if (!r.ok) throw new Error(`could not fetch the test harness (${r.status})`);
+      return r.text();
+    });
+    harnessText.catch(() => {}); // reported below, after Pyodide
+    importScripts(msg.pyodideURL + "pyodide.js");
+    pyodide = await self.loadPyodide({ indexURL: msg.pyodideURL, fullStdLib: false });
+    pyodide.setStdout(stdout);
+    pyodide.setStderr(stderr);
+    pyodide.setStdin({ stdin: readStdin, isatty: false });
+    if (msg.interruptSAB) {
+      interrupt = new Uint8Array(msg.interruptSAB);
+      pyodide.setInterruptBuffer(interrupt);
+    }
+    if (msg.stdinSAB) {
+      stdinCtrl = new Int32Array(msg.stdinSAB, 0, 2);
+      stdinData = new Uint8Array(msg.stdinSAB, 8);
+    }
+    pyodide.FS.mkdirTree("/drona");
+    pyodide.FS.writeFile("/drona/drona_harness.py", await harnessText);
+    pyodide.runPython("import sys\nsys.path.insert(0, '/drona')\nimport drona_harness");
+    harness = pyodide.pyimport("drona_harness");
+    postMessage({ type: "ready", version: pyodide.version });
+  } catch (err) {
+    postMessage({ type: "boot-error", message: String((err && err.message) || err) });
+  }
+}
+
+function begin(msg, kind) {
+  currentId = msg.id;
+  mode = kind;
+  stdout.reset();
+  stderr.reset();
+  if (interrupt) interrupt[0] = 0;
+}
+
+function end() {
+  flushAll();
+  mode = "idle";
+  stdinLines = null;
+}
+
+function run(msg) {
+  begin(msg, "run");
+  stdinLines = stdinCtrl ? null : String(msg.stdin || "").split(/\r?\n/);
+  if (stdinLines && stdinLines.length && stdinLines[stdinLines.length - 1] === "") stdinLines.pop();
+  let traceback = null;
+  try {
+    const result = harness.run_program(msg.code);
+    traceback = result === undefined || result === null ? null : String(result);
+  } catch (err) {
+    end();
+    if (isKeyboardInterrupt(err)) postMessage({ type: "interrupted", id: msg.id });
+    else fatal(msg.id, err);
+    return;
+  }
+  end();
+  postMessage({ type: "done", id: msg.id, traceback });
+}
+
+function check(msg) {
+  begin(msg, "check");
+  const results = [];
+  try {
+    msg.tests.forEach((test, index) => {
+      postMessage({ type: "test-start", id: msg.id, index });
+      const pyTest = pyodide.toPy(test);
+      let proxy = null;
+      try {
+        // Same as drona_harness.run_tests(code, tests, seed): test i gets seed + i.
+        proxy = harness.run_test(msg.code, pyTest, msg.seed + index);
+        const result = proxy.toJs({ dict_converter: Object.fromEntries });
+        results.push(result);
+        postMessage({ type: "test-result", id: msg.id, index, result });
+      } finally {
+        pyTest.destroy();
+        if (proxy) proxy.destroy();
+      }
+    });
+  } catch (err) {
+    end();
+    if (isKeyboardInterrupt(err)) postMessage({ type: "interrupted", id: msg.id });
+    else fatal(msg.id, err);
+    return;
+  }
+  end();
+  postMessage({ type: "checked", id: msg.id, passed: results.every((r) => r.passed), results });
+}
+
+self.onmessage = (event) => {
+  const msg = event.data || {};
+  if (msg.type === "init") {
+    boot(msg);
+    return;
+  }
+  if (!harness) {
+    postMessage({ type: "crashed", id: msg.id, message: "Python is not loaded yet." });
+    return;
+  }
+  if (msg.type === "run") run(msg);
+  else if (msg.type === "check") check(msg);
+};
