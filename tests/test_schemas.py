@@ -72,9 +72,7 @@ def walk(
     if not isinstance(schema, dict):
         return
     closed_here = (
-        closed_by_parent
-        or schema.get("additionalProperties") is False
-        or schema.get("unevaluatedProperties") is False
+        closed_by_parent or schema.get("additionalProperties") is False or schema.get("unevaluatedProperties") is False
     )
     for key in IN_PLACE_ONE:
         if key in schema:
@@ -118,9 +116,7 @@ def style_problems(schema: Any) -> list[str]:
 
 
 def test_every_kind_has_a_schema_and_examples_only_for_known_kinds() -> None:
-    assert sorted(p.name for p in SCHEMAS.glob("*.schema.json")) == sorted(
-        f"{k}.schema.json" for k in KINDS
-    )
+    assert sorted(p.name for p in SCHEMAS.glob("*.schema.json")) == sorted(f"{k}.schema.json" for k in KINDS)
     assert sorted(p.name for p in EXAMPLES.iterdir() if p.is_dir()) == sorted(KINDS)
 
 
@@ -181,3 +177,47 @@ def test_invalid_example_is_rejected(kind: str, path: Path) -> None:
     assert text.startswith("# invalid: "), "the first line must say why: '# invalid: <why>'"
     data = yaml.safe_load(text)
     assert list(validator(kind).iter_errors(data)), "expected at least one validation error"
+
+
+# A kind-specific field that breaks its rule must be reported once, for that rule, and never also as an
+# unknown key: the fields are declared by branches that cannot fail (see the "Declares ..." branches).
+BROKEN_CONDITIONAL_FIELDS = [
+    ("course", "planned-modules-zero.yaml"),
+    ("quiz", "predict-output-answer-number.yaml"),
+    ("quiz", "one-choice.yaml"),
+    ("quiz", "find-the-bug-line-zero.yaml"),
+    ("quiz", "code-completion-without-blank.yaml"),
+    ("certifications", "gold-without-rubric.yaml"),
+    ("certifications", "percent-above-100.yaml"),
+    ("certifications", "section-without-minutes.yaml"),
+]
+
+# A field of another kind (or not allowed for this value of the discriminator) is an unknown key.
+FOREIGN_FIELDS = [
+    ("course", "active-with-planned-modules.yaml", "planned_modules"),
+    ("lesson", "time-limit-on-concept.yaml", "time_limit_minutes"),
+    ("quiz", "choices-on-predict-output.yaml", "choices"),
+    ("quiz", "accept-on-multiple-choice.yaml", "accept"),
+    ("certifications", "silver-field-on-bronze.yaml", "sections"),
+]
+
+
+@pytest.mark.parametrize(
+    ("kind", "name"), [pytest.param(k, n, id=f"{k}/invalid/{n}") for k, n in BROKEN_CONDITIONAL_FIELDS]
+)
+def test_broken_conditional_field_is_not_also_unknown(kind: str, name: str) -> None:
+    data = yaml.safe_load((EXAMPLES / kind / "invalid" / name).read_text(encoding="utf-8"))
+    errors = list(validator(kind).iter_errors(data))
+    assert len(errors) == 1, [e.message for e in errors]
+    assert errors[0].validator != "unevaluatedProperties", errors[0].message
+
+
+@pytest.mark.parametrize(
+    ("kind", "name", "key"), [pytest.param(k, n, key, id=f"{k}/invalid/{n}") for k, n, key in FOREIGN_FIELDS]
+)
+def test_foreign_field_is_rejected_as_unknown(kind: str, name: str, key: str) -> None:
+    data = yaml.safe_load((EXAMPLES / kind / "invalid" / name).read_text(encoding="utf-8"))
+    errors = list(validator(kind).iter_errors(data))
+    assert len(errors) == 1, [e.message for e in errors]
+    assert errors[0].validator == "unevaluatedProperties"
+    assert f"'{key}'" in errors[0].message

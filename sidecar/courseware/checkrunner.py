@@ -18,6 +18,8 @@ from typing import Any
 from sidecar.courseware import harness
 
 MEMORY_LIMIT_BYTES = 1 << 30
+# Result lines carry a mark, so stray output (say, from a C extension) can never pose as a result.
+RESULT_MARK = "\x1edrona-result "
 
 
 class JobTimeout(BaseException):
@@ -61,9 +63,11 @@ def main() -> None:
     signal.signal(signal.SIGALRM, _on_alarm)
     jobs = json.load(sys.stdin)
     real_stdout = sys.stdout
+    # Authored code that bypasses the harness's capture must not mix into the result stream.
+    sys.stdout = sys.stderr
     for job in jobs:
         result = run_job(job)
-        real_stdout.write(json.dumps(result) + "\n")
+        real_stdout.write(RESULT_MARK + json.dumps(result) + "\n")
         real_stdout.flush()
 
 

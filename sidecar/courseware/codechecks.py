@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from .checkrunner import RESULT_MARK
 from .model import BLANK, Catalog, Exercise, Quiz
 from .problems import Problems
 
@@ -53,12 +54,14 @@ def _run_chunk(jobs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
             out = exc.stdout
             stdout = out.decode() if isinstance(out, bytes) else (out or "")
     results: dict[str, dict[str, Any]] = {}
-    for line in stdout.splitlines():
+    for line in stdout.split("\n"):  # not splitlines(): it would split at the mark's \x1e
+        if not line.startswith(RESULT_MARK):
+            continue
         try:
-            result = json.loads(line)
+            result = json.loads(line[len(RESULT_MARK):])
         except json.JSONDecodeError:
             continue
-        results[result["key"]] = result
+        results[str(result.get("key"))] = result
     return results
 
 
@@ -83,11 +86,11 @@ def run_jobs(jobs: list[Job], workers: int | None = None) -> None:
 
 def _failure_summary(result: dict[str, Any]) -> str:
     if result.get("crashed"):
-        return "the checker process crashed while running it"
+        return "crashed the checker process"
     if "timeout" in result:
         return f"timed out after {result['timeout']:g} s"
     if result.get("error"):
-        return result["error"].splitlines()[-1]
+        return "raised " + result["error"].splitlines()[-1]
     failed = [r for r in result.get("results", []) if not r["passed"]]
     parts = []
     for r in failed[:3]:

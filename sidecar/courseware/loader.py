@@ -53,8 +53,12 @@ def _parse(path: Path, text: str, problems: Problems, offset: int = 0) -> Locate
     return doc
 
 
-def load_yaml(path: Path, kind: str, problems: Problems) -> Source | None:
-    """Read, parse and schema-check one YAML file; None when unusable."""
+def load_yaml(path: Path, kind: str, problems: Problems, *, keep_invalid: bool = False) -> Source | None:
+    """Read, parse and schema-check one YAML file; None when unusable.
+
+    With keep_invalid, a file that parses but breaks its schema is still returned (its problems
+    are reported), so the items below it are loaded and checked in the same run.
+    """
     text = _read(path, problems)
     if text is None:
         return None
@@ -64,9 +68,10 @@ def load_yaml(path: Path, kind: str, problems: Problems) -> Source | None:
     if doc.data is None:
         problems.add(path, 1, "file is empty")
         return None
-    if not schemas.check(kind, doc, path, problems):
+    valid = schemas.check(kind, doc, path, problems)
+    if not valid and not (keep_invalid and isinstance(doc.data, dict)):
         return None
-    return Source(path, doc)
+    return Source(path, doc, valid)
 
 
 def _check_slug(path: Path, slug: str, problems: Problems) -> bool:
@@ -80,7 +85,11 @@ def _listed_children(
     parent: Source, key: str, present: dict[str, Path], what: str, problems: Problems
 ) -> list[str]:
     """Reconcile a parent's ordered list with what is on disk; report both directions."""
-    listed = [str(s) for s in parent.doc.data.get(key, [])]
+    raw = parent.doc.data.get(key, [])
+    if not isinstance(raw, list) or not all(isinstance(s, str) for s in raw):
+        # The list itself is broken (already reported): still check everything on disk.
+        return sorted(present)
+    listed = [str(s) for s in raw]
     ok: list[str] = []
     for index, slug in enumerate(listed):
         if slug in present:
@@ -140,7 +149,7 @@ def load_lesson(path: Path, problems: Problems) -> Lesson | None:
     return lesson
 
 
-def _load_items(directory: Path, kind: str, problems: Problems) -> dict[str, Any]:
+def _load_items(directory: Path, kind: str, problems: Problems, invalid: set[tuple[str, str]]) -> dict[str, Any]:
     items: dict[str, Any] = {}
     if not directory.is_dir():
         return items
@@ -154,11 +163,13 @@ def _load_items(directory: Path, kind: str, problems: Problems) -> dict[str, Any
         if source is not None:
             cls = Exercise if kind == "exercise" else Quiz
             items[path.stem] = cls(path.stem, source.doc.data, source)
+        else:
+            invalid.add((kind, path.stem))
     return items
 
 
 def load_module(directory: Path, problems: Problems) -> Module | None:
-    source = load_yaml(directory / "module.yaml", "module", problems)
+    source = load_yaml(directory / "module.yaml", "module", problems, keep_invalid=True)
     if source is None:
         return None
     module = Module(directory.name, source.doc.data, source)
@@ -173,8 +184,8 @@ def load_module(directory: Path, problems: Problems) -> Module | None:
         lesson = load_lesson(present[slug], problems)
         if lesson is not None:
             module.lessons.append(lesson)
-    module.exercises = _load_items(directory / "exercises", "exercise", problems)
-    module.quizzes = _load_items(directory / "quizzes", "quiz", problems)
+    module.exercises = _load_items(directory / "exercises", "exercise", problems, module.invalid_items)
+    module.quizzes = _load_items(directory / "quizzes", "quiz", problems, module.invalid_items)
     return module
 
 
@@ -183,7 +194,7 @@ def _subdirs(directory: Path) -> dict[str, Path]:
 
 
 def load_course(directory: Path, problems: Problems) -> Course | None:
-    source = load_yaml(directory / "course.yaml", "course", problems)
+    source = load_yaml(directory / "course.yaml", "course", problems, keep_invalid=True)
     if source is None:
         return None
     course = Course(directory.name, source.doc.data, source)
@@ -197,7 +208,7 @@ def load_course(directory: Path, problems: Problems) -> Course | None:
 
 
 def load_track(directory: Path, problems: Problems) -> Track | None:
-    source = load_yaml(directory / "track.yaml", "track", problems)
+    source = load_yaml(directory / "track.yaml", "track", problems, keep_invalid=True)
     if source is None:
         return None
     track = Track(directory.name, source.doc.data, source)

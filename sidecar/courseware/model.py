@@ -40,6 +40,7 @@ DIRECTIVE_RE = re.compile(r"^::(?P<kind>[a-z-]+)(?:[ \t]+(?P<arg>\S+))?[ \t]*$")
 class Source:
     path: Path
     doc: Located
+    valid: bool = True  # False: kept only so the items below it are still checked
 
     def line(self, *path: str | int) -> int:
         return self.doc.line_of(tuple(path))
@@ -63,7 +64,7 @@ class Exercise:
 
     @property
     def id(self) -> str:
-        return str(self.data["id"])
+        return str(self.data.get("id", ""))
 
     @property
     def time_limit(self) -> float:
@@ -87,7 +88,7 @@ class Quiz:
 
     @property
     def id(self) -> str:
-        return str(self.data["id"])
+        return str(self.data.get("id", ""))
 
     @property
     def pass_percent(self) -> int:
@@ -105,7 +106,7 @@ class Lesson:
 
     @property
     def id(self) -> str:
-        return str(self.data["id"])
+        return str(self.data.get("id", ""))
 
     @property
     def type(self) -> str:
@@ -125,10 +126,12 @@ class Module:
     lessons: list[Lesson] = field(default_factory=list)
     exercises: dict[str, Exercise] = field(default_factory=dict)
     quizzes: dict[str, Quiz] = field(default_factory=dict)
+    # Files present but invalid (already reported): placements of them are not errors too.
+    invalid_items: set[tuple[str, str]] = field(default_factory=set)
 
     @property
     def id(self) -> str:
-        return str(self.data["id"])
+        return str(self.data.get("id", ""))
 
 
 @dataclass
@@ -140,7 +143,7 @@ class Course:
 
     @property
     def id(self) -> str:
-        return str(self.data["id"])
+        return str(self.data.get("id", ""))
 
     @property
     def planned(self) -> bool:
@@ -156,7 +159,7 @@ class Track:
 
     @property
     def id(self) -> str:
-        return str(self.data["id"])
+        return str(self.data.get("id", ""))
 
     @property
     def planned(self) -> bool:

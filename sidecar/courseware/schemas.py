@@ -99,6 +99,12 @@ def _message(error: ValidationError) -> list[tuple[tuple[Any, ...], str]]:
         if path and path[-1] == "id":
             return [(path, f"{prefix}{error.instance!r} is not a valid id (a lower-case UUID)")]
         return [(path, f"{prefix}{error.instance!r} does not match {error.validator_value}")]
+    if validator_name == "format":
+        return [(path, f"{prefix}{error.instance!r} is not a valid {error.validator_value}")]
+    if validator_name == "contains":
+        wanted = error.validator_value.get("description", "a required entry") \
+            if isinstance(error.validator_value, dict) else "a required entry"
+        return [(path, f"{prefix}must include {wanted[:1].lower() + wanted[1:]}")]
     return [(path, f"{prefix}{error.message}")]
 
 

@@ -27,6 +27,8 @@ def _check_unique_ids(catalog: Catalog, problems: Problems) -> None:
 
     def claim(value: object, source: Source, *path: str | int) -> None:
         key = str(value)
+        if not key or key == "None":
+            return  # a missing id is reported by the schema check
         line = source.line(*path)
         if key in seen:
             first_path, first_line = seen[key]
@@ -81,7 +83,7 @@ def _check_domains(catalog: Catalog, problems: Problems) -> None:
         if slugs.index(slug) != i:
             problems.add(source.path, source.line("domains", i, "slug"), f"duplicate domain slug '{slug}'")
     for track in catalog.tracks:
-        domain = track.data["domain"]
+        domain = track.data.get("domain")
         if domain not in slugs:
             problems.add(track.source.path, track.source.line("domain"),
                          f"domain: no domain '{domain}' in domains.yaml")
@@ -125,6 +127,8 @@ def _check_placements(module: Module, problems: Problems) -> None:
                 continue
             pool = module.exercises if placement.kind == "exercise" else module.quizzes
             folder = "exercises" if placement.kind == "exercise" else "quizzes"
+            if (placement.kind, placement.slug) in module.invalid_items:
+                continue
             if placement.slug not in pool:
                 problems.add(path, placement.line,
                              f"::{placement.kind} {placement.slug}: no file {folder}/{placement.slug}.yaml "
@@ -177,6 +181,34 @@ def _check_exercise_static(module: Module, problems: Problems) -> None:
             problems.add(src.path, src.line("tests"), f"tests: two tests are named '{name}'")
 
 
+def _squash(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _check_solution_stays_private(module: Module, problems: Problems) -> None:
+    """Reference solutions live only in catalog.db: no public text of the module may quote one."""
+    public: list[tuple[Path, int, str, str]] = []
+    for lesson in module.lessons:
+        public.append((lesson.source.path, lesson.body_line, "the lesson text", lesson.body))
+    for exercise in module.exercises.values():
+        src, data = exercise.source, exercise.data
+        public.append((src.path, src.line("prompt"), "prompt", data["prompt"]))
+        public.append((src.path, src.line("starter"), "starter", data["starter"]))
+        public.append((src.path, src.line("example"), "example", data.get("example") or ""))
+        for i, hint in enumerate(data["hints"]):
+            public.append((src.path, src.line("hints", i), f"hints[{i}]", hint["text"]))
+        for i, test in enumerate(data["tests"]["visible"]):
+            public.append((src.path, src.line("tests", "visible", i), f"tests.visible[{i}]", test["code"]))
+    for exercise in module.exercises.values():
+        solution = _squash(exercise.data["solution"])
+        if not solution:
+            continue
+        for path, line, field, text in public:
+            if solution in _squash(text):
+                problems.add(path, line, f"{field} quotes the reference solution of exercise '{exercise.slug}' "
+                             "word for word: solutions stay private (rephrase it, e.g. describe the step)")
+
+
 def _check_quiz_static(module: Module, problems: Problems) -> None:
     for quiz in module.quizzes.values():
         src = quiz.source
@@ -207,6 +239,7 @@ def validate(content_dir: Path, root: Path, *, run_code: bool = True) -> Validat
         _check_placements(module, problems)
         _check_exercise_static(module, problems)
         _check_quiz_static(module, problems)
+        _check_solution_stays_private(module, problems)
     result = ValidationResult(catalog, problems)
     if run_code:
         result.programs_run = check_code(catalog, problems)
