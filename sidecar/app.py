@@ -9,7 +9,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from sidecar import __version__
 from sidecar.catalog.router import router as catalog_router
 from sidecar.deps import SettingsDep
-from sidecar.errors import install_error_handlers
+from sidecar.errors import NotFound, install_error_handlers
 from sidecar.grading.router import router as grading_router
 from sidecar.settings import Settings, get_settings
 from sidecar.web.static import IsolationHeaders, SiteFiles
@@ -40,6 +40,12 @@ def create_app(settings: Settings | None = None, *, serve_site: bool = False) ->
     api.include_router(catalog_router)
     api.include_router(grading_router)
     app.include_router(api)
+
+    @app.api_route("/api/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+    def api_not_found(rest: str) -> None:
+        # Without this, unknown /api paths would fall through to the static site's HTML 404.
+        raise NotFound(f"No API endpoint at /api/{rest}.")
+
     if serve_site:
         # Mounted last so /api routes win; html=True serves index.html and the site's 404 page.
         app.mount("/", SiteFiles(directory=settings.site_dir, html=True, check_dir=False), name="site")

@@ -25,3 +25,10 @@ def demo_build(tmp_path_factory: pytest.TempPathFactory) -> BuildReport:
     """The demo course (content/) built once per test session."""
     build_dir = tmp_path_factory.mktemp("demo-build")
     return build(repo=REPO_ROOT, content_dir=REPO_ROOT / "content", build_dir=build_dir, log=lambda _: None)
+
+
+@pytest.fixture(scope="session")
+def minimal_build(tmp_path_factory: pytest.TempPathFactory) -> BuildReport:
+    """The minimal fixture course built once per session (fast; known ids)."""
+    return build(repo=REPO_ROOT, content_dir=MINIMAL / "content", build_dir=tmp_path_factory.mktemp("minimal-build"),
+                 log=lambda _: None)

@@ -93,11 +93,11 @@ def exercise_html(exercise: Exercise) -> str:
         f'<div class="drona-exercise" data-exercise-id="{exercise.id}" data-config="{_attr(config)}" markdown>\n',
         f'<h3 class="drona-exercise__title">{html.escape(data["title"])}</h3>\n',
         _md_block("drona-exercise__prompt", data["prompt"]),
-        f'<div class="drona-hints" hidden data-search-exclude markdown>\n{hints}</div>\n',
-        f'<div class="drona-misconceptions" hidden data-search-exclude markdown>\n{misconceptions}</div>\n',
+        f'<div class="drona-hints" hidden data-search-exclude="true" markdown>\n{hints}</div>\n',
+        f'<div class="drona-misconceptions" hidden data-search-exclude="true" markdown>\n{misconceptions}</div>\n',
     ]
     if data.get("example"):
-        parts.append(_md_block("drona-example", data["example"], " hidden data-search-exclude"))
+        parts.append(_md_block("drona-example", data["example"], " hidden data-search-exclude=\"true\""))
     parts.append("</div>\n")
     return "\n" + "".join(parts) + "\n"
 

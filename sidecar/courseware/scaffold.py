@@ -128,7 +128,7 @@ tests:
 hints:
   - text: Which built-in function shows a value on the screen?
   - text: Numbers need no quotes.
-  - text: "`print(42)` does it."
+  - text: Pass the number itself to `print`, inside its parentheses.
     bottom_out: true
 misconceptions:
   - wrong_code: |

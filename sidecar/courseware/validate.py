@@ -228,6 +228,17 @@ def _check_quiz_static(module: Module, problems: Problems) -> None:
                              f"items[{i}].code: must contain the blank {BLANK} exactly once")
 
 
+def _check_certifications(catalog: Catalog, problems: Problems) -> None:
+    source = catalog.certifications_source
+    if source is None:
+        return
+    for i, tier in enumerate(catalog.certifications):
+        rubric = tier.get("rubric")
+        if isinstance(rubric, dict) and sum(rubric.values()) != 100:
+            problems.add(source.path, source.line("certifications", i, "rubric"),
+                         f"certifications[{i}].rubric: weights add up to {sum(rubric.values())}, not 100")
+
+
 def validate(content_dir: Path, root: Path, *, run_code: bool = True) -> ValidationResult:
     """Every problem in the content tree, collected in one run."""
     problems = Problems(root)
@@ -235,6 +246,7 @@ def validate(content_dir: Path, root: Path, *, run_code: bool = True) -> Validat
     _check_unique_ids(catalog, problems)
     _check_domains(catalog, problems)
     _check_status(catalog, problems)
+    _check_certifications(catalog, problems)
     for module in catalog.modules():
         _check_placements(module, problems)
         _check_exercise_static(module, problems)

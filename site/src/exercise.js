@@ -60,8 +60,8 @@ export class ExerciseWidget extends ProgramWidget {
       getLastCheck: () => this.lastCheck,
     });
 
-    this.checkBtn = button("✓ Check", { kind: "secondary", onClick: () => this.check() });
-    this.resetBtn = button("Reset to starter", { kind: "link", onClick: () => this.reset() });
+    this.checkBtn = button("Check", { kind: "secondary", iconName: "check", onClick: () => this.check() });
+    this.resetBtn = button("Reset to starter", { kind: "link", iconName: "restore", onClick: () => this.reset() });
     this.toolbar.insertBefore(this.checkBtn, this.stopBtn);
     this.toolbar.append(el("span", { class: "drona-toolbar__spacer" }), this.resetBtn);
 

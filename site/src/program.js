@@ -23,13 +23,14 @@ export class ProgramWidget {
       onChange,
     });
 
-    this.runBtn = button("▶ Run", {
+    this.runBtn = button("Run", {
       kind: "primary",
+      iconName: "play",
       onClick: () => this.run(),
       title: "Run (Ctrl+Enter)",
       keyshortcuts: "Control+Enter Meta+Enter",
     });
-    this.stopBtn = button("■ Stop", { kind: "danger", onClick: () => this.stop() });
+    this.stopBtn = button("Stop", { kind: "danger", iconName: "stop", onClick: () => this.stop() });
     this.toolbar = el("div", { class: "drona-toolbar", role: "group", "aria-label": "Program controls" }, this.runBtn, this.stopBtn);
 
     if (!runner.isolated) {

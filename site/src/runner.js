@@ -60,7 +60,7 @@ export class Runner {
     this._setState("loading");
     let worker;
     try {
-      worker = new Worker(urls.assets + "worker.js", { name: "drona-python" });
+      worker = new Worker(urls.assets + "worker.js", { type: "module", name: "drona-python" });
     } catch (err) {
       this._setState("error", String((err && err.message) || err));
       return;

@@ -1,6 +1,7 @@
 // The tutor panel beside an exercise. In this release it answers only from what the course
 // authors wrote (hints, misconceptions, example, objectives) and says so; the AI tutor comes later.
 import { el, button, uniqueId } from "./ui.js";
+import { icon } from "./icons.js";
 
 function escapeText(text) {
   const div = document.createElement("div");
@@ -25,9 +26,9 @@ export class Tutor {
       "aria-label": "Tutor conversation",
       tabindex: "0",
     });
-    this.hintBtn = button("💡 Hint", { kind: "chip", onClick: () => this.hint() });
-    this.explainBtn = button("❓ Explain", { kind: "chip", onClick: () => this.explain() });
-    this.exampleBtn = button("📘 Example", { kind: "chip", onClick: () => this.example() });
+    this.hintBtn = button("Hint", { kind: "chip", iconName: "hint", onClick: () => this.hint() });
+    this.explainBtn = button("Explain", { kind: "chip", iconName: "explain", onClick: () => this.explain() });
+    this.exampleBtn = button("Example", { kind: "chip", iconName: "example", onClick: () => this.example() });
     const inputId = uniqueId("drona-chat-input");
     this.input = el("input", {
       id: inputId,
@@ -42,7 +43,7 @@ export class Tutor {
       { class: "drona-chat__form" },
       el("label", { for: inputId, class: "drona-visually-hidden", text: "Message to the tutor" }),
       this.input,
-      el("button", { type: "submit", class: "drona-btn drona-btn--primary drona-chat__send", text: "Send" }),
+      el("button", { type: "submit", class: "drona-btn drona-btn--primary drona-chat__send" }, icon("send"), "Send"),
     );
     form.addEventListener("submit", (event) => {
       event.preventDefault();
@@ -56,7 +57,7 @@ export class Tutor {
       el(
         "div",
         { class: "drona-tutor__head" },
-        el("span", { class: "drona-tutor__avatar", "aria-hidden": "true", text: "🧑‍🏫" }),
+        el("span", { class: "drona-tutor__avatar", "aria-hidden": "true" }, icon("tutor")),
         el("span", { class: "drona-panel-title", text: "Tutor" }),
       ),
       el("div", { class: "drona-tutor__actions", role: "group", "aria-label": "Ask for help" }, this.hintBtn, this.explainBtn, this.exampleBtn),

@@ -1,4 +1,5 @@
 // Small DOM helpers and the output panel shared by the exercise and playground widgets.
+import { icon } from "./icons.js";
 
 /** el("div", {class: "x", onclick: fn}, child, "text") */
 export function el(tag, attrs = {}, ...children) {
@@ -35,14 +36,15 @@ export function readConfig(node) {
 }
 
 /** A button that stays focusable while unavailable (aria-disabled), so focus is never lost. */
-export function button(label, { kind = "secondary", onClick, title, keyshortcuts } = {}) {
+export function button(label, { kind = "secondary", onClick, title, keyshortcuts, iconName } = {}) {
   const b = el("button", {
     type: "button",
     class: `drona-btn drona-btn--${kind}`,
     title,
     "aria-keyshortcuts": keyshortcuts,
   });
-  b.textContent = label;
+  if (iconName) b.append(icon(iconName));
+  b.append(label);
   b.addEventListener("click", (event) => {
     if (b.getAttribute("aria-disabled") === "true") {
       event.preventDefault();

@@ -1,5 +1,9 @@
-// The Python runner: a classic Web Worker that boots Pyodide from the site itself and runs the
+// The Python runner: a Web Worker that boots Pyodide from the site itself and runs the
 // learner's code through the shared test harness (assets/drona/harness.py → `drona_harness`).
+//
+// It is started as a *module* worker (new Worker(url, {type: "module"})): Pyodide 314 refuses
+// classic workers ("Classic web workers are not supported") and loads its runtime with import().
+// The file itself is an esbuild IIFE bundle, which is valid module code too.
 //
 // Protocol (main thread → worker):
 //   {type: "init", pyodideURL, harnessURL, interruptSAB?, stdinSAB?}
@@ -111,8 +115,8 @@ async function boot(msg) {
       return r.text();
     });
     harnessText.catch(() => {}); // reported below, after Pyodide
-    importScripts(msg.pyodideURL + "pyodide.js");
-    pyodide = await self.loadPyodide({ indexURL: msg.pyodideURL, fullStdLib: false });
+    const { loadPyodide } = await import(/* webpackIgnore: true */ msg.pyodideURL + "pyodide.mjs");
+    pyodide = await loadPyodide({ indexURL: msg.pyodideURL, fullStdLib: false });
     pyodide.setStdout(stdout);
     pyodide.setStderr(stderr);
     pyodide.setStdin({ stdin: readStdin, isatty: false });
