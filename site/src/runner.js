@@ -58,6 +58,7 @@ export class Runner {
   start() {
     if (this.worker) return;
     this._setState("loading");
+    this.startedAt = performance.now();
     let worker;
     try {
       worker = new Worker(urls.assets + "worker.js", { type: "module", name: "drona-python" });
@@ -112,6 +113,7 @@ export class Runner {
     switch (msg.type) {
       case "ready":
         this.version = msg.version;
+        this.timings = { ...msg.timings, total: performance.now() - this.startedAt };
         this._setState("ready");
         this._pump();
         return;

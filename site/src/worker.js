@@ -115,8 +115,11 @@ async function boot(msg) {
       return r.text();
     });
     harnessText.catch(() => {}); // reported below, after Pyodide
+    const t0 = performance.now();
     const { loadPyodide } = await import(/* webpackIgnore: true */ msg.pyodideURL + "pyodide.mjs");
+    const t1 = performance.now();
     pyodide = await loadPyodide({ indexURL: msg.pyodideURL, fullStdLib: false });
+    const t2 = performance.now();
     pyodide.setStdout(stdout);
     pyodide.setStderr(stderr);
     pyodide.setStdin({ stdin: readStdin, isatty: false });
@@ -132,7 +135,9 @@ async function boot(msg) {
     pyodide.FS.writeFile("/drona/drona_harness.py", await harnessText);
     pyodide.runPython("import sys\nsys.path.insert(0, '/drona')\nimport drona_harness");
     harness = pyodide.pyimport("drona_harness");
-    postMessage({ type: "ready", version: pyodide.version });
+    const t3 = performance.now();
+    const timings = { import: t1 - t0, loadPyodide: t2 - t1, harness: t3 - t2 };
+    postMessage({ type: "ready", version: pyodide.version, timings });
   } catch (err) {
     postMessage({ type: "boot-error", message: String((err && err.message) || err) });
   }
