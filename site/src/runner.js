@@ -59,24 +59,41 @@ export class Runner {
     if (this.worker) return;
     this._setState("loading");
     this.startedAt = performance.now();
-    let worker;
-    try {
-      worker = new Worker(urls.assets + "worker.js", { type: "module", name: "drona-python" });
-    } catch (err) {
-      this._setState("error", String((err && err.message) || err));
-      return;
-    }
-    this.worker = worker;
-    const init = { type: "init", pyodideURL: urls.pyodide, harnessURL: urls.assets + "harness.py" };
+    const shared = {};
     if (this.isolated) {
       this.interruptSAB = new SharedArrayBuffer(4);
       this.interrupt = new Uint8Array(this.interruptSAB);
       this.stdinSAB = new SharedArrayBuffer(8 + STDIN_BYTES);
       this.stdinCtrl = new Int32Array(this.stdinSAB, 0, 2);
       this.stdinData = new Uint8Array(this.stdinSAB, 8);
-      init.interruptSAB = this.interruptSAB;
-      init.stdinSAB = this.stdinSAB;
+      shared.interruptSAB = this.interruptSAB;
+      shared.stdinSAB = this.stdinSAB;
     }
+
+    // The page template may have started the worker already, in <head> (see main.html).
+    const early = window.__dronaBoot;
+    window.__dronaBoot = null;
+    let worker = null;
+    let backlog = [];
+    if (early && early.worker) {
+      if (early.error) {
+        early.worker.terminate();
+      } else {
+        worker = early.worker;
+        backlog = early.messages;
+        this.startedAt = early.startedAt;
+      }
+    }
+    const adopted = !!worker;
+    if (!worker) {
+      try {
+        worker = new Worker(urls.assets + "worker.js", { type: "module", name: "drona-python" });
+      } catch (err) {
+        this._setState("error", String((err && err.message) || err));
+        return;
+      }
+    }
+    this.worker = worker;
     worker.onmessage = (event) => this._onMessage(worker, event.data || {});
     worker.onerror = (event) => {
       event.preventDefault();
@@ -89,7 +106,17 @@ export class Runner {
         this._crash(message);
       }
     };
-    worker.postMessage(init);
+    if (adopted) {
+      if (this.isolated) worker.postMessage({ type: "attach", ...shared });
+      backlog.forEach((msg) => this._onMessage(worker, msg));
+    } else {
+      worker.postMessage({
+        type: "init",
+        pyodideURL: urls.pyodide,
+        harnessURL: urls.assets + "harness.py",
+        ...shared,
+      });
+    }
   }
 
   /** Retry after a failed boot. */

@@ -6,7 +6,8 @@
 // The file itself is an esbuild IIFE bundle, which is valid module code too.
 //
 // Protocol (main thread → worker):
-//   {type: "init", pyodideURL, harnessURL, interruptSAB?, stdinSAB?}
+//   {type: "init", pyodideURL, harnessURL, interruptSAB?, stdinSAB?}   boot (may come from <head>)
+//   {type: "attach", interruptSAB, stdinSAB}  shared buffers, when init came without them
 //   {type: "run", id, code, stdin?}          stdin: text for input() when there is no stdinSAB
 //   {type: "check", id, code, tests, seed}
 // Worker → main thread:
@@ -123,14 +124,7 @@ async function boot(msg) {
     pyodide.setStdout(stdout);
     pyodide.setStderr(stderr);
     pyodide.setStdin({ stdin: readStdin, isatty: false });
-    if (msg.interruptSAB) {
-      interrupt = new Uint8Array(msg.interruptSAB);
-      pyodide.setInterruptBuffer(interrupt);
-    }
-    if (msg.stdinSAB) {
-      stdinCtrl = new Int32Array(msg.stdinSAB, 0, 2);
-      stdinData = new Uint8Array(msg.stdinSAB, 8);
-    }
+    attach(msg);
     pyodide.FS.mkdirTree("/drona");
     pyodide.FS.writeFile("/drona/drona_harness.py", await harnessText);
     pyodide.runPython("import sys\nsys.path.insert(0, '/drona')\nimport drona_harness");
@@ -141,6 +135,15 @@ async function boot(msg) {
   } catch (err) {
     postMessage({ type: "boot-error", message: String((err && err.message) || err) });
   }
+}
+
+function attach(msg) {
+  if (msg.interruptSAB) interrupt = new Uint8Array(msg.interruptSAB);
+  if (msg.stdinSAB) {
+    stdinCtrl = new Int32Array(msg.stdinSAB, 0, 2);
+    stdinData = new Uint8Array(msg.stdinSAB, 8);
+  }
+  if (pyodide && interrupt) pyodide.setInterruptBuffer(interrupt);
 }
 
 function begin(msg, kind) {
@@ -208,6 +211,10 @@ self.onmessage = (event) => {
   const msg = event.data || {};
   if (msg.type === "init") {
     boot(msg);
+    return;
+  }
+  if (msg.type === "attach") {
+    attach(msg);
     return;
   }
   if (!harness) {
