@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, Depends, FastAPI
 from pydantic import BaseModel
 from starlette.middleware.gzip import GZipMiddleware
 
 from sidecar import __version__
+from sidecar.auth.deps import csrf_protect
+from sidecar.auth.router import router as auth_router
 from sidecar.catalog.router import router as catalog_router
+from sidecar.db.engine import get_engine, is_sqlite
+from sidecar.db.migrate import upgrade
 from sidecar.deps import SettingsDep
 from sidecar.errors import NotFound, install_error_handlers
+from sidecar.gamification import service as gamification_service
+from sidecar.gamification.router import router as gamification_router
 from sidecar.grading.router import router as grading_router
+from sidecar.progress.router import router as progress_router
 from sidecar.settings import Settings, get_settings
 from sidecar.web.static import IsolationHeaders, SiteFiles
 
@@ -31,14 +41,25 @@ def health(settings: SettingsDep) -> HealthPublic:
 
 def create_app(settings: Settings | None = None, *, serve_site: bool = False) -> FastAPI:
     settings = settings or get_settings()
+    engine = get_engine(settings.DATABASE_URL, settings.DATABASE_POOL_SIZE)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if is_sqlite(engine):
+            # The embedded default upgrades its own database; PostgreSQL uses `drona db upgrade`.
+            upgrade(settings.DATABASE_URL)
+        gamification_service.sync_achievements(engine=engine, catalog_db=settings.catalog_db)
+        yield
+
     app = FastAPI(title="Dronacharya sidecar", version=__version__, openapi_url="/openapi.json",
-                  docs_url="/api/docs", redoc_url=None)
+                  docs_url="/api/docs", redoc_url=None, lifespan=lifespan)
     app.state.settings = settings
+    app.state.engine = engine
     install_error_handlers(app)
-    api = APIRouter(prefix="/api")
-    api.include_router(health_router)
-    api.include_router(catalog_router)
-    api.include_router(grading_router)
+    api = APIRouter(prefix="/api", dependencies=[Depends(csrf_protect)])
+    for router in (health_router, auth_router, catalog_router, progress_router, gamification_router,
+                   grading_router):
+        api.include_router(router)
     app.include_router(api)
 
     @app.api_route("/api/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)

@@ -30,6 +30,26 @@ class Settings(BaseSettings):
     SECRET_KEY: str = Field(
         PLACEHOLDER_SECRET, description="Signs sessions and tokens. Must be set to a long random value in production.")
     APP_URL: str = Field("http://127.0.0.1:8000", description="Public base URL of the site, used in links.")
+    DATABASE_URL: str = Field(
+        f"sqlite:///{REPO_ROOT / 'data' / 'drona.db'}",
+        description="Learner database: sqlite:///path (embedded default) or postgresql://user:pass@host/db.")
+    DATABASE_POOL_SIZE: int = Field(5, ge=1, le=200, description="Connections kept open per sidecar process.")
+    DRONA_DATA_DIR: Path = Field(REPO_ROOT / "data", description="Learner data outside the database: the outbox.")
+    ENABLE_GAMIFICATION: bool = Field(True, description="false turns XP, levels, streaks, badges and boards off.")
+    SESSION_DAYS: int = Field(30, ge=1, le=365, description="How long a sign-in lasts without activity.")
+    LOGIN_MAX_FAILURES: int = Field(5, ge=1, description="Failed sign-ins per email in LOGIN_WINDOW_SECONDS "
+                                    "before further attempts are refused.")
+    LOGIN_WINDOW_SECONDS: int = Field(900, ge=1, description="Window for LOGIN_MAX_FAILURES.")
+    SMTP_HOST: str | None = Field(None, description="SMTP server for email; unset: emails go to the log and outbox.")
+    SMTP_PORT: int = Field(587, description="SMTP port (STARTTLS).")
+    SMTP_USER: str | None = Field(None, description="SMTP user name.")
+    SMTP_PASSWORD: str | None = Field(None, description="SMTP password (never logged).")
+    SMTP_FROM: str = Field("Dronacharya <no-reply@localhost>", description="Sender address of emails.")
+
+    @property
+    def secure_cookies(self) -> bool:
+        # Secure cookies everywhere except plain-http localhost development.
+        return self.APP_URL.startswith("https://") or self.DRONA_ENV != "local"
 
     @property
     def site_dir(self) -> Path:

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import psycopg
 import pytest
+from fastapi.testclient import TestClient
+
+from sidecar.app import create_app
+from sidecar.db.engine import get_engine
+from sidecar.db.migrate import upgrade
+from sidecar.settings import Settings
 
 from sidecar.compiler.build import BuildReport, build
 from sidecar.settings import REPO_ROOT
@@ -32,3 +42,99 @@ def minimal_build(tmp_path_factory: pytest.TempPathFactory) -> BuildReport:
     """The minimal fixture course built once per session (fast; known ids)."""
     return build(repo=REPO_ROOT, content_dir=MINIMAL / "content", build_dir=tmp_path_factory.mktemp("minimal-build"),
                  log=lambda _: None)
+
+
+# ---------------------------------------------------------------------------------------------
+# Learner databases: SQLite always, PostgreSQL whenever reachable (CI requires it).
+
+PG_ADMIN_URL = os.environ.get("DRONA_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+REQUIRE_POSTGRES = os.environ.get("DRONA_REQUIRE_POSTGRES") == "1"
+
+
+def _pg_reachable() -> bool:
+    try:
+        with psycopg.connect(PG_ADMIN_URL, connect_timeout=3):
+            return True
+    except psycopg.Error:
+        return False
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str | None]:
+    if not _pg_reachable():
+        if REQUIRE_POSTGRES:
+            pytest.fail(f"PostgreSQL is required (DRONA_REQUIRE_POSTGRES=1) but {PG_ADMIN_URL} is unreachable")
+        yield None
+        return
+    name = f"drona_test_{os.getpid()}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    upgrade(url)
+    yield url
+    get_engine(url).dispose()
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _truncate_pg(url: str) -> None:
+    from sidecar.db.registry import metadata
+
+    names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+    with get_engine(url).begin() as conn:
+        conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path, pg_url: str | None) -> Iterator[str]:
+    """A migrated, empty learner database: each test runs once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'learners.db'}"
+        upgrade(url)
+        yield url
+        get_engine(url).dispose()
+        return
+    if pg_url is None:
+        pytest.skip("PostgreSQL is not reachable here (CI sets DRONA_REQUIRE_POSTGRES=1 and starts it)")
+    _truncate_pg(pg_url)
+    yield pg_url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'learners.db'}"
+    upgrade(url)
+    return url
+
+
+class ApiClient(TestClient):
+    """A TestClient that behaves like our front end: it sends the CSRF token on every request."""
+
+    def __init__(self, app: Any) -> None:
+        super().__init__(app)
+        self.__enter__()  # runs the app's lifespan (migrations, achievement sync)
+        token = self.get("/api/auth/csrf").json()["csrf_token"]
+        self.headers["X-CSRF-Token"] = token
+
+    def signup(self, email: str, password: str = "correct horse battery", name: str = "Ada") -> dict[str, Any]:
+        response = self.post("/api/auth/signup", json={"email": email, "password": password, "display_name": name})
+        assert response.status_code == 201, response.text
+        return dict(response.json())
+
+
+@pytest.fixture
+def make_client(minimal_build: BuildReport) -> Iterator[Any]:
+    """Builds API clients (each its own browser: cookies) over the minimal catalog and a given database."""
+    clients: list[ApiClient] = []
+
+    def factory(database_url: str, **settings: Any) -> ApiClient:
+        config = Settings(DRONA_BUILD_DIR=minimal_build.site_dir.parent, DATABASE_URL=database_url,
+                          DRONA_DATA_DIR=minimal_build.site_dir.parent / "data", **settings)
+        client = ApiClient(create_app(config, serve_site=True))
+        clients.append(client)
+        return client
+
+    yield factory
+    for client in clients:
+        client.__exit__(None, None, None)

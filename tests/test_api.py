@@ -13,10 +13,9 @@ QUIZ = "00000000-0000-4000-8000-000000000016"
 MC, PREDICT, BUG, COMPLETE = (f"00000000-0000-4000-8000-0000000000{n}" for n in ("17", "18", "19", "20"))
 
 
-@pytest.fixture(scope="module")
-def client(minimal_build: BuildReport) -> TestClient:
-    settings = Settings(DRONA_BUILD_DIR=minimal_build.site_dir.parent)
-    return TestClient(create_app(settings, serve_site=True))
+@pytest.fixture
+def client(make_client, sqlite_url: str) -> TestClient:
+    return make_client(sqlite_url)
 
 
 def _assert_error(response, status: int, code: str) -> dict:
@@ -47,8 +46,8 @@ def test_catalog_tree(client: TestClient) -> None:
     assert lessons["printing"]["url"] == "demo-track/demo-course/first-steps/printing/"
 
 
-def test_catalog_unavailable_before_a_build(tmp_path) -> None:
-    client = TestClient(create_app(Settings(DRONA_BUILD_DIR=tmp_path)))
+def test_catalog_unavailable_before_a_build(tmp_path, sqlite_url: str) -> None:
+    client = TestClient(create_app(Settings(DRONA_BUILD_DIR=tmp_path, DATABASE_URL=sqlite_url)))
     error = _assert_error(client.get("/api/catalog"), 503, "unavailable")
     assert "drona build" in error["message"]
     assert client.get("/api/health").json()["catalog"] is False
@@ -67,6 +66,14 @@ def test_quiz_partly_wrong(client: TestClient) -> None:
     body = client.post(f"/api/quizzes/{QUIZ}/attempts", json={"answers": answers}).json()
     assert body["score_percent"] == 25.0 and body["passed"] is False
     assert [item["correct"] for item in body["items"]] == [False, True, False, False]
+
+
+def test_state_changes_need_the_csrf_token(client: TestClient) -> None:
+    body = {"answers": {MC: 0}}
+    error = _assert_error(client.post(f"/api/quizzes/{QUIZ}/attempts", json=body, headers={"X-CSRF-Token": "forged"}),
+                          403, "forbidden")
+    assert "CSRF" in error["message"]
+    assert client.post(f"/api/quizzes/{QUIZ}/attempts", json=body).status_code == 200
 
 
 def test_quiz_errors_have_one_shape(client: TestClient) -> None:

@@ -4,12 +4,53 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 
 from . import store
 from .models import CatalogPublic, CoursePublic, DomainPublic, LessonPublic, ModulePublic, TrackPublic
 
 _cache: dict[Path, tuple[float, CatalogPublic]] = {}
+_index_cache: dict[Path, tuple[float, CatalogIndex]] = {}
+
+
+@dataclass(frozen=True)
+class LessonInfo:
+    id: str
+    slug: str
+    title: str
+    type: str
+    xp: int
+    url: str
+    module_id: str
+    course_id: str
+    track_id: str
+    completes_on_reading: bool  # no exercise or quiz: reading it is completing it
+
+
+@dataclass(frozen=True)
+class ModuleInfo:
+    id: str
+    title: str
+    course_id: str
+    par_minutes: int
+    lesson_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CourseInfo:
+    id: str
+    title: str
+    track_id: str
+    module_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CatalogIndex:
+    lessons: dict[str, LessonInfo]
+    modules: dict[str, ModuleInfo]
+    courses: dict[str, CourseInfo]
+    lesson_order: tuple[str, ...]  # every lesson, in catalog order
 _lock = threading.Lock()
 
 
@@ -44,6 +85,39 @@ def _load(path: Path) -> CatalogPublic:
     domains = [DomainPublic(id=r["id"], slug=r["slug"], title=r["title"], summary=r["summary"],
                             track_slugs=by_domain[r["slug"]]) for r in rows["domains"]]
     return CatalogPublic(domains=domains, tracks=tracks)
+
+
+def _load_index(path: Path) -> CatalogIndex:
+    tree = _load(path)
+    lessons: dict[str, LessonInfo] = {}
+    modules: dict[str, ModuleInfo] = {}
+    courses: dict[str, CourseInfo] = {}
+    order: list[str] = []
+    for track in tree.tracks:
+        for course in track.courses:
+            courses[course.id] = CourseInfo(course.id, course.title, track.id, tuple(m.id for m in course.modules))
+            for module in course.modules:
+                modules[module.id] = ModuleInfo(module.id, module.title, course.id, module.par_minutes,
+                                                tuple(lesson.id for lesson in module.lessons))
+                for lesson in module.lessons:
+                    order.append(lesson.id)
+                    lessons[lesson.id] = LessonInfo(
+                        lesson.id, lesson.slug, lesson.title, lesson.type, lesson.xp, lesson.url, module.id,
+                        course.id, track.id, completes_on_reading=not (lesson.exercise_ids or lesson.quiz_ids))
+    return CatalogIndex(lessons, modules, courses, tuple(order))
+
+
+def get_index(*, catalog_db: Path) -> CatalogIndex:
+    """Lookups by id for the services that record progress against the catalog."""
+    mtime = catalog_db.stat().st_mtime if catalog_db.is_file() else -1.0
+    with _lock:
+        cached = _index_cache.get(catalog_db)
+        if cached and cached[0] == mtime:
+            return cached[1]
+    index = _load_index(catalog_db)
+    with _lock:
+        _index_cache[catalog_db] = (mtime, index)
+    return index
 
 
 def get_catalog(*, catalog_db: Path) -> CatalogPublic:

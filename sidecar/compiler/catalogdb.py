@@ -150,8 +150,10 @@ def _tables(catalog: Catalog, render: markdown.Markdown) -> dict[str, list[dict[
                             "explanation": item["explanation"],
                             "explanation_html": html_of(item["explanation"])})
     for achievement in catalog.achievements:
-        rows["achievements"].append({**{k: v for k, v in achievement.items() if k != "rule"},
-                                     "rule": achievement["rule"]})
+        rows["achievements"].append({
+            "id": achievement["id"], "slug": achievement["slug"], "title": achievement["title"],
+            "category": achievement["category"], "description": achievement["description"],
+            "xp": int(achievement.get("xp", 0)), "rule": achievement["rule"]})
     for certification in catalog.certifications:
         base = {k: certification.get(k) for k in ("id", "tier", "title", "description", "xp")}
         rules = {k: v for k, v in certification.items() if k not in base}

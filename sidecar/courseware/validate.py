@@ -83,13 +83,13 @@ def _check_domains(catalog: Catalog, problems: Problems) -> None:
         if slugs.index(slug) != i:
             problems.add(source.path, source.line("domains", i, "slug"), f"duplicate domain slug '{slug}'")
     for track in catalog.tracks:
-        domain = track.data.get("domain")
-        if domain not in slugs:
+        track_domain = track.data.get("domain")
+        if track_domain not in slugs:
             problems.add(track.source.path, track.source.line("domain"),
-                         f"domain: no domain '{domain}' in domains.yaml")
-        elif listed.get(track.slug) != domain:
+                         f"domain: no domain '{track_domain}' in domains.yaml")
+        elif listed.get(track.slug) != track_domain:
             problems.add(track.source.path, track.source.line("domain"),
-                         f"track '{track.slug}' says domain '{domain}' but domains.yaml does not list it there")
+                         f"track '{track.slug}' says domain '{track_domain}' but domains.yaml does not list it there")
 
 
 def _check_status(catalog: Catalog, problems: Problems) -> None:

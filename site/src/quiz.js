@@ -199,14 +199,20 @@ export class QuizWidget {
     if (this.submitting) return;
     const answers = this.answers();
     const missing = this.items.filter((item) => !(item.id in answers));
-    if (missing.length) {
+    const missingKey = missing.map((item) => item.id).join(",");
+    if (missing.length && this.warnedMissing !== missingKey) {
+      // First press: say what is missing. Pressing again submits anyway (blanks count as wrong).
+      this.warnedMissing = missingKey;
       this.setStatus(
-        `${this.items.length - missing.length} of ${this.items.length} questions answered. Answer question ${missing[0].index + 1} and the rest before submitting.`,
+        `${this.items.length - missing.length} of ${this.items.length} questions answered; ` +
+          `question ${missing[0].index + 1} has no answer yet. Unanswered questions count as wrong: ` +
+          "answer them, or press Submit answers again to submit anyway.",
         "warning",
       );
       missing[0].focus();
       return;
     }
+    this.warnedMissing = null;
     this.submitting = true;
     this.root.dataset.state = "submitting";
     this.submitBtn.setAttribute("aria-disabled", "true");

@@ -152,6 +152,7 @@ export class Runner {
         return;
       case "stdout":
       case "stderr":
+      case "stdin":
         if (job && job.handlers.onOutput) job.handlers.onOutput(msg.type, msg.text);
         return;
       case "input":

@@ -96,7 +96,12 @@ function readStdin() {
     const length = Atomics.load(stdinCtrl, 1);
     return new TextDecoder().decode(stdinData.slice(0, length)) + "\n";
   }
-  if (stdinLines && stdinLines.length) return stdinLines.shift() + "\n";
+  if (stdinLines && stdinLines.length) {
+    const line = stdinLines.shift();
+    flushAll();
+    postMessage({ type: "stdin", id: currentId, text: line + "\n" }); // echo, like a terminal
+    return line + "\n";
+  }
   return null; // EOF: input() raises EOFError
 }
 

@@ -1,0 +1,166 @@
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from fastapi import APIRouter, Request, Response, status
+from pydantic import BaseModel, Field
+
+from sidecar.db.engine import write_session
+from sidecar.deps import SettingsDep
+from sidecar.errors import InvalidInput
+from sidecar.settings import Settings
+
+from . import security, service
+from .deps import CSRF_COOKIE, SESSION_COOKIE, CurrentPrincipal, EngineDep
+from .models import CsrfPublic, LoginIn, PasswordChange, ResetConfirm, ResetRequest, UserCreate, UserPublic
+from .tables import User, UserProfile
+
+router = APIRouter(tags=["auth"])
+
+GAMIFICATION_MODES = ("full", "moderate", "minimal", "off")
+
+
+def _set_cookies(response: Response, settings: Settings, token: str | None) -> None:
+    secure = settings.secure_cookies
+    if token is not None:
+        response.set_cookie(SESSION_COOKIE, token, max_age=settings.SESSION_DAYS * 86400, httponly=True,
+                            samesite="lax", secure=secure, path="/")
+    # A fresh CSRF token with each sign-in; readable by our scripts (not HttpOnly) by design.
+    response.set_cookie(CSRF_COOKIE, security.new_token(), httponly=False, samesite="lax", secure=secure, path="/")
+
+
+def _client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+@router.get("/auth/csrf", response_model=CsrfPublic, summary="Get (and set) the CSRF token cookie")
+def get_csrf(request: Request, response: Response, settings: SettingsDep) -> CsrfPublic:
+    token = request.cookies.get(CSRF_COOKIE)
+    if not token:
+        token = security.new_token()
+        response.set_cookie(CSRF_COOKIE, token, httponly=False, samesite="lax", secure=settings.secure_cookies,
+                            path="/")
+    return CsrfPublic(csrf_token=token)
+
+
+@router.post("/auth/signup", response_model=UserPublic, status_code=status.HTTP_201_CREATED,
+             summary="Create an account and sign in")
+def signup(body: UserCreate, request: Request, response: Response, engine: EngineDep,
+           settings: SettingsDep) -> UserPublic:
+    signed_in = service.signup(engine=engine, settings=settings, email=body.email, password=body.password,
+                               display_name=body.display_name, user_agent=request.headers.get("user-agent", ""))
+    _set_cookies(response, settings, signed_in.token)
+    return signed_in.user
+
+
+@router.post("/auth/login", response_model=UserPublic, summary="Sign in")
+def login(body: LoginIn, request: Request, response: Response, engine: EngineDep, settings: SettingsDep) -> UserPublic:
+    signed_in = service.login(engine=engine, settings=settings, email=body.email, password=body.password,
+                              ip=_client_ip(request), user_agent=request.headers.get("user-agent", ""))
+    _set_cookies(response, settings, signed_in.token)
+    return signed_in.user
+
+
+@router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT, summary="Sign out this browser")
+def logout(request: Request, engine: EngineDep) -> Response:
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        service.logout(engine=engine, token=token)
+    response = Response(status_code=status.HTTP_204_NO_CONTENT)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+class RevokedPublic(BaseModel):
+    revoked_sessions: int
+
+
+@router.post("/auth/logout-all", response_model=RevokedPublic, summary="Sign out everywhere")
+def logout_all(principal: CurrentPrincipal, engine: EngineDep, response: Response) -> RevokedPublic:
+    revoked = service.logout_everywhere(engine=engine, user_id=principal.user.id)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return RevokedPublic(revoked_sessions=revoked)
+
+
+@router.post("/auth/password", status_code=status.HTTP_204_NO_CONTENT, summary="Change password")
+def change_password(body: PasswordChange, principal: CurrentPrincipal, engine: EngineDep) -> Response:
+    service.change_password(engine=engine, user_id=principal.user.id, current_password=body.current_password,
+                            new_password=body.new_password, keep_token=principal.token)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/auth/password-reset", status_code=status.HTTP_202_ACCEPTED, summary="Email a password reset link")
+def request_reset(body: ResetRequest, engine: EngineDep, settings: SettingsDep) -> dict[str, str]:
+    service.request_password_reset(engine=engine, settings=settings, email=body.email)
+    return {"status": "If an account exists for this email, a reset link is on its way."}
+
+
+@router.post("/auth/password-reset/confirm", status_code=status.HTTP_204_NO_CONTENT,
+             summary="Set a new password with a reset token")
+def confirm_reset(body: ResetConfirm, engine: EngineDep) -> Response:
+    service.confirm_password_reset(engine=engine, token=body.token, new_password=body.new_password)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/me", response_model=UserPublic, summary="The signed-in user")
+def me(principal: CurrentPrincipal) -> UserPublic:
+    return service.to_public(principal.user, principal.profile)
+
+
+class SettingsUpdate(BaseModel):
+    display_name: str | None = Field(None, min_length=1, max_length=80)
+    timezone: str | None = Field(None, max_length=64, description="An IANA time zone, e.g. Asia/Kolkata.")
+    gamification_mode: str | None = Field(None, description="full, moderate, minimal, off, or 'default'.")
+    leaderboard_opt_in: bool | None = None
+    leaderboard_anonymous: bool | None = None
+
+
+class SettingsPublic(BaseModel):
+    display_name: str
+    timezone: str
+    gamification_mode: str | None
+    leaderboard_opt_in: bool
+    leaderboard_anonymous: bool
+
+
+def valid_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInput(f"'{name}' is not a known time zone (use a name like Europe/Berlin).") from None
+    return name
+
+
+def _settings_public(user: User, profile: UserProfile) -> SettingsPublic:
+    return SettingsPublic(display_name=user.display_name, timezone=profile.timezone,
+                          gamification_mode=profile.gamification_mode,
+                          leaderboard_opt_in=profile.leaderboard_opt_in,
+                          leaderboard_anonymous=profile.leaderboard_anonymous)
+
+
+@router.get("/me/settings", response_model=SettingsPublic, summary="Profile settings")
+def read_settings(principal: CurrentPrincipal) -> SettingsPublic:
+    return _settings_public(principal.user, principal.profile)
+
+
+@router.patch("/me/settings", response_model=SettingsPublic, summary="Update profile settings")
+def update_settings(body: SettingsUpdate, principal: CurrentPrincipal, engine: EngineDep) -> SettingsPublic:
+    if body.timezone is not None:
+        valid_timezone(body.timezone)
+    if body.gamification_mode is not None and body.gamification_mode not in (*GAMIFICATION_MODES, "default"):
+        raise InvalidInput("gamification_mode must be full, moderate, minimal, off or default.")
+    with write_session(engine) as session:
+        user = session.get(User, principal.user.id)
+        profile = session.get(UserProfile, principal.user.id)
+        assert user is not None and profile is not None
+        if body.display_name is not None:
+            user.display_name = body.display_name.strip()
+        if body.timezone is not None:
+            profile.timezone = body.timezone
+        if body.gamification_mode is not None:
+            profile.gamification_mode = None if body.gamification_mode == "default" else body.gamification_mode
+        if body.leaderboard_opt_in is not None:
+            profile.leaderboard_opt_in = body.leaderboard_opt_in
+        if body.leaderboard_anonymous is not None:
+            profile.leaderboard_anonymous = body.leaderboard_anonymous
+        return _settings_public(user, profile)

@@ -1,0 +1,1 @@
+"""Learner-state storage: SQLAlchemy 2 on SQLite (embedded default) or PostgreSQL (scale)."""

@@ -1,0 +1,9 @@
+"""Imports every domain's tables so Base.metadata (and Alembic) sees the whole schema."""
+
+from sidecar.auth import tables as auth_tables  # noqa: F401
+from sidecar.db.base import Base
+from sidecar.gamification import tables as gamification_tables  # noqa: F401
+from sidecar.orgs import tables as orgs_tables  # noqa: F401
+from sidecar.progress import tables as progress_tables  # noqa: F401
+
+metadata = Base.metadata

@@ -1,0 +1,272 @@
+"""XP ledger, levels, streaks, achievements and leaderboards over the learner database.
+
+Other domains call in here (never into these tables): progress awards lesson and module XP and
+records activity days; later, grading awards quiz and challenge XP the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, delete, func, select
+from sqlalchemy.orm import Session
+
+from sidecar.auth.tables import User, UserProfile
+from sidecar.catalog import store
+from sidecar.db.base import utcnow
+from sidecar.db.engine import read_session, write_session
+from sidecar.db.upsert import insert_ignore
+from sidecar.errors import Forbidden, InvalidInput
+from sidecar.orgs.tables import Organization, Team, TeamMember
+from sidecar.progress.tables import ActivityDay, LessonProgress
+
+from . import levels, rules, streaks
+from .models import (
+    AchievementPublic,
+    GamificationProfilePublic,
+    LeaderboardEntry,
+    LeaderboardPublic,
+    StreakPublic,
+    XpEventPublic,
+)
+from .tables import AchievementDefinition, UserAchievement, XpTransaction
+from .xp import XpAward
+
+MODES = ("full", "moderate", "minimal", "off")
+# §4.2: students get the full experience, professionals a lighter one, self-learners choose.
+DEFAULT_MODE_BY_KIND = {"student": "full", "professional": "moderate", "self_learner": "full"}
+LEADERBOARD_SIZE = 50
+SCOPES = ("global", "team", "class", "cohort")
+PERIODS = ("weekly", "all_time")
+
+
+def effective_mode(*, enabled: bool, user: User, profile: UserProfile, org_mode: str | None) -> str:
+    if not enabled:
+        return "off"
+    if profile.gamification_mode in MODES:
+        return profile.gamification_mode
+    if org_mode in MODES:
+        return str(org_mode)
+    return DEFAULT_MODE_BY_KIND.get(user.learner_kind or "", "full")
+
+
+def award_xp(*, session: Session, user_id: str, source_key: str, award: XpAward) -> int:
+    """Append to the ledger once per (user, source_key); returns the XP actually added."""
+    inserted = insert_ignore(session, XpTransaction, {
+        "user_id": user_id, "source_key": source_key, "activity": str(award.activity), "base": award.base,
+        "bonuses": [list(b) for b in award.bonuses], "amount": award.amount, "created_at": utcnow(),
+    }, ["user_id", "source_key"])
+    return award.amount if inserted else 0
+
+
+def total_xp(session: Session, user_id: str) -> int:
+    return int(session.scalar(select(func.coalesce(func.sum(XpTransaction.amount), 0))
+                              .where(XpTransaction.user_id == user_id)) or 0)
+
+
+def record_activity(*, session: Session, user_id: str, instant: datetime) -> streaks.StreakUpdate:
+    """Count a day of practice in the learner's own time zone; updates the streak atomically."""
+    profile = session.scalars(select(UserProfile).where(UserProfile.user_id == user_id).with_for_update()).one()
+    day = streaks.local_day(instant=instant, tz=profile.timezone)
+    state = streaks.StreakState(current=profile.streak_current, longest=profile.streak_longest,
+                                last_day=profile.streak_last_day, freezes=profile.streak_freezes)
+    update = streaks.record_activity(state=state, day=day)
+    insert_ignore(session, ActivityDay, {"user_id": user_id, "day": day, "kind": "active"}, ["user_id", "day"])
+    for frozen in update.frozen_days:
+        insert_ignore(session, ActivityDay, {"user_id": user_id, "day": frozen, "kind": "frozen"},
+                      ["user_id", "day"])
+    new = update.state
+    profile.streak_current, profile.streak_longest = new.current, new.longest
+    profile.streak_last_day, profile.streak_freezes = new.last_day, new.freezes
+    return update
+
+
+def streak_is_active(*, session: Session, user_id: str, instant: datetime) -> bool:
+    profile = session.get(UserProfile, user_id)
+    if profile is None:
+        return False
+    state = streaks.StreakState(current=profile.streak_current, longest=profile.streak_longest,
+                                last_day=profile.streak_last_day, freezes=profile.streak_freezes)
+    return streaks.streak_active(state=state, today=streaks.local_day(instant=instant, tz=profile.timezone))
+
+
+def _metrics(session: Session, user_id: str, courses_completed: int) -> dict[str, int]:
+    profile = session.get(UserProfile, user_id)
+    lessons = session.scalar(select(func.count()).select_from(LessonProgress).where(
+        LessonProgress.user_id == user_id, LessonProgress.state == "completed")) or 0
+    return {"lessons_completed": int(lessons), "streak_days": profile.streak_current if profile else 0,
+            "courses_completed": courses_completed}
+
+
+def evaluate_achievements(*, session: Session, user_id: str, courses_completed: int = 0) -> list[AchievementPublic]:
+    """Award every achievement whose rule now holds; returns the new ones (for toasts)."""
+    definitions = session.scalars(select(AchievementDefinition)).all()
+    if not definitions:
+        return []
+    earned = set(session.scalars(select(UserAchievement.achievement_id).where(UserAchievement.user_id == user_id)))
+    candidates = rules.newly_earned(
+        definitions=[{"id": d.id, "rule": d.rule} for d in definitions],
+        metrics=_metrics(session, user_id, courses_completed), earned_ids=earned)
+    by_id = {d.id: d for d in definitions}
+    fresh: list[AchievementPublic] = []
+    now = utcnow()
+    for candidate in candidates:
+        definition = by_id[str(candidate["id"])]
+        if insert_ignore(session, UserAchievement, {"user_id": user_id, "achievement_id": definition.id,
+                                                    "earned_at": now}, ["user_id", "achievement_id"]):
+            if definition.xp:
+                award_xp(session=session, user_id=user_id, source_key=f"achievement:{definition.id}",
+                         award=XpAward(activity=_achievement_activity(), base=definition.xp, bonuses=()))
+            fresh.append(_achievement_public(definition, now))
+    return fresh
+
+
+def _achievement_activity() -> Any:
+    from .xp import Activity
+
+    return Activity("achievement") if "achievement" in Activity.__members__.values() else Activity.LESSON
+
+
+def _achievement_public(definition: AchievementDefinition, earned_at: datetime | None) -> AchievementPublic:
+    return AchievementPublic(id=definition.id, slug=definition.slug, title=definition.title,
+                             category=definition.category, description=definition.description,
+                             earned_at=earned_at)
+
+
+def sync_achievements(*, engine: Engine, catalog_db: Path) -> int:
+    """Mirror the achievement definitions of catalog.db (git owns them) into the learner database."""
+    if not catalog_db.is_file():
+        return 0
+    with store.connect(catalog_db) as conn:
+        import json
+
+        rows = [dict(r) for r in conn.execute("SELECT id, slug, title, category, description, xp, rule FROM "
+                                              "achievements")] if _has_table(conn, "achievements") else []
+    with write_session(engine) as session:
+        keep = {r["id"] for r in rows}
+        session.execute(delete(AchievementDefinition).where(AchievementDefinition.id.not_in(keep)))
+        for row in rows:
+            rule = json.loads(row["rule"]) if isinstance(row["rule"], str) else row["rule"]
+            definition = session.get(AchievementDefinition, row["id"]) or AchievementDefinition(id=row["id"])
+            definition.slug, definition.title, definition.category = row["slug"], row["title"], row["category"]
+            definition.description, definition.xp, definition.rule = row["description"], row["xp"] or 0, rule
+            session.add(definition)
+    return len(rows)
+
+
+def _has_table(conn: Any, name: str) -> bool:
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,)).fetchone() is not None
+
+
+def _org_mode(session: Session, user: User) -> str | None:
+    if not user.organization_id:
+        return None
+    org = session.get(Organization, user.organization_id)
+    return org.gamification_mode if org else None
+
+
+def get_profile(*, engine: Engine, user_id: str, enabled: bool, now: datetime | None = None
+                ) -> GamificationProfilePublic:
+    now = now or utcnow()
+    with read_session(engine) as session:
+        user = session.get(User, user_id)
+        profile = session.get(UserProfile, user_id)
+        assert user is not None and profile is not None
+        mode = effective_mode(enabled=enabled, user=user, profile=profile, org_mode=_org_mode(session, user))
+        xp = total_xp(session, user_id)
+        progress = levels.level_progress(xp)
+        state = streaks.StreakState(current=profile.streak_current, longest=profile.streak_longest,
+                                    last_day=profile.streak_last_day, freezes=profile.streak_freezes)
+        today = streaks.local_day(instant=now, tz=profile.timezone)
+        days = session.scalars(select(ActivityDay).where(ActivityDay.user_id == user_id,
+                                                         ActivityDay.day >= today - timedelta(days=90))).all()
+        earned = session.execute(select(AchievementDefinition, UserAchievement.earned_at).join(
+            UserAchievement, UserAchievement.achievement_id == AchievementDefinition.id).where(
+            UserAchievement.user_id == user_id).order_by(UserAchievement.earned_at)).all()
+        history = session.scalars(select(XpTransaction).where(XpTransaction.user_id == user_id)
+                                  .order_by(XpTransaction.created_at.desc()).limit(100)).all()
+    return GamificationProfilePublic(
+        enabled=mode != "off", mode=mode, xp=xp, level=progress.level, level_title=progress.title,
+        level_floor_xp=progress.level_floor_xp, next_level_xp=progress.next_level_xp,
+        level_progress=progress.progress,
+        streak=StreakPublic(current=streaks.current_streak(state=state, today=today), longest=profile.streak_longest,
+                            freezes=profile.streak_freezes, today=today,
+                            calendar={d.day.isoformat(): d.kind for d in days}),
+        achievements=[_achievement_public(d, at) for d, at in earned],
+        history=[XpEventPublic(source_key=t.source_key, activity=t.activity, amount=t.amount, base=t.base,
+                               bonuses=[(str(b[0]), int(b[1])) for b in t.bonuses], created_at=t.created_at)
+                 for t in history])
+
+
+def week_start(now: datetime) -> datetime:
+    """Weekly boards run Monday 00:00 to Monday 00:00 UTC, the same week for every learner."""
+    monday = (now.astimezone(UTC) - timedelta(days=now.astimezone(UTC).weekday())).date()
+    return datetime(monday.year, monday.month, monday.day, tzinfo=UTC)
+
+
+def _display_name(user: User, profile: UserProfile, viewer_id: str) -> str:
+    if profile.leaderboard_anonymous and user.id != viewer_id:
+        return f"Anonymous learner {user.id[:4].upper()}"
+    return user.display_name
+
+
+def leaderboard(*, engine: Engine, viewer_id: str, scope: str, period: str, view: str, team_id: str | None,
+                enabled: bool, now: datetime | None = None) -> LeaderboardPublic:
+    if scope not in SCOPES or period not in PERIODS or view not in ("top", "neighbours"):
+        raise InvalidInput(f"scope must be one of {SCOPES}, period one of {PERIODS}, view top or neighbours.")
+    now = now or utcnow()
+    with read_session(engine) as session:
+        viewer = session.get(User, viewer_id)
+        viewer_profile = session.get(UserProfile, viewer_id)
+        assert viewer is not None and viewer_profile is not None
+        if effective_mode(enabled=enabled, user=viewer, profile=viewer_profile,
+                          org_mode=_org_mode(session, viewer)) in ("off", "minimal"):
+            raise Forbidden("Leaderboards are off in your gamification mode.")
+        members = _scope_members(session, viewer_id=viewer_id, scope=scope, team_id=team_id)
+        xp_sum = func.coalesce(func.sum(XpTransaction.amount), 0)
+        query = (select(User, UserProfile, xp_sum.label("xp"))
+                 .join(UserProfile, UserProfile.user_id == User.id)
+                 .outerjoin(XpTransaction, (XpTransaction.user_id == User.id)
+                            & (XpTransaction.created_at >= week_start(now) if period == "weekly" else True))
+                 .where(User.is_active.is_(True))
+                 .group_by(User.id, UserProfile.user_id))
+        if members is None:
+            query = query.where(UserProfile.leaderboard_opt_in.is_(True))
+        else:
+            query = query.where(User.id.in_(members))
+        rows = session.execute(query).all()
+    ranked = sorted(rows, key=lambda r: (-int(r.xp), r[0].id))
+    entries = [LeaderboardEntry(rank=i + 1, display_name=_display_name(u, p, viewer_id), xp=int(xp),
+                                level=levels.level_for_xp(int(xp)), is_you=u.id == viewer_id)
+               for i, (u, p, xp) in enumerate(ranked)]
+    you = next((i for i, e in enumerate(entries) if e.is_you), None)
+    if view == "neighbours":
+        shown: Sequence[LeaderboardEntry] = rules.neighbours(ranking=entries, index=you) if you is not None else []
+    else:
+        shown = entries[:LEADERBOARD_SIZE]
+    return LeaderboardPublic(scope=scope, period=period, view=view, entries=list(shown), total=len(entries),
+                             your_rank=entries[you].rank if you is not None else None,
+                             opted_in=viewer_profile.leaderboard_opt_in)
+
+
+def _scope_members(session: Session, *, viewer_id: str, scope: str, team_id: str | None) -> list[str] | None:
+    """None for the global (opt-in) board; else the member ids of the viewer's team of that kind."""
+    if scope == "global":
+        return None
+    teams = session.execute(select(Team.id).join(TeamMember, TeamMember.team_id == Team.id).where(
+        TeamMember.user_id == viewer_id, Team.kind == scope)).scalars().all()
+    if team_id is not None:
+        if team_id not in teams:
+            raise Forbidden("You are not a member of that group.")
+        teams = [team_id]
+    if not teams:
+        raise Forbidden(f"You are not in any {scope} yet.")
+    return list(session.scalars(select(TeamMember.user_id).where(TeamMember.team_id.in_(teams))).all())
+
+
+def today_for(*, session: Session, user_id: str, now: datetime) -> date:
+    profile = session.get(UserProfile, user_id)
+    return streaks.local_day(instant=now, tz=profile.timezone if profile else "UTC")

@@ -1,0 +1,44 @@
+"""Outgoing email. With SMTP configured it is sent; either way it is kept in the outbox
+(table outbox_emails and a .eml file under DRONA_DATA_DIR/outbox) so nothing is lost."""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from email.message import EmailMessage
+
+from sqlalchemy.orm import Session
+
+from sidecar.auth.tables import OutboxEmail
+from sidecar.db.base import utcnow
+from sidecar.settings import Settings
+
+logger = logging.getLogger("drona.mail")
+
+
+def send_email(*, settings: Settings, session: Session, to: str, subject: str, body: str) -> OutboxEmail:
+    record = OutboxEmail(to_address=to, subject=subject, body=body)
+    session.add(record)
+    session.flush()
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = settings.SMTP_FROM, to, subject
+    message.set_content(body)
+    outbox = settings.DRONA_DATA_DIR / "outbox"
+    outbox.mkdir(parents=True, exist_ok=True)
+    (outbox / f"{record.created_at:%Y%m%dT%H%M%S}-{record.id}.eml").write_bytes(bytes(message))
+    if settings.SMTP_HOST:
+        try:
+            with smtplib.SMTP(settings.SMTP_HOST, settings.SMTP_PORT, timeout=10) as smtp:
+                smtp.starttls()
+                if settings.SMTP_USER and settings.SMTP_PASSWORD:
+                    smtp.login(settings.SMTP_USER, settings.SMTP_PASSWORD)
+                smtp.send_message(message)
+            record.sent_at = utcnow()
+        except (OSError, smtplib.SMTPException) as exc:
+            logger.error("email to %s not sent (%s); it stays in the outbox", to, type(exc).__name__)
+    elif settings.DRONA_ENV == "local":
+        # Local development without SMTP: the log is where the developer reads the email.
+        logger.warning("email (no SMTP configured) to %s: %s\n%s", to, subject, body)
+    else:
+        logger.warning("email to %s queued in the outbox: SMTP is not configured", to)
+    return record

@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from sidecar.auth.deps import CurrentPrincipal, EngineDep
+from sidecar.deps import SettingsDep
+
+from . import service
+from .models import EventResultPublic, ProgressEventCreate, ProgressPublic
+
+router = APIRouter(tags=["progress"])
+
+
+@router.post("/progress/events", response_model=EventResultPublic, summary="Record a lesson started/completed event")
+def post_event(body: ProgressEventCreate, principal: CurrentPrincipal, engine: EngineDep,
+               settings: SettingsDep) -> EventResultPublic:
+    """Idempotent by event_id. Lessons with an exercise or quiz complete only from server-graded results."""
+    return service.record_event(engine=engine, catalog_db=settings.catalog_db, user_id=principal.user.id,
+                                event_id=body.event_id, lesson_id=body.lesson_id, kind=body.kind,
+                                occurred_at=body.occurred_at, gamification_enabled=settings.ENABLE_GAMIFICATION)
+
+
+@router.get("/progress", response_model=ProgressPublic, summary="Lesson states, completion and where to continue")
+def get_progress(principal: CurrentPrincipal, engine: EngineDep, settings: SettingsDep) -> ProgressPublic:
+    return service.get_progress(engine=engine, catalog_db=settings.catalog_db, user_id=principal.user.id)

@@ -1,0 +1,170 @@
+"""A learner on a lesson page: write code, Run, Check, stop a runaway loop, ask for hints, answer input().
+
+Everything runs in headless Chromium against `drona serve` of the demo content, with Python in
+Pyodide inside the page's worker, served by the site itself.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+import pytest
+
+from .conftest import READY, DemoSite, authored, set_code
+
+pytestmark = pytest.mark.e2e
+
+
+def plain(markdown: str) -> str:
+    """Authored Markdown as the learner reads it: no code ticks or emphasis, single spaces."""
+    text = re.sub(r"[`*_]", "", markdown)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def visible_text(locator: Any) -> str:
+    return re.sub(r"\s+", " ", locator.inner_text()).strip()
+
+
+def open_exercise(page: Any, demo_site: DemoSite, slug: str) -> tuple[Any, dict[str, Any]]:
+    exercise, _ = authored("exercises", slug)
+    page.goto(demo_site.lesson_url_with(exercise_id=exercise["id"]))
+    widget = page.locator(f'.drona-exercise[data-exercise-id="{exercise["id"]}"]')
+    page.wait_for_selector(f'.drona-exercise[data-exercise-id="{exercise["id"]}"][data-state=ready]',
+                           timeout=60_000)
+    return widget, exercise
+
+
+def run(page: Any, widget: Any) -> None:
+    widget.get_by_role("button", name="Run").click()
+    page.wait_for_selector(f'{READY} .drona-output__log .drona-note, {READY} .drona-traceback')
+
+
+def test_run_and_check_say_hello(page: Any, demo_site: DemoSite) -> None:
+    widget, exercise = open_exercise(page, demo_site, "say-hello")
+    assert "Ready" in widget.locator(".drona-status").inner_text()
+
+    set_code(page, widget, 'print("Hello, World!")\n')
+    run(page, widget)
+    output = widget.locator(".drona-output__log")
+    assert "Hello, World!" in output.inner_text()
+    assert widget.locator(".drona-traceback").count() == 0
+
+    widget.get_by_role("button", name="Check").click()
+    page.wait_for_selector(".drona-exercise .drona-results__summary[data-tone]")
+    visible = exercise["tests"]["visible"]
+    results = widget.locator(".drona-test")
+    assert results.count() == len(visible)
+    for index, test in enumerate(visible):
+        item = results.nth(index)
+        assert item.get_attribute("data-result") == "pass", visible_text(item)
+        assert test["name"] in item.inner_text()
+    assert widget.locator(".drona-results__summary").get_attribute("data-tone") == "success"
+
+
+def test_check_reports_failing_test_with_its_message(page: Any, demo_site: DemoSite) -> None:
+    widget, _ = open_exercise(page, demo_site, "say-hello")
+    set_code(page, widget, 'print("hello world")\n')
+    widget.get_by_role("button", name="Check").click()
+    page.wait_for_selector(".drona-exercise .drona-results__summary[data-tone=error]")
+    failed = widget.locator('.drona-test[data-result="fail"]')
+    assert failed.count() >= 1
+    assert "expected" in failed.first.locator(".drona-test__message").inner_text()
+
+
+def test_infinite_loop_is_stopped_then_next_run_works(page: Any, demo_site: DemoSite) -> None:
+    widget, exercise = open_exercise(page, demo_site, "say-hello")
+    limit = exercise.get("time_limit_seconds", 5)
+    set_code(page, widget, "while True:\n    pass\n")
+    started = time.monotonic()
+    widget.get_by_role("button", name="Run").click()
+    note = widget.locator(".drona-output__log .drona-note--error")
+    note.wait_for(timeout=(limit + 5) * 1000)
+    elapsed = time.monotonic() - started
+    assert elapsed < limit + 3, f"stopped after {elapsed:.1f} s with a {limit} s limit"
+    message = note.inner_text()
+    assert f"Stopped: your program ran longer than {limit:g} s" in message
+    assert "loop that never ends" in message
+
+    page.wait_for_selector(READY, timeout=30_000)
+    set_code(page, widget, 'print("after the loop")\n')
+    run(page, widget)
+    assert "after the loop" in widget.locator(".drona-output__log").inner_text()
+
+
+def test_hint_ladder_reveals_one_rung_at_a_time(page: Any, demo_site: DemoSite) -> None:
+    widget, exercise = open_exercise(page, demo_site, "say-hello")
+    hints = exercise["hints"]
+    tutor = widget.locator(".drona-tutor")
+    messages = tutor.locator(".drona-msg--tutor .drona-msg__body")
+    before = messages.count()
+
+    tutor.get_by_role("button", name="Hint").click()
+    first = visible_text(messages.nth(before))
+    assert first == plain(hints[0]["text"])
+
+    tutor.get_by_role("button", name="Hint").click()
+    second = visible_text(messages.nth(before + 1))
+    assert second == plain(hints[1]["text"])
+    assert first != second
+
+    # The bottom-out rung waits until the learner has run Check at least once.
+    bottom = len(hints) - 1
+    for _ in range(2, bottom):
+        tutor.get_by_role("button", name="Hint").click()
+    tutor.get_by_role("button", name="Hint").click()
+    assert "Check" in visible_text(messages.last)
+    assert visible_text(messages.last) != plain(hints[bottom]["text"])
+    widget.get_by_role("button", name="Check").click()
+    page.wait_for_selector(".drona-exercise .drona-results__summary[data-tone]")
+    tutor.get_by_role("button", name="Hint").click()
+    assert visible_text(messages.last) == plain(hints[bottom]["text"])
+
+
+def test_input_is_answered_inline(page: Any, demo_site: DemoSite) -> None:
+    widget, _ = open_exercise(page, demo_site, "greet-by-name")
+    isolated = page.evaluate("crossOriginIsolated")
+    assert isolated, "drona serve sends COOP/COEP, so input() blocks on a SharedArrayBuffer"
+    set_code(page, widget, 'name = input("What is your name? ")\nprint("Hello, " + name + "!")\n')
+    widget.get_by_role("button", name="Run").click()
+    field = widget.locator(".drona-stdin-line__field")
+    field.wait_for()
+    assert "What is your name?" in widget.locator(".drona-output__log").inner_text()
+    field.fill("Ada")
+    field.press("Enter")
+    page.wait_for_selector(f"{READY} .drona-note--success")
+    assert "Hello, Ada!" in widget.locator(".drona-output__log").inner_text()
+
+
+def test_quiz_is_graded_by_the_server(page: Any, demo_site: DemoSite) -> None:
+    quiz, _ = authored("quizzes", "*")
+    page.goto(demo_site.lesson_url_with(quiz_id=quiz["id"]))
+    page.wait_for_selector(f'.drona-quiz[data-quiz-id="{quiz["id"]}"][data-state=ready]')
+    for item in quiz["items"]:
+        node = page.locator(f'.drona-quiz-item[data-item-id="{item["id"]}"]')
+        if item["kind"] in ("multiple-choice", "find-the-bug"):
+            node.locator(f'input[type=radio][value="{item["answer"]}"]').check()
+        elif item["kind"] == "predict-output":
+            node.locator("textarea").fill(str(item["answer"]))
+        else:
+            node.locator(".drona-blank").first.fill(str(item["answer"]))
+    page.get_by_role("button", name="Submit answers").click()
+    page.wait_for_selector(".drona-quiz[data-result]")
+    assert page.locator(".drona-quiz").get_attribute("data-result") == "passed"
+    assert "100%" in page.locator(".drona-quiz__status").inner_text()
+    assert page.locator('.drona-quiz-item[data-result="correct"]').count() == len(quiz["items"])
+
+
+def test_instant_navigation_keeps_the_python_worker(page: Any, demo_site: DemoSite) -> None:
+    sitemap = demo_site.get_text("sitemap.xml")
+    if "<loc>" not in sitemap:
+        pytest.skip("sitemap.xml lists no pages (site_url unset), so Material's instant navigation is off")
+    widget, _ = open_exercise(page, demo_site, "say-hello")
+    page.evaluate("window.__sameDocument = true")
+    target = page.locator('.md-nav--primary a[href$="names-and-input/"]').first
+    target.click()
+    page.wait_for_url("**/names-and-input/")
+    page.wait_for_selector(READY, timeout=5_000)
+    assert page.evaluate("window.__sameDocument === true"), "the click reloaded the page"
+    assert page.evaluate("window.drona.runner.restarts") == 0
