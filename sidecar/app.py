@@ -20,6 +20,7 @@ from sidecar.errors import NotFound, install_error_handlers
 from sidecar.gamification import service as gamification_service
 from sidecar.gamification.router import router as gamification_router
 from sidecar.grading.router import router as grading_router
+from sidecar.onboarding.router import router as onboarding_router
 from sidecar.progress.router import router as progress_router
 from sidecar.settings import Settings, get_settings
 from sidecar.web.static import IsolationHeaders, SiteFiles
@@ -57,8 +58,8 @@ def create_app(settings: Settings | None = None, *, serve_site: bool = False) ->
     app.state.engine = engine
     install_error_handlers(app)
     api = APIRouter(prefix="/api", dependencies=[Depends(csrf_protect)])
-    for router in (health_router, auth_router, catalog_router, progress_router, gamification_router,
-                   grading_router):
+    for router in (health_router, auth_router, onboarding_router, catalog_router, progress_router,
+                   gamification_router, grading_router):
         api.include_router(router)
     app.include_router(api)
 

@@ -114,8 +114,15 @@ class ApiClient(TestClient):
     def __init__(self, app: Any) -> None:
         super().__init__(app)
         self.__enter__()  # runs the app's lifespan (migrations, achievement sync)
-        token = self.get("/api/auth/csrf").json()["csrf_token"]
-        self.headers["X-CSRF-Token"] = token
+        self.get("/api/auth/csrf")
+
+    def request(self, method: str, url: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        # Like the site's fetch helper: echo the current drona_csrf cookie (it rotates at sign-in).
+        headers = dict(kwargs.pop("headers", None) or {})
+        token = self.cookies.get("drona_csrf")
+        if token and "X-CSRF-Token" not in headers:
+            headers["X-CSRF-Token"] = token
+        return super().request(method, url, headers=headers, **kwargs)
 
     def signup(self, email: str, password: str = "correct horse battery", name: str = "Ada") -> dict[str, Any]:
         response = self.post("/api/auth/signup", json={"email": email, "password": password, "display_name": name})

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
 from fastapi import APIRouter, Request, Response, status
 from pydantic import BaseModel, Field
 
@@ -123,14 +121,6 @@ class SettingsPublic(BaseModel):
     leaderboard_anonymous: bool
 
 
-def valid_timezone(name: str) -> str:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidInput(f"'{name}' is not a known time zone (use a name like Europe/Berlin).") from None
-    return name
-
-
 def _settings_public(user: User, profile: UserProfile) -> SettingsPublic:
     return SettingsPublic(display_name=user.display_name, timezone=profile.timezone,
                           gamification_mode=profile.gamification_mode,
@@ -146,7 +136,7 @@ def read_settings(principal: CurrentPrincipal) -> SettingsPublic:
 @router.patch("/me/settings", response_model=SettingsPublic, summary="Update profile settings")
 def update_settings(body: SettingsUpdate, principal: CurrentPrincipal, engine: EngineDep) -> SettingsPublic:
     if body.timezone is not None:
-        valid_timezone(body.timezone)
+        service.valid_timezone(body.timezone)
     if body.gamification_mode is not None and body.gamification_mode not in (*GAMIFICATION_MODES, "default"):
         raise InvalidInput("gamification_mode must be full, moderate, minimal, off or default.")
     with write_session(engine) as session:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -29,6 +30,14 @@ IP_FAILURE_FACTOR = 4  # an address may fail this many times more than one accou
 class SignedIn:
     user: UserPublic
     token: str
+
+
+def valid_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInput(f"'{name}' is not a known time zone (use a name like Europe/Berlin).") from None
+    return name
 
 
 def normalize_email(email: str) -> str:

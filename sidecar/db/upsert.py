@@ -12,6 +12,7 @@ def insert_ignore(session: Session, model: Any, values: dict[str, Any], conflict
     """Insert a row unless one with the same conflict columns exists; True when inserted."""
     dialect = session.get_bind().dialect.name
     module = postgresql if dialect == "postgresql" else sqlite
+    column = model.__table__.c[conflict[0]]
     statement = module.insert(model).values(**values).on_conflict_do_nothing(index_elements=conflict)
-    result = session.execute(statement)
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    # RETURNING yields a row only when one was inserted; rowcount is unreliable here (psycopg says -1).
+    return session.execute(statement.returning(column)).first() is not None

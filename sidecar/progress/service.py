@@ -59,10 +59,11 @@ def _mark(session: Session, *, user_id: str, lesson: LessonInfo, kind: str, at: 
         return kind == "completed"
     if kind != "completed":
         return False
-    result = session.execute(update(LessonProgress).where(
+    changed = session.execute(update(LessonProgress).where(
         LessonProgress.user_id == user_id, LessonProgress.lesson_id == lesson.id,
-        LessonProgress.state != "completed").values(state="completed", completed_at=at, updated_at=at))
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+        LessonProgress.state != "completed").values(state="completed", completed_at=at, updated_at=at)
+        .returning(LessonProgress.lesson_id)).first()
+    return changed is not None
 
 
 def _completed_ids(session: Session, user_id: str, lesson_ids: tuple[str, ...]) -> set[str]:

@@ -168,3 +168,18 @@ def test_instant_navigation_keeps_the_python_worker(page: Any, demo_site: DemoSi
     page.wait_for_selector(READY, timeout=5_000)
     assert page.evaluate("window.__sameDocument === true"), "the click reloaded the page"
     assert page.evaluate("window.drona.runner.restarts") == 0
+
+
+def test_keyboard_runs_and_leaves_the_editor(page: Any, demo_site: DemoSite) -> None:
+    widget, _ = open_exercise(page, demo_site, "say-hello")
+    set_code(page, widget, 'print("from the keyboard")\n')
+    page.keyboard.press("ControlOrMeta+Enter")
+    page.wait_for_selector(f"{READY} .drona-note--success")
+    assert "from the keyboard" in widget.locator(".drona-output__log").inner_text()
+
+    widget.locator(".cm-content").click()
+    page.keyboard.press("Tab")  # indents: the editor keeps focus
+    assert page.evaluate("document.activeElement.classList.contains('cm-content')")
+    page.keyboard.press("Escape")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent.trim()") == "Run"
