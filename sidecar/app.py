@@ -21,6 +21,7 @@ from sidecar.gamification import service as gamification_service
 from sidecar.gamification.router import router as gamification_router
 from sidecar.grading.router import router as grading_router
 from sidecar.onboarding.router import router as onboarding_router
+from sidecar.orgs.router import router as orgs_router
 from sidecar.progress.router import router as progress_router
 from sidecar.settings import Settings, get_settings
 from sidecar.web.static import IsolationHeaders, SiteFiles
@@ -59,7 +60,7 @@ def create_app(settings: Settings | None = None, *, serve_site: bool = False) ->
     install_error_handlers(app)
     api = APIRouter(prefix="/api", dependencies=[Depends(csrf_protect)])
     for router in (health_router, auth_router, onboarding_router, catalog_router, progress_router,
-                   gamification_router, grading_router):
+                   gamification_router, orgs_router, grading_router):
         api.include_router(router)
     app.include_router(api)
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 from pydantic import ValidationError
 
+from sidecar.auth.roles import Role
 from sidecar.settings import REPO_ROOT, Settings
 
 LESSON_TYPES = ("concept", "guided-discovery", "code-along", "sandbox", "challenge", "project-milestone",
@@ -109,6 +110,61 @@ def serve_command(host: str | None, port: int | None, content_dir: Path | None, 
     click.echo(f"Serving Dronacharya on http://{settings.DRONA_HOST}:{settings.DRONA_PORT} (Ctrl+C to stop)")
     uvicorn.run(create_app(settings, serve_site=True), host=settings.DRONA_HOST, port=settings.DRONA_PORT,
                 log_level="warning", access_log=False)
+
+
+@main.group("db")
+def db_group() -> None:
+    """The learner database (DATABASE_URL)."""
+
+
+@db_group.command("upgrade")
+def db_upgrade_command() -> None:
+    """Apply every pending migration (drona serve does this itself for SQLite)."""
+    from sqlalchemy.exc import OperationalError
+
+    from sidecar.db.migrate import current_revision, upgrade
+
+    settings = _settings()
+    try:
+        upgrade(settings.DATABASE_URL)
+        revision = current_revision(settings.DATABASE_URL)
+    except OperationalError as exc:
+        click.echo(f"error: cannot reach the database: {exc.orig}", err=True)
+        sys.exit(1)
+    click.echo(f"Database is at revision {revision}.")
+
+
+@main.group("admin")
+def admin_group() -> None:
+    """Administration from the command line."""
+
+
+@admin_group.command("create-user")
+@click.option("--email", required=True)
+@click.option("--display-name", default="Administrator", show_default=True)
+@click.option("--role", type=click.Choice([r.value for r in Role]),
+              default="super_admin", show_default=True)
+@click.password_option("--password", help="Asked for when not given (never echoed).")
+def create_user_command(email: str, display_name: str, role: str, password: str) -> None:
+    """Create an account with a role, e.g. the first super admin."""
+    from sidecar.auth.service import create_user
+    from sidecar.db.engine import get_engine, write_session
+    from sidecar.db.migrate import upgrade
+    from sidecar.errors import Conflict
+
+    if len(password) < 8:
+        click.echo("error: the password needs at least 8 characters", err=True)
+        sys.exit(1)
+    settings = _settings()
+    upgrade(settings.DATABASE_URL)
+    try:
+        with write_session(get_engine(settings.DATABASE_URL)) as session:
+            user = create_user(session=session, email=email, password=password, display_name=display_name,
+                               role=Role(role))
+    except Conflict as exc:
+        click.echo(f"error: {exc.message}", err=True)
+        sys.exit(1)
+    click.echo(f"Created {role} {user.email} ({user.id}).")
 
 
 @main.group("new")

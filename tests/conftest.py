@@ -13,12 +13,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from sidecar.app import create_app
+from sidecar.compiler.build import BuildReport, build
 from sidecar.db.engine import get_engine
 from sidecar.db.migrate import upgrade
-from sidecar.settings import Settings
-
-from sidecar.compiler.build import BuildReport, build
-from sidecar.settings import REPO_ROOT
+from sidecar.settings import REPO_ROOT, Settings
 
 MINIMAL = Path(__file__).parent / "fixtures" / "minimal"
 

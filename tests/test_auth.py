@@ -8,11 +8,11 @@ from email.policy import default
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from sidecar.auth.security import verify_password
 from sidecar.auth.tables import OutboxEmail, User
 from sidecar.db.engine import get_engine, read_session
-from sqlalchemy import select
 
 
 def test_signup_me_logout_login(make_client, db_url: str) -> None:
@@ -77,7 +77,8 @@ def test_login_is_throttled(make_client, db_url: str) -> None:
     client.signup("t@example.com")
     client.post("/api/auth/logout")
     for _ in range(3):
-        assert client.post("/api/auth/login", json={"email": "t@example.com", "password": "nope nope"}).status_code == 401
+        failed = client.post("/api/auth/login", json={"email": "t@example.com", "password": "nope nope"})
+        assert failed.status_code == 401
     blocked = client.post("/api/auth/login", json={"email": "t@example.com", "password": "correct horse battery"})
     assert blocked.status_code == 429
     assert blocked.json()["error"]["code"] == "rate_limited" and int(blocked.headers["retry-after"]) > 0

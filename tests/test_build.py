@@ -14,9 +14,8 @@ import pytest
 from sidecar.compiler.build import BuildFailed, BuildReport, build, is_up_to_date
 from sidecar.settings import REPO_ROOT
 
-from .conftest import MINIMAL
-
-CONFIG_RE = re.compile(r'class="(drona-[a-z-]+)"[^>]*?data-config="([^"]*)"|data-config="([^"]*)"[^>]*?class="(drona-[a-z-]+)"')
+CONFIG_RE = re.compile(r'class="(drona-[a-z-]+)"[^>]*?data-config="([^"]*)"'
+                       r'|data-config="([^"]*)"[^>]*?class="(drona-[a-z-]+)"')
 ALLOWED_CONFIG_KEYS = {
     "drona-exercise": {"starter", "tests", "time_limit_seconds", "randomized"},
     "drona-playground": {"starter", "time_limit_seconds"},
