@@ -6,13 +6,15 @@ warm: in the same visit, a click on the next lesson with Python (Material's inst
       the worker already booted); measured from the click to ready.
 Prints each run and the medians. Targets: cold < 3 s, warm < 1 s.
 
-Run: .venv/bin/python bench/bench_page.py [--runs 5] [--url http://127.0.0.1:8000/]
+Run: .venv/bin/python bench/bench_page.py [--runs 5] [--url http://127.0.0.1:8000/] [--pages FIRST SECOND]
 Without --url it builds the demo content into a temporary folder and starts `drona serve`.
+--pages names the two lesson URLs (relative to the site root) instead of asking /api/catalog.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import tempfile
@@ -34,7 +36,7 @@ OBSERVER = """
 (() => {
   const bench = (window.__dronaBench = { readyAt: null, seen: new WeakSet() });
   const check = () => {
-    for (const el of document.querySelectorAll(%r)) {
+    for (const el of document.querySelectorAll(SELECTOR)) {
       if (bench.seen.has(el)) continue;
       bench.seen.add(el);
       if (bench.readyAt === null) bench.readyAt = performance.now();
@@ -44,7 +46,7 @@ OBSERVER = """
     subtree: true, childList: true, attributes: true, attributeFilter: ["data-state"],
   });
 })();
-""" % PYTHON_READY
+""".replace("SELECTOR", json.dumps(PYTHON_READY))
 
 
 def python_lessons(site: DemoSite) -> list[str]:
@@ -81,8 +83,8 @@ def one_visit(browser: Any, first: str, second: str) -> tuple[float, float | Non
         context.close()
 
 
-def bench(site: DemoSite, runs: int) -> int:
-    lessons = python_lessons(site)
+def bench(site: DemoSite, runs: int, pages: list[str] | None = None) -> int:
+    lessons = [site.base_url + page.lstrip("/") for page in pages] if pages else python_lessons(site)
     if len(lessons) < 2:
         print("need two lessons with exercises")
         return 2
@@ -126,13 +128,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--url", help="an already served site (default: build and serve the demo content)")
+    parser.add_argument("--pages", nargs=2, metavar=("FIRST", "SECOND"),
+                        help="two lesson paths with Python, the second linked from the first's navigation")
     args = parser.parse_args()
     if args.url:
-        sys.exit(bench(DemoSite(base_url=args.url.rstrip("/") + "/"), args.runs))
+        sys.exit(bench(DemoSite(base_url=args.url.rstrip("/") + "/"), args.runs, args.pages))
     with tempfile.TemporaryDirectory() as tmp:
         site, proc = start_demo_site(Path(tmp))
         try:
-            code = bench(site, args.runs)
+            code = bench(site, args.runs, args.pages)
         finally:
             stop(proc)
     sys.exit(code)

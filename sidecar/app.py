@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import APIRouter, Depends, FastAPI
 from pydantic import BaseModel
 from starlette.middleware.gzip import GZipMiddleware
@@ -51,6 +52,9 @@ def create_app(settings: Settings | None = None, *, serve_site: bool = False) ->
             # The embedded default upgrades its own database; PostgreSQL uses `drona db upgrade`.
             upgrade(settings.DATABASE_URL)
         gamification_service.sync_achievements(engine=engine, catalog_db=settings.catalog_db)
+        # Fewer worker threads than anyio's default 40: the endpoints are short and CPU-bound, and
+        # dozens of threads fighting over the GIL (and SQLite's one writer) only stretch latency.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.DRONA_THREADS
         yield
 
     app = FastAPI(title="Dronacharya sidecar", version=__version__, openapi_url="/openapi.json",

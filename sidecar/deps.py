@@ -9,7 +9,8 @@ from fastapi import Depends, Request
 from sidecar.settings import Settings
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
+    # async: no I/O here, and a sync dependency would cost a thread-pool hop on every request.
     settings: Settings = request.app.state.settings
     return settings
 

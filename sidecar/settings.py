@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     DATABASE_URL: str = Field(
         f"sqlite:///{REPO_ROOT / 'data' / 'drona.db'}",
         description="Learner database: sqlite:///path (embedded default) or postgresql://user:pass@host/db.")
+    DRONA_THREADS: int = Field(8, ge=1, le=200, description="Worker threads per sidecar process for blocking work.")
     DATABASE_POOL_SIZE: int = Field(5, ge=1, le=200, description="Connections kept open per sidecar process.")
     DRONA_DATA_DIR: Path = Field(REPO_ROOT / "data", description="Learner data outside the database: the outbox.")
     ENABLE_GAMIFICATION: bool = Field(True, description="false turns XP, levels, streaks, badges and boards off.")

@@ -22,7 +22,7 @@ CSRF_HEADER = "X-CSRF-Token"
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
-def get_engine_dep(request: Request) -> Engine:
+async def get_engine_dep(request: Request) -> Engine:
     engine: Engine = request.app.state.engine
     return engine
 
@@ -66,7 +66,7 @@ def require_role(role: Role) -> Callable[[Principal], Principal]:
     return check
 
 
-def csrf_protect(request: Request) -> None:
+async def csrf_protect(request: Request) -> None:
     """Double-submit: a state-changing request must echo the drona_csrf cookie in X-CSRF-Token."""
     if request.method not in UNSAFE_METHODS:
         return

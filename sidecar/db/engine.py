@@ -10,7 +10,8 @@ read-modify-write with unique constraints (insert ... on conflict do nothing) or
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+import threading
+from contextlib import contextmanager, nullcontext
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -67,10 +68,16 @@ def _factories(engine: Engine) -> tuple[sessionmaker[Session], sessionmaker[Sess
     return writer, reader
 
 
+# SQLite takes one writer at a time. Queueing writers of this process on a lock is fair and
+# immediate; leaving it to SQLite's busy handler makes waiters sleep in growing steps (long tails).
+_sqlite_writer = threading.Lock()
+
+
 @contextmanager
 def write_session(engine: Engine) -> Iterator[Session]:
     """One transaction that may read and write; commits on success, rolls back on error."""
-    with _factories(engine)[0]() as session, session.begin():
+    lock = _sqlite_writer if is_sqlite(engine) else nullcontext()
+    with lock, _factories(engine)[0]() as session, session.begin():
         yield session
 
 

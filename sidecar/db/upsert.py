@@ -1,18 +1,31 @@
-"""INSERT ... ON CONFLICT DO NOTHING on both databases: the primitive behind exactly-once."""
+"""INSERT ... ON CONFLICT DO NOTHING on both databases: the primitive behind exactly-once.
+
+The statement text is built once per (table, columns, conflict target) and reused: building an
+ORM insert for every event cost more than running it. Column types still apply (UTC datetimes,
+JSON), through typed bind parameters.
+"""
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import TextClause, bindparam, text
 from sqlalchemy.orm import Session
 
 
+@lru_cache(maxsize=64)
+def _statement(model: Any, columns: tuple[str, ...], conflict: tuple[str, ...]) -> TextClause:
+    table = model.__table__
+    sql = (f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)}) "
+           f"ON CONFLICT ({', '.join(conflict)}) DO NOTHING RETURNING {conflict[0]}")
+    return text(sql).bindparams(*(bindparam(c, type_=table.c[c].type) for c in columns))
+
+
 def insert_ignore(session: Session, model: Any, values: dict[str, Any], conflict: list[str]) -> bool:
-    """Insert a row unless one with the same conflict columns exists; True when inserted."""
-    dialect = session.get_bind().dialect.name
-    module = postgresql if dialect == "postgresql" else sqlite
-    column = model.__table__.c[conflict[0]]
-    statement = module.insert(model).values(**values).on_conflict_do_nothing(index_elements=conflict)
-    # RETURNING yields a row only when one was inserted; rowcount is unreliable here (psycopg says -1).
-    return session.execute(statement.returning(column)).first() is not None
+    """Insert a row unless one with the same conflict columns exists; True when inserted.
+
+    RETURNING yields a row only when one was inserted (rowcount is unreliable: psycopg says -1).
+    """
+    statement = _statement(model, tuple(values), tuple(conflict))
+    return session.execute(statement, values).first() is not None

@@ -120,6 +120,8 @@ def record_event(*, engine: Engine, catalog_db: Path, user_id: str, event_id: st
                                                                  index=index, at=at)
                     new_achievements = gamification.evaluate_achievements(
                         session=session, user_id=user_id, courses_completed=courses_done)
+    # Reads after the commit: the write transaction (one writer at a time on SQLite) stays short.
+    with read_session(engine) as session:
         state = session.get(LessonProgress, (user_id, lesson_id))
         total = gamification.total_xp(session, user_id)
     return EventResultPublic(event_id=event_id, duplicate=not fresh, lesson_id=lesson_id,

@@ -31,6 +31,7 @@ function resolve() {
     pyodide: ensureSlash(new URL(extra.pyodide || "pyodide/314.0.7/", root).href),
     api: ensureSlash(new URL(extra.api || "api/", root).href),
     assets: new URL("assets/drona/", root).href,
+    snapshot: extra.snapshot ? new URL(extra.snapshot, root).href : null,
   };
 }
 

@@ -1,7 +1,7 @@
 // The exercise widget: prompt, editor (kept per exercise in localStorage), Run / Check / Stop,
 // output, test results and the tutor panel.
 import { runner } from "./runner.js";
-import { ProgramWidget } from "./program.js";
+import { ProgramWidget, WAITING } from "./program.js";
 import { Tutor } from "./tutor.js";
 import { el, button, setEnabled, readConfig, storage, stopMessage, compilePattern } from "./ui.js";
 
@@ -103,7 +103,7 @@ export class ExerciseWidget extends ProgramWidget {
     if (this.busy || runner.state !== "ready" || this.disposed) return;
     this.busy = "check";
     this.refresh();
-    this.setStatus("Checking…", "busy");
+    this.setStatus(runner.busy ? WAITING : "Checking…", "busy");
     const seed = this.randomized ? Math.floor(Math.random() * 2 ** 31) : 0;
     const items = this.tests.map((test) =>
       el(
@@ -125,6 +125,7 @@ export class ExerciseWidget extends ProgramWidget {
 
     const job = runner.check(this.code, this.tests, seed, {
       timeLimit: this.timeLimit,
+      onStart: () => this.setStatus("Checking…", "busy"),
       onTestStart: (index) => {
         if (items[index]) items[index].dataset.result = "running";
       },

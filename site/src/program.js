@@ -4,6 +4,8 @@ import { runner } from "./runner.js";
 import { createEditor } from "./editor.js";
 import { el, button, setEnabled, uniqueId, OutputPanel, stopMessage } from "./ui.js";
 
+export const WAITING = "Waiting for another program on this page to finish…";
+
 export class ProgramWidget {
   constructor(root, config, { label, initialCode, onChange }) {
     this.root = root;
@@ -113,10 +115,11 @@ export class ProgramWidget {
     this.busy = "run";
     this.output.clear();
     this.refresh();
-    this.setStatus("Running…", "busy");
+    this.setStatus(runner.busy ? WAITING : "Running…", "busy");
     this.beforeRun();
     const job = runner.run(this.code, {
       timeLimit: this.timeLimit,
+      onStart: () => this.setStatus("Running…", "busy"),
       stdin: this.stdinBox ? this.stdinBox.value : "",
       onOutput: (kind, text) => this.output.write(kind, text),
       onInput: () => {

@@ -1,5 +1,5 @@
 // The quiz widget. Answer keys never reach the static site: the Dronacharya server grades.
-import { urls } from "./config.js";
+import { api, ApiError } from "./api.js";
 import { el, button, storage, readConfig, uniqueId } from "./ui.js";
 
 const BLANK = "____";
@@ -217,19 +217,21 @@ export class QuizWidget {
     this.root.dataset.state = "submitting";
     this.submitBtn.setAttribute("aria-disabled", "true");
     this.setStatus("Grading…", "busy");
-    let response;
     try {
-      response = await fetch(`${urls.api}quizzes/${encodeURIComponent(this.id)}/attempts`, {
-        method: "POST",
-        headers: { "Content-Type": "application/json", Accept: "application/json" },
-        credentials: "same-origin",
-        body: JSON.stringify({ answers }),
-      });
-    } catch (_err) {
-      response = null;
-    }
-    try {
-      await this.handle(response);
+      this.show(await api.post(`quizzes/${encodeURIComponent(this.id)}/attempts`, { answers }));
+    } catch (err) {
+      if (err instanceof ApiError) {
+        const div = document.createElement("div");
+        div.textContent = err.message;
+        this.setStatus(`Could not grade your answers: ${div.innerHTML}`, "error");
+      } else {
+        this.setStatus(
+          "<strong>Grading needs the Dronacharya server.</strong> This copy of the site is served without it, " +
+            "so nothing was graded. Your answers are kept in this browser: open the course through " +
+            "<code>drona serve</code> and submit again.",
+          "warning",
+        );
+      }
     } finally {
       this.submitting = false;
       this.root.dataset.state = "ready";
@@ -237,32 +239,7 @@ export class QuizWidget {
     }
   }
 
-  async handle(response) {
-    let body = null;
-    if (response) {
-      try {
-        body = await response.json();
-      } catch (_err) {
-        body = null;
-      }
-    }
-    const offline = () =>
-      this.setStatus(
-        "<strong>Grading needs the Dronacharya server.</strong> This copy of the site is served without it, " +
-          "so nothing was graded. Your answers are kept in this browser: open the course through " +
-          "<code>drona serve</code> and submit again.",
-        "warning",
-      );
-    if (!response) return offline();
-    if (!response.ok || !body || body.error) {
-      if (body && body.error && body.error.message) {
-        const div = document.createElement("div");
-        div.textContent = body.error.message;
-        this.setStatus(`Could not grade your answers: ${div.innerHTML}`, "error");
-        return;
-      }
-      return offline(); // a static host answers 404/405/501 without our JSON error shape
-    }
+  show(body) {
     const byId = new Map((body.items || []).map((item) => [item.item_id, item]));
     this.items.forEach((item) => {
       const result = byId.get(item.id);

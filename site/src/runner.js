@@ -114,6 +114,7 @@ export class Runner {
         type: "init",
         pyodideURL: urls.pyodide,
         harnessURL: urls.assets + "harness.py",
+        snapshotURL: urls.snapshot,
         ...shared,
       });
     }

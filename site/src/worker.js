@@ -6,7 +6,9 @@
 // The file itself is an esbuild IIFE bundle, which is valid module code too.
 //
 // Protocol (main thread → worker):
-//   {type: "init", pyodideURL, harnessURL, interruptSAB?, stdinSAB?}   boot (may come from <head>)
+//   {type: "init", pyodideURL, harnessURL, snapshotURL?, interruptSAB?, stdinSAB?}
+//                                             boot (may come from <head>); snapshotURL: a memory
+//                                             snapshot made by site/tools/make-snapshot.mjs
 //   {type: "attach", interruptSAB, stdinSAB}  shared buffers, when init came without them
 //   {type: "run", id, code, stdin?}          stdin: text for input() when there is no stdinSAB
 //   {type: "check", id, code, tests, seed}
@@ -122,9 +124,30 @@ async function boot(msg) {
     });
     harnessText.catch(() => {}); // reported below, after Pyodide
     const t0 = performance.now();
+    // Download the snapshot (if any) while the Pyodide module loads; null when unavailable.
+    const snapshotResponse = msg.snapshotURL
+      ? fetch(msg.snapshotURL)
+          .then((r) => (r.ok ? r : null))
+          .catch(() => null)
+      : null;
     const { loadPyodide } = await import(/* webpackIgnore: true */ msg.pyodideURL + "pyodide.mjs");
     const t1 = performance.now();
-    pyodide = await loadPyodide({ indexURL: msg.pyodideURL, fullStdLib: false });
+    let fromSnapshot = false;
+    if (snapshotResponse) {
+      try {
+        // Only an answered request reaches loadPyodide: a rejected _loadSnapshot promise would
+        // surface as an unhandled rejection inside Pyodide.
+        const response = await snapshotResponse;
+        if (response) {
+          pyodide = await loadPyodide({ indexURL: msg.pyodideURL, _loadSnapshot: response.arrayBuffer() });
+          fromSnapshot = true;
+        }
+      } catch (err) {
+        console.warn("drona: booting without the Pyodide snapshot:", err);
+        pyodide = null;
+      }
+    }
+    if (!pyodide) pyodide = await loadPyodide({ indexURL: msg.pyodideURL, fullStdLib: false });
     const t2 = performance.now();
     pyodide.setStdout(stdout);
     pyodide.setStderr(stderr);
@@ -135,7 +158,7 @@ async function boot(msg) {
     pyodide.runPython("import sys\nsys.path.insert(0, '/drona')\nimport drona_harness");
     harness = pyodide.pyimport("drona_harness");
     const t3 = performance.now();
-    const timings = { import: t1 - t0, loadPyodide: t2 - t1, harness: t3 - t2 };
+    const timings = { import: t1 - t0, loadPyodide: t2 - t1, harness: t3 - t2, snapshot: fromSnapshot };
     postMessage({ type: "ready", version: pyodide.version, timings });
   } catch (err) {
     postMessage({ type: "boot-error", message: String((err && err.message) || err) });

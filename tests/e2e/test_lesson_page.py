@@ -183,3 +183,18 @@ def test_keyboard_runs_and_leaves_the_editor(page: Any, demo_site: DemoSite) -> 
     page.keyboard.press("Escape")
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.textContent.trim()") == "Run"
+
+
+def test_code_is_kept_across_reloads_until_reset(page: Any, demo_site: DemoSite) -> None:
+    widget, exercise = open_exercise(page, demo_site, "say-hello")
+    set_code(page, widget, 'print("kept")\n')
+    page.wait_for_timeout(500)  # the editor saves after a short pause
+    page.reload()
+    page.wait_for_selector(READY, timeout=60_000)
+    assert 'print("kept")' in widget.locator(".cm-content").inner_text()
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    widget.get_by_role("button", name="Reset to starter").click()
+    starter_first_line = exercise["starter"].splitlines()[0]
+    assert starter_first_line in widget.locator(".cm-content").inner_text()
+    assert 'print("kept")' not in widget.locator(".cm-content").inner_text()
