@@ -9,8 +9,8 @@ read-modify-write with unique constraints (insert ... on conflict do nothing) or
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from functools import lru_cache
 from pathlib import Path

@@ -17,7 +17,9 @@ from sqlalchemy.orm import Session
 @lru_cache(maxsize=64)
 def _statement(model: Any, columns: tuple[str, ...], conflict: tuple[str, ...]) -> TextClause:
     table = model.__table__
-    sql = (f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)}) "
+    for name in (*columns, *conflict):
+        table.c[name]  # noqa: B018 - only real column names reach the SQL text (KeyError otherwise)
+    sql = (  # noqa: S608 - identifiers come from our table metadata, values are bound parametersf"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)}) "
            f"ON CONFLICT ({', '.join(conflict)}) DO NOTHING RETURNING {conflict[0]}")
     return text(sql).bindparams(*(bindparam(c, type_=table.c[c].type) for c in columns))
 
