@@ -233,12 +233,18 @@ def module_page(module: Module) -> str:
 
 
 def lesson_page(track: Track, course: Course, module: Module, lesson: Lesson, position: int, total: int) -> str:
+    graded = any(p.kind in ("exercise", "quiz") for p in lesson.placements)
     meta: dict[str, Any] = {
         "title": lesson.data["title"],
         "template": "lesson.html",
         "drona": {
             "lesson_id": lesson.id,
+            "module_id": module.id,
+            "course_id": course.id,
             "lesson_type": lesson.type,
+            # No exercise or quiz: reading it completes it (a "Mark complete" button); otherwise only
+            # a server-graded result completes it.
+            "completes_on_reading": not graded,
             "xp": lesson.xp,
             "minutes": lesson.data["minutes"],
             "position": position,
@@ -256,6 +262,24 @@ def lesson_page(track: Track, course: Course, module: Module, lesson: Lesson, po
     return _front_matter(meta) + f"# {lesson.data['title']}\n\n" + render_body(lesson, module)
 
 
+# Learner pages: each is a mount point for a front-end app (site/src/account/*.js), outside the
+# course nav. The apps talk to the sidecar API; on a static host they say that they need it.
+APP_PAGES = (
+    ("account/signin.md", "Sign in", "signin"),
+    ("account/signup.md", "Create your account", "signup"),
+    ("account/onboarding.md", "Welcome", "onboarding"),
+    ("account/reset.md", "Reset your password", "reset"),
+    ("account/settings.md", "Profile and settings", "settings"),
+    ("dashboard.md", "Your dashboard", "dashboard"),
+    ("leaderboard.md", "Leaderboard", "leaderboard"),
+)
+
+
+def app_page(title: str, app: str) -> str:
+    meta = {"title": title, "hide": ["navigation", "toc"], "search": {"exclude": True}}
+    return _front_matter(meta) + f'# {title}\n\n<div class="drona-app" data-drona-app="{app}"></div>\n'
+
+
 def write_pages(catalog: Catalog, docs: Path) -> PageSet:
     """Write every page under docs/ and return the nav for the generated config."""
     result = PageSet()
@@ -268,6 +292,8 @@ def write_pages(catalog: Catalog, docs: Path) -> PageSet:
 
     write("index.md", home_page(catalog), "Home")
     result.nav.append({"Home": "index.md"})
+    for rel, title, app in APP_PAGES:
+        write(rel, app_page(title, app), title)
     for track in catalog.tracks:
         write(f"{track.slug}/index.md", track_page(track), track.data["title"])
         track_nav: list[Any] = [f"{track.slug}/index.md"]
