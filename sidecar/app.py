@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import anyio.to_thread
-from fastapi import APIRouter, Depends, FastAPI
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from pydantic import BaseModel
 from starlette.middleware.gzip import GZipMiddleware
 
@@ -25,7 +25,7 @@ from sidecar.onboarding.router import router as onboarding_router
 from sidecar.orgs.router import router as orgs_router
 from sidecar.progress.router import router as progress_router
 from sidecar.settings import Settings, get_settings
-from sidecar.web.static import IsolationHeaders, SiteFiles
+from sidecar.web.static import IsolationHeaders, SiteFiles, sitemap_response
 
 
 class HealthPublic(BaseModel):
@@ -74,6 +74,11 @@ def create_app(settings: Settings | None = None, *, serve_site: bool = False) ->
         raise NotFound(f"No API endpoint at /api/{rest}.")
 
     if serve_site:
+
+        @app.get("/sitemap.xml", include_in_schema=False)
+        def sitemap(request: Request) -> Response:
+            return sitemap_response(settings.site_dir, str(request.base_url))
+
         # Mounted last so /api routes win; html=True serves index.html and the site's 404 page.
         app.mount("/", SiteFiles(directory=settings.site_dir, html=True, check_dir=False), name="site")
     # HTML and API JSON are compressed on the fly; wasm/JS come precompressed (SiteFiles).

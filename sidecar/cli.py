@@ -63,7 +63,7 @@ def _run_build(settings: Settings, check_code: bool) -> None:
 
     try:
         report = build(repo=REPO_ROOT, content_dir=settings.DRONA_CONTENT_DIR, build_dir=settings.DRONA_BUILD_DIR,
-                       check_code=check_code, log=click.echo)
+                       check_code=check_code, site_url=settings.APP_URL, log=click.echo)
     except BuildFailed as exc:
         if exc.problems:
             for problem in exc.problems.sorted():

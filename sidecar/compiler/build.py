@@ -72,14 +72,19 @@ def is_up_to_date(repo: Path, content_dir: Path, build_dir: Path) -> bool:
     return bool(recorded == inputs_digest(repo, content_dir))
 
 
-def _generated_config(repo: Path, docs: Path, site_dir: Path, nav: list[Any], pyodide: str) -> dict[str, Any]:
+def _generated_config(repo: Path, docs: Path, site_dir: Path, nav: list[Any], pyodide: str,
+                      site_url: str) -> dict[str, Any]:
     return {
         "INHERIT": str(repo / "mkdocs.yml"),
         "docs_dir": str(docs),
         "site_dir": str(site_dir),
+        # Material's instant navigation follows only links listed in sitemap.xml, which needs
+        # site_url; `drona serve` rewrites the sitemap to the address it is reached at.
+        "site_url": site_url.rstrip("/") + "/",
         "nav": nav,
         "theme": {"name": "material", "custom_dir": str(repo / "site" / "overrides")},
-        "extra": {"drona": {"pyodide": f"pyodide/{pyodide}/", "api": "api/"}},
+        "extra": {"drona": {"pyodide": f"pyodide/{pyodide}/", "api": "api/",
+                            "snapshot": f"pyodide/{pyodide}/{assets.SNAPSHOT}"}},
     }
 
 
@@ -107,6 +112,7 @@ def build(
     content_dir: Path,
     build_dir: Path,
     check_code: bool = True,
+    site_url: str = "http://127.0.0.1:8000/",
     log: Callable[[str], None] = print,
 ) -> BuildReport:
     """Build the static site and catalog.db; raises BuildFailed with every problem."""
@@ -150,19 +156,21 @@ def build(
     except assets.AssetError as exc:
         raise BuildFailed(str(exc)) from None
     config_file = staging / "mkdocs.yml"
-    config = _generated_config(repo, docs, site_dir, pageset.nav, pyodide)
+    config = _generated_config(repo, docs, site_dir, pageset.nav, pyodide, site_url)
     config_file.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
 
     def render_site() -> None:
         _run_mkdocs(config_file)
-        assets.copy_pyodide(repo, site_dir)
+        runtime = assets.copy_pyodide(repo, site_dir)
+        if assets.make_snapshot(repo, runtime) is None:
+            log("warning: no Pyodide snapshot was made (is node installed?); Python still starts, only slower")
         assets.precompress(site_dir / "pyodide")
         assets.precompress(site_dir / "assets" / "drona")
 
     stage(4, f"render {len(pageset.pages)} pages with MkDocs", render_site)
     digest = inputs_digest(repo, content_dir)
     meta = {"built_at": datetime.now(UTC).isoformat(timespec="seconds"), "inputs": digest,
-            "pyodide": pyodide}
+            "pyodide": pyodide, "site_url": config["site_url"]}
     stage(5, "write catalog.db", lambda: write_catalog_db(catalog, report.catalog_db, repo / "mkdocs.yml", meta))
     shutil.rmtree(staging, ignore_errors=True)
 

@@ -19,7 +19,9 @@ def _statement(model: Any, columns: tuple[str, ...], conflict: tuple[str, ...]) 
     table = model.__table__
     for name in (*columns, *conflict):
         table.c[name]  # noqa: B018 - only real column names reach the SQL text (KeyError otherwise)
-    sql = (  # noqa: S608 - identifiers come from our table metadata, values are bound parametersf"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)}) "
+    # Identifiers come from our table metadata; values are bound parameters.
+    sql = (f"INSERT INTO {table.name} ({', '.join(columns)}) "  # noqa: S608
+           f"VALUES ({', '.join(':' + c for c in columns)}) "
            f"ON CONFLICT ({', '.join(conflict)}) DO NOTHING RETURNING {conflict[0]}")
     return text(sql).bindparams(*(bindparam(c, type_=table.c[c].type) for c in columns))
 

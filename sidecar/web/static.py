@@ -79,3 +79,22 @@ class IsolationHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def sitemap_response(site_dir: Path, base_url: str) -> Response:
+    """sitemap.xml with its URLs pointing at the address the site is being reached at.
+
+    The build writes site_url into the sitemap; instant navigation compares links with it
+    exactly (port included), so a site served on another host or port would lose it.
+    """
+    import json
+
+    path = site_dir / "sitemap.xml"
+    if not path.is_file():
+        return Response("Not found", status_code=404)
+    text = path.read_text(encoding="utf-8")
+    stamp = site_dir.parent / "build.json"
+    built_for = json.loads(stamp.read_text(encoding="utf-8")).get("site_url") if stamp.is_file() else None
+    if built_for:
+        text = text.replace(f"<loc>{built_for}", f"<loc>{base_url}")
+    return Response(text, media_type="application/xml", headers={"cache-control": REVALIDATE})
