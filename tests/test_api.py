@@ -37,7 +37,8 @@ def test_catalog_tree(client: TestClient) -> None:
     (track,) = body["tracks"]
     assert track["slug"] == "demo-track" and track["domain"] == "tech"
     (course,) = track["courses"]
-    module, second = course["modules"]
+    module, second, third = course["modules"]
+    assert [lesson["type"] for lesson in third["lessons"]] == ["challenge"]
     assert [lesson["type"] for lesson in second["lessons"]] == ["concept", "reflection"]
     lessons = {lesson["slug"]: lesson for lesson in module["lessons"]}
     assert list(lessons) == ["printing", "check-yourself"]

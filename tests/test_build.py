@@ -114,9 +114,12 @@ def test_demo_build_keeps_private_material_out_of_the_site(demo_build: BuildRepo
 
 
 def test_site_makes_no_third_party_requests(demo_build: BuildReport) -> None:
-    # Everything a page loads (src, srcset, <link href>, CSS url() and @import) is same-origin:
-    # no CDN, no Google Fonts. Plain <a href> links to other sites load nothing until clicked.
-    external = re.compile(r'''(?:src|srcset)=["'](?:https?:)?//|<link\b[^>]*\bhref=["'](?:https?:)?//'''
+    # Everything a page loads (src, srcset, <link rel=stylesheet|preload|icon…>, CSS url() and
+    # @import) is same-origin: no CDN, no Google Fonts. Plain <a href> links and rel=canonical
+    # name other addresses but load nothing.
+    loading = r"(?:stylesheet|preload|modulepreload|prefetch|icon|shortcut icon|apple-touch-icon|manifest)"
+    external = re.compile(r'''(?:src|srcset)=["'](?:https?:)?//'''
+                          rf'''|<link\b(?=[^>]*\brel=["']{loading}["'])[^>]*\bhref=["'](?:https?:)?//'''
                           r'''|url\(["']?(?:https?:)?//|@import\s+["']?(?:https?:)?//''')
     for path, text in _site_texts(demo_build.site_dir):
         if path.suffix in (".html", ".css"):

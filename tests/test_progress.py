@@ -53,7 +53,7 @@ def test_module_completion_awards_module_xp_once(make_client, db_url: str) -> No
     second = next(m for m in course["modules"] if m["module_id"] == SECOND_MODULE)
     assert second == {"module_id": SECOND_MODULE, "title": "Second steps", "completed_lessons": 2,
                       "total_lessons": 2, "completed": True}
-    assert course["completed_lessons"] == 2 and course["total_lessons"] == 4 and course["percent"] == 50.0
+    assert course["completed_lessons"] == 2 and course["total_lessons"] == 5 and course["percent"] == 40.0
     assert _event(client, REFLECTION).json()["xp_awarded"] == 0
 
 

@@ -76,7 +76,7 @@ def test_cli_reports_success(content_tree: Path) -> None:
     proc = subprocess.run([sys.executable, "-m", "sidecar.cli", "validate", "--content", "content"],
                           cwd=content_tree, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "Content OK: 1 tracks, 1 courses, 4 lessons, 1 exercises, 1 quizzes" in proc.stdout
+    assert "Content OK: 1 tracks, 1 courses, 5 lessons, 2 exercises, 1 quizzes" in proc.stdout
 
 
 def test_missing_content_folder_is_a_problem(tmp_path: Path) -> None:

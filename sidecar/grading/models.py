@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import BaseModel, Field
+
+from sidecar.gamification.models import AchievementPublic
 
 Answer = int | str | None
 
@@ -24,3 +28,50 @@ class QuizAttemptPublic(BaseModel):
     score_percent: float
     passed: bool
     items: list[QuizItemResult]
+    saved: bool = Field(False, description="True when signed in: the attempt is stored and may earn XP.")
+    xp_awarded: int = 0
+    best_score_percent: float | None = None
+    new_achievements: list[AchievementPublic] = []
+
+
+class SubmissionCreate(BaseModel):
+    code: str = Field(max_length=50_000)
+    submission_id: str | None = Field(None, min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$",
+                                      description="Client-generated id: a retried request is graded once.")
+
+
+class TestResultPublic(BaseModel):
+    name: str
+    passed: bool
+    message: str = Field(description="For hidden tests, the authored feedback only.")
+    hidden: bool
+
+
+class SubmissionPublic(BaseModel):
+    id: str
+    submission_id: str
+    exercise_id: str
+    passed: bool
+    status: str = Field(description="ok, timeout, memory, crashed or output_limit.")
+    message: str
+    results: list[TestResultPublic]
+    xp_awarded: int
+    lesson_id: str | None
+    lesson_state: str
+    new_achievements: list[AchievementPublic]
+    duplicate: bool
+    created_at: datetime
+
+
+class HintPublic(BaseModel):
+    rung: int
+    text: str = Field(description="Markdown.")
+    bottom_out: bool
+    remaining: int
+
+
+class ChallengePublic(BaseModel):
+    lesson_id: str
+    started_at: datetime
+    deadline: datetime
+    seconds_left: float

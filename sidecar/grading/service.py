@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Engine, func, select
+
 from sidecar.catalog import store
+from sidecar.catalog.service import get_index
+from sidecar.db.base import utcnow
+from sidecar.db.engine import write_session
 from sidecar.errors import InvalidInput, NotFound
+from sidecar.gamification import service as gamification
+from sidecar.gamification import xp
+from sidecar.progress import service as progress
 
 from .models import Answer, QuizAttemptPublic, QuizItemResult
+from .tables import QuizAttempt
 
 MAX_ANSWER_CHARS = 10_000
 
@@ -59,3 +69,40 @@ def grade_quiz(*, catalog_db: Path, quiz_id: str, answers: dict[str, Answer]) ->
     score = round(100.0 * sum(r.correct for r in results) / len(results), 1) if results else 0.0
     return QuizAttemptPublic(quiz_id=quiz_id, score_percent=score, passed=score >= quiz["pass_percent"],
                              items=results)
+
+
+def record_quiz_attempt(*, engine: Engine, catalog_db: Path, user_id: str, attempt: QuizAttemptPublic,
+                        answers: dict[str, Answer], gamification_enabled: bool) -> QuizAttemptPublic:
+    """Store a signed-in learner's attempt; the first pass earns quiz XP and completes the quiz lesson."""
+    with store.connect(catalog_db) as conn:
+        row = conn.execute("SELECT lesson_id, pass_percent FROM quizzes WHERE id = ?", (attempt.quiz_id,)).fetchone()
+    lesson = get_index(catalog_db=catalog_db).lessons.get(row["lesson_id"] or "") if row else None
+    now = utcnow()
+    fresh: list[Any] = []
+    awarded = 0
+    with write_session(engine) as session:
+        earlier = session.scalar(select(func.count()).select_from(QuizAttempt).where(
+            QuizAttempt.user_id == user_id, QuizAttempt.quiz_id == attempt.quiz_id)) or 0
+        record = QuizAttempt(id=str(uuid.uuid4()), user_id=user_id, quiz_id=attempt.quiz_id, answers=dict(answers),
+                             score_percent=attempt.score_percent, passed=attempt.passed, created_at=now)
+        session.add(record)
+        session.flush()
+        if attempt.passed and gamification_enabled:
+            pass_percent = int(row["pass_percent"]) if row else 80
+            award = xp.quiz_xp(score_percent=attempt.score_percent, pass_percent=pass_percent)
+            if award is not None:
+                awarded += gamification.award_xp(session=session, user_id=user_id,
+                                                 source_key=f"quiz:{attempt.quiz_id}", award=award)
+        if attempt.passed and lesson is not None:
+            lesson_award = xp.lesson_xp(base=lesson.xp, first_attempt=earlier == 0,
+                                        streak_active=gamification.streak_is_active(session=session, user_id=user_id,
+                                                                                    instant=now))
+            _, lesson_xp, fresh = progress.complete_graded_lesson(
+                session=session, catalog_db=catalog_db, user_id=user_id, lesson_id=lesson.id, at=now,
+                award=lesson_award, gamification_enabled=gamification_enabled)
+            awarded += lesson_xp
+        record.xp_awarded = awarded
+        best = session.scalar(select(func.max(QuizAttempt.score_percent)).where(
+            QuizAttempt.user_id == user_id, QuizAttempt.quiz_id == attempt.quiz_id))
+    return attempt.model_copy(update={"saved": True, "xp_awarded": awarded, "best_score_percent": best,
+                                      "new_achievements": fresh})

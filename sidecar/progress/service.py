@@ -20,6 +20,7 @@ from sidecar.db.upsert import insert_ignore
 from sidecar.errors import Conflict, InvalidInput, NotFound
 from sidecar.gamification import service as gamification
 from sidecar.gamification import xp
+from sidecar.gamification.models import AchievementPublic
 
 from .models import (
     CourseProgressPublic,
@@ -75,12 +76,12 @@ def _completed_ids(session: Session, user_id: str, lesson_ids: tuple[str, ...]) 
 
 
 def _on_lesson_completed(session: Session, *, user_id: str, lesson: LessonInfo, index: CatalogIndex,
-                         at: datetime) -> tuple[int, int]:
-    """Award lesson, then module XP; returns (xp awarded, courses now completed)."""
-    awarded = gamification.award_xp(
-        session=session, user_id=user_id, source_key=f"lesson:{lesson.id}",
-        award=xp.lesson_xp(base=lesson.xp, first_attempt=True,
-                           streak_active=gamification.streak_is_active(session=session, user_id=user_id, instant=at)))
+                         at: datetime, award: xp.XpAward | None = None) -> tuple[int, int]:
+    """Award lesson (or the given graded award), then module XP; returns (xp awarded, courses completed)."""
+    if award is None:
+        award = xp.lesson_xp(base=lesson.xp, first_attempt=True,
+                             streak_active=gamification.streak_is_active(session=session, user_id=user_id, instant=at))
+    awarded = gamification.award_xp(session=session, user_id=user_id, source_key=f"lesson:{lesson.id}", award=award)
     module = index.modules[lesson.module_id]
     if _completed_ids(session, user_id, module.lesson_ids) == set(module.lesson_ids):
         first_start = session.scalar(select(func.min(LessonProgress.started_at)).where(
@@ -127,6 +128,32 @@ def record_event(*, engine: Engine, catalog_db: Path, user_id: str, event_id: st
     return EventResultPublic(event_id=event_id, duplicate=not fresh, lesson_id=lesson_id,
                              state=state.state if state else "not_started", xp_awarded=awarded, total_xp=total,
                              new_achievements=new_achievements)
+
+
+def complete_graded_lesson(*, session: Session, catalog_db: Path, user_id: str, lesson_id: str, at: datetime,
+                           award: xp.XpAward, gamification_enabled: bool) -> tuple[bool, int, list[AchievementPublic]]:
+    """Complete a lesson from a server-graded result (grading calls this inside its transaction).
+
+    Returns (completed just now, XP awarded, new achievements); a lesson completes once.
+    """
+    index = get_index(catalog_db=catalog_db)
+    lesson = _lesson(index, lesson_id)
+    completed_now = _mark(session, user_id=user_id, lesson=lesson, kind="completed", at=at)
+    if not gamification_enabled:
+        return completed_now, 0, []
+    gamification.record_activity(session=session, user_id=user_id, instant=at)
+    if not completed_now:
+        return False, 0, []
+    awarded, courses_done = _on_lesson_completed(session, user_id=user_id, lesson=lesson, index=index, at=at,
+                                                 award=award)
+    fresh = gamification.evaluate_achievements(session=session, user_id=user_id, courses_completed=courses_done)
+    return True, awarded, fresh
+
+
+def lesson_state(*, engine: Engine, user_id: str, lesson_id: str) -> str:
+    with read_session(engine) as session:
+        row = session.get(LessonProgress, (user_id, lesson_id))
+        return row.state if row else "not_started"
 
 
 def get_progress(*, engine: Engine, catalog_db: Path, user_id: str) -> ProgressPublic:

@@ -1,0 +1,184 @@
+"""Trusted exercise grading: the server re-runs the visible tests plus the hidden ones in the sandbox.
+
+Anything that awards XP or completes a lesson comes from here, never from the browser's own
+Check. Submissions are idempotent by the client's submission id, so a retried request is graded
+once; the first passing submission completes the lesson and earns XP per the design's §8.2.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, func, select, update
+
+from sidecar.catalog import store
+from sidecar.catalog.service import get_index
+from sidecar.db.base import utcnow
+from sidecar.db.engine import read_session, write_session
+from sidecar.db.upsert import insert_ignore
+from sidecar.errors import Conflict, InvalidInput, NotFound
+from sidecar.gamification import service as gamification
+from sidecar.gamification import xp
+from sidecar.progress import service as progress
+
+from .models import HintPublic, SubmissionPublic, TestResultPublic
+from .tables import ChallengeStart, HintReveal, Submission
+
+MAX_CODE_CHARS = 50_000
+# Grace for the request in flight when a challenge's clock runs out.
+CHALLENGE_GRACE = timedelta(seconds=5)
+
+
+@dataclass(frozen=True)
+class ExerciseRecord:
+    id: str
+    lesson_id: str | None
+    visible_tests: list[dict[str, Any]]
+    hidden_tests: list[dict[str, Any]]
+    time_limit: float
+    randomized: bool
+    hints: list[dict[str, Any]]
+
+
+def load_exercise(catalog_db: Path, exercise_id: str) -> ExerciseRecord:
+    with store.connect(catalog_db) as conn:
+        row = conn.execute("SELECT * FROM exercises WHERE id = ?", (exercise_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"No exercise with id {exercise_id}.")
+    return ExerciseRecord(id=row["id"], lesson_id=row["lesson_id"], visible_tests=json.loads(row["visible_tests"]),
+                          hidden_tests=json.loads(row["hidden_tests"]), time_limit=float(row["time_limit_seconds"]),
+                          randomized=bool(row["randomized"]), hints=json.loads(row["hints"]))
+
+
+def _public_results(results: list[dict[str, Any]]) -> list[TestResultPublic]:
+    # The harness already replaced hidden tests' details with their authored feedback.
+    return [TestResultPublic(name=r["name"], passed=r["passed"], message=r["message"], hidden=r["hidden"])
+            for r in results]
+
+
+def _to_public(sub: Submission, *, lesson_state: str, new_achievements: list[Any], message: str,
+               duplicate: bool) -> SubmissionPublic:
+    return SubmissionPublic(id=sub.id, submission_id=sub.client_id, exercise_id=sub.exercise_id, passed=sub.passed,
+                            status=sub.status, message=message, results=_public_results(sub.results),
+                            xp_awarded=sub.xp_awarded, lesson_id=sub.lesson_id, lesson_state=lesson_state,
+                            new_achievements=new_achievements, duplicate=duplicate, created_at=sub.created_at)
+
+
+def _challenge_deadline(engine: Engine, user_id: str, lesson_id: str) -> ChallengeStart | None:
+    with read_session(engine) as session:
+        return session.get(ChallengeStart, (user_id, lesson_id))
+
+
+def submit(*, engine: Engine, catalog_db: Path, user_id: str, exercise_id: str, code: str, client_id: str | None,
+           gamification_enabled: bool, sandbox: Any) -> SubmissionPublic:
+    if len(code) > MAX_CODE_CHARS:
+        raise InvalidInput(f"Code is limited to {MAX_CODE_CHARS:,} characters.")
+    exercise = load_exercise(catalog_db, exercise_id)
+    client_id = client_id or uuid.uuid4().hex
+    with read_session(engine) as session:
+        previous = session.scalar(select(Submission).where(Submission.user_id == user_id,
+                                                           Submission.client_id == client_id))
+    if previous is not None:
+        # A retry of a request we already graded: answer it again, grade nothing twice.
+        if previous.exercise_id != exercise_id:
+            raise Conflict("That submission id was used for another exercise.")
+        state = progress.lesson_state(engine=engine, user_id=user_id, lesson_id=previous.lesson_id or "")
+        return _to_public(previous, lesson_state=state, new_achievements=[], duplicate=True,
+                          message="Already graded.")
+    lesson = get_index(catalog_db=catalog_db).lessons.get(exercise.lesson_id or "")
+    now = utcnow()
+    if lesson is not None and lesson.type == "challenge":
+        start = _challenge_deadline(engine, user_id, lesson.id)
+        if start is None:
+            raise Conflict("Open the challenge first: its clock starts when you open it.")
+        if now > start.deadline + CHALLENGE_GRACE:
+            raise Conflict("Time is up for this challenge: this submission was not graded.",
+                           {"deadline": start.deadline.isoformat()})
+    seed = secrets.randbelow(2**31) if exercise.randomized else 0
+    tests = exercise.visible_tests + [dict(t, hidden=True) for t in exercise.hidden_tests]
+    graded = sandbox.grade(code, tests, seed=seed, time_limit=exercise.time_limit)
+    return _record(engine=engine, catalog_db=catalog_db, user_id=user_id, exercise=exercise, code=code,
+                   client_id=client_id, graded=graded, at=now, lesson_type=lesson.type if lesson else None,
+                   lesson_xp=lesson.xp if lesson else 0, gamification_enabled=gamification_enabled)
+
+
+def _record(*, engine: Engine, catalog_db: Path, user_id: str, exercise: ExerciseRecord, code: str, client_id: str,
+            graded: Any, at: datetime, lesson_type: str | None, lesson_xp: int,
+            gamification_enabled: bool) -> SubmissionPublic:
+    with write_session(engine) as session:
+        earlier = session.scalar(select(func.count()).select_from(Submission).where(
+            Submission.user_id == user_id, Submission.exercise_id == exercise.id)) or 0
+        hints_used = session.scalar(select(func.count()).select_from(HintReveal).where(
+            HintReveal.user_id == user_id, HintReveal.exercise_id == exercise.id)) or 0
+        submission = Submission(id=str(uuid.uuid4()), user_id=user_id, client_id=client_id, exercise_id=exercise.id,
+                                lesson_id=exercise.lesson_id, code=code, passed=bool(graded.passed),
+                                status=graded.status, results=list(graded.results), hints_used=hints_used,
+                                duration_ms=int(graded.duration_ms), created_at=at)
+        if not insert_ignore(session, Submission, {c.name: getattr(submission, c.name)
+                                                   for c in Submission.__table__.columns}, ["user_id", "client_id"]):
+            raise Conflict("This submission is being graded already.")
+        fresh: list[Any] = []
+        if graded.passed and exercise.lesson_id:
+            if lesson_type == "challenge":
+                award = xp.challenge_xp(base=lesson_xp, hints_used=hints_used)
+            else:
+                award = xp.lesson_xp(base=lesson_xp, first_attempt=earlier == 0,
+                                     streak_active=gamification.streak_is_active(session=session, user_id=user_id,
+                                                                                 instant=at))
+            _, awarded, fresh = progress.complete_graded_lesson(
+                session=session, catalog_db=catalog_db, user_id=user_id, lesson_id=exercise.lesson_id, at=at,
+                award=award, gamification_enabled=gamification_enabled)
+            session.execute(update(Submission).where(Submission.id == submission.id).values(xp_awarded=awarded))
+            submission.xp_awarded = awarded
+    state = progress.lesson_state(engine=engine, user_id=user_id, lesson_id=exercise.lesson_id or "")
+    return _to_public(submission, lesson_state=state, new_achievements=fresh, duplicate=False, message=graded.message)
+
+
+def reveal_hint(*, engine: Engine, catalog_db: Path, user_id: str, exercise_id: str) -> HintPublic:
+    """The next rung of the hint ladder; the bottom-out rung needs a failed submission first."""
+    exercise = load_exercise(catalog_db, exercise_id)
+    with write_session(engine) as session:
+        seen = session.scalar(select(func.count()).select_from(HintReveal).where(
+            HintReveal.user_id == user_id, HintReveal.exercise_id == exercise_id)) or 0
+        rung = min(seen, len(exercise.hints) - 1)
+        if exercise.hints[rung].get("bottom_out") and seen <= rung:
+            failed = session.scalar(select(func.count()).select_from(Submission).where(
+                Submission.user_id == user_id, Submission.exercise_id == exercise_id,
+                Submission.passed.is_(False))) or 0
+            if not failed:
+                raise Conflict("Submit an attempt first: the last hint comes after you have tried.")
+        insert_ignore(session, HintReveal, {"user_id": user_id, "exercise_id": exercise_id, "rung": rung,
+                                            "revealed_at": utcnow()}, ["user_id", "exercise_id", "rung"])
+    hint = exercise.hints[rung]
+    return HintPublic(rung=rung + 1, text=hint["text"], bottom_out=bool(hint.get("bottom_out")),
+                      remaining=len(exercise.hints) - rung - 1)
+
+
+def start_challenge(*, engine: Engine, catalog_db: Path, user_id: str, lesson_id: str) -> ChallengeStart:
+    lesson = get_index(catalog_db=catalog_db).lessons.get(lesson_id)
+    if lesson is None or lesson.type != "challenge":
+        raise NotFound("No challenge lesson with that id.")
+    with store.connect(catalog_db) as conn:
+        minutes = conn.execute("SELECT time_limit_minutes FROM lessons WHERE id = ?", (lesson_id,)).fetchone()[0]
+    now = utcnow()
+    with write_session(engine) as session:
+        insert_ignore(session, ChallengeStart, {"user_id": user_id, "lesson_id": lesson_id, "started_at": now,
+                                                "deadline": now + timedelta(minutes=int(minutes))},
+                      ["user_id", "lesson_id"])
+        start = session.get(ChallengeStart, (user_id, lesson_id))
+        assert start is not None
+        return start
+
+
+def history(*, engine: Engine, user_id: str, exercise_id: str) -> list[SubmissionPublic]:
+    with read_session(engine) as session:
+        rows = session.scalars(select(Submission).where(Submission.user_id == user_id,
+                                                        Submission.exercise_id == exercise_id)
+                               .order_by(Submission.created_at.desc()).limit(50)).all()
+    return [_to_public(r, lesson_state="", new_achievements=[], duplicate=False, message="") for r in rows]

@@ -1,0 +1,156 @@
+// Sign in, sign up and password reset (request a link; with ?token=, choose a new password).
+import { el } from "../ui.js";
+import { api } from "../api.js";
+import { nextUrl, pages } from "../format.js";
+import { currentUser, isServerUnavailable, setUser, signOut } from "../session.js";
+import { field, focusHeading, form, loading, needsServer } from "./forms.js";
+
+function afterSignIn(user) {
+  if (!user.onboarded) return pages.onboarding();
+  return nextUrl() || pages.dashboard();
+}
+
+function signedInNotice(root, user) {
+  const out = el("button", { type: "button", class: "drona-btn drona-btn--secondary" }, "Sign out");
+  out.addEventListener("click", async () => {
+    try {
+      await signOut();
+    } finally {
+      location.reload();
+    }
+  });
+  root.replaceChildren(el("div", { class: "drona-notice", role: "status" },
+    el("p", {}, "You are signed in as ", el("strong", {}, user.display_name), ` (${user.email}).`),
+    el("p", { class: "drona-notice__actions" },
+      el("a", { class: "drona-btn drona-btn--primary", href: user.onboarded ? pages.dashboard() : pages.onboarding() },
+        user.onboarded ? "Go to your dashboard" : "Finish setting up"),
+      out)));
+  root.dataset.state = "signed-in";
+}
+
+export async function mountSignin(root) {
+  loading(root);
+  const user = await currentUser({ refresh: true });
+  if (isServerUnavailable()) return needsServer(root);
+  if (user) return signedInNotice(root, user);
+  const params = new URLSearchParams(location.search);
+  const email = field({ label: "Email", name: "email", type: "email", autocomplete: "username email", required: true });
+  const password = field({ label: "Password", name: "password", type: "password", autocomplete: "current-password",
+    required: true });
+  const f = form({
+    label: "Sign in",
+    className: "drona-form--narrow",
+    submitLabel: "Sign in",
+    children: [email.wrap, password.wrap],
+    onSubmit: async ({ status }) => {
+      status.textContent = "Signing in…";
+      const me = await api.post("auth/login", { email: email.input.value.trim(), password: password.input.value });
+      setUser(me);
+      status.textContent = "Signed in. Taking you on…";
+      location.assign(afterSignIn(me));
+    },
+  });
+  const notes = [];
+  if (params.get("signed_out")) notes.push(el("p", { class: "drona-notice drona-notice--success", role: "status" }, "You are signed out."));
+  if (params.get("reset")) notes.push(el("p", { class: "drona-notice drona-notice--success", role: "status" },
+    "Your password is changed. Sign in with the new one."));
+  root.replaceChildren(...notes, f.node,
+    el("p", { class: "drona-app__links" },
+      el("a", { href: pages.reset() }, "Forgot your password?"), " · New here? ",
+      el("a", { href: pages.signup() + (location.search.includes("next=") ? location.search : "") }, "Create an account")));
+  root.dataset.state = "ready";
+}
+
+export async function mountSignup(root) {
+  loading(root);
+  const user = await currentUser({ refresh: true });
+  if (isServerUnavailable()) return needsServer(root);
+  if (user) return signedInNotice(root, user);
+  const name = field({ label: "Your name", name: "display_name", autocomplete: "name", required: true, maxlength: 80,
+    hint: "Shown on your dashboard and, only if you opt in, on leaderboards." });
+  const email = field({ label: "Email", name: "email", type: "email", autocomplete: "email", required: true });
+  const password = field({ label: "Password", name: "password", type: "password", autocomplete: "new-password",
+    required: true, minlength: 8, hint: "At least 8 characters." });
+  const show = el("input", { type: "checkbox", id: "drona-show-password" });
+  show.addEventListener("change", () => { password.input.type = show.checked ? "text" : "password"; });
+  const f = form({
+    label: "Create your account",
+    className: "drona-form--narrow",
+    submitLabel: "Create account",
+    children: [name.wrap, email.wrap, password.wrap,
+      el("div", { class: "drona-check" }, show, el("label", { for: "drona-show-password" }, "Show password"))],
+    onSubmit: async ({ status }) => {
+      status.textContent = "Creating your account…";
+      const me = await api.post("auth/signup", {
+        display_name: name.input.value.trim(),
+        email: email.input.value.trim(),
+        password: password.input.value,
+      });
+      setUser(me);
+      status.textContent = "Account created. Let's set up your path…";
+      location.assign(pages.onboarding());
+    },
+  });
+  root.replaceChildren(f.node,
+    el("p", { class: "drona-app__links" }, "Already have an account? ",
+      el("a", { href: pages.signin() + location.search }, "Sign in")));
+  root.dataset.state = "ready";
+}
+
+export async function mountReset(root) {
+  const token = new URLSearchParams(location.search).get("token");
+  if (token) return confirmReset(root, token);
+  const email = field({ label: "Email", name: "email", type: "email", autocomplete: "email", required: true,
+    hint: "We send a link to choose a new password. It works for 30 minutes." });
+  const f = form({
+    label: "Reset your password",
+    className: "drona-form--narrow",
+    submitLabel: "Send the link",
+    children: [email.wrap],
+    onSubmit: async () => {
+      await api.post("auth/password-reset", { email: email.input.value.trim() });
+      const heading = el("h2", {}, "Check your email");
+      root.replaceChildren(el("div", { class: "drona-notice drona-notice--success", role: "status" },
+        heading,
+        el("p", {}, "If an account exists for ", el("strong", {}, email.input.value.trim()),
+          ", a link to choose a new password is on its way."),
+        el("p", { class: "drona-field__hint" },
+          "Running Dronacharya yourself without email set up? The link is in the server's log and in ",
+          el("code", {}, "data/outbox/"), ".")),
+        el("p", { class: "drona-app__links" }, el("a", { href: pages.signin() }, "Back to sign in")));
+      focusHeading(heading);
+    },
+  });
+  root.replaceChildren(f.node, el("p", { class: "drona-app__links" }, el("a", { href: pages.signin() }, "Back to sign in")));
+  root.dataset.state = "ready";
+}
+
+function confirmReset(root, token) {
+  const password = field({ label: "New password", name: "new_password", type: "password", autocomplete: "new-password",
+    required: true, minlength: 8, hint: "At least 8 characters." });
+  const again = field({ label: "New password, again", name: "again", type: "password", autocomplete: "new-password",
+    required: true, minlength: 8 });
+  const f = form({
+    label: "Choose a new password",
+    className: "drona-form--narrow",
+    submitLabel: "Set new password",
+    children: [password.wrap, again.wrap],
+    onSubmit: async () => {
+      if (password.input.value !== again.input.value) {
+        again.error.textContent = "The two passwords are not the same.";
+        again.error.hidden = false;
+        again.input.setAttribute("aria-invalid", "true");
+        again.input.setAttribute("aria-describedby", again.error.id);
+        again.input.focus();
+        return;
+      }
+      await api.post("auth/password-reset/confirm", { token, new_password: password.input.value });
+      setUser(null); // the reset signs out every session
+      location.assign(pages.signin() + "?reset=1");
+    },
+  });
+  root.replaceChildren(el("p", {}, "Choose a new password for your account. Every browser signed in to it is signed out."),
+    f.node,
+    el("p", { class: "drona-app__links" }, "Link expired? ", el("a", { href: pages.reset() }, "Ask for a new one")));
+  root.dataset.state = "ready";
+}

@@ -1,0 +1,85 @@
+// Formatting shared by the user bar and the account apps.
+import { urls } from "./config.js";
+
+const NUMBER = new Intl.NumberFormat("en");
+
+export function formatNumber(n) {
+  return NUMBER.format(Number(n) || 0);
+}
+
+export function plural(n, one, many) {
+  return `${formatNumber(n)} ${Number(n) === 1 ? one : many || one + "s"}`;
+}
+
+/** A site-relative URL (as the API returns them, e.g. "python-developer/…/") made absolute. */
+export function siteUrl(path) {
+  return new URL(String(path || "").replace(/^\/+/, ""), urls.root).href;
+}
+
+/** The learner pages the compiler generates. */
+export const pages = {
+  signin: () => siteUrl("account/signin/"),
+  signup: () => siteUrl("account/signup/"),
+  onboarding: () => siteUrl("account/onboarding/"),
+  reset: () => siteUrl("account/reset/"),
+  settings: () => siteUrl("account/settings/"),
+  dashboard: () => siteUrl("dashboard/"),
+  leaderboard: () => siteUrl("leaderboard/"),
+  home: () => urls.root,
+};
+
+/** The sign-in page, returning to `back` (default: this page) afterwards. */
+export function signinUrl(back = location.href) {
+  const url = new URL(pages.signin());
+  const here = new URL(back, location.href);
+  if (here.origin === location.origin && !here.pathname.includes("/account/")) {
+    url.searchParams.set("next", here.pathname + here.search + here.hash);
+  }
+  return url.href;
+}
+
+/** ?next= if it stays on this site, else null (never an open redirect). */
+export function nextUrl() {
+  const raw = new URLSearchParams(location.search).get("next");
+  if (!raw || !raw.startsWith("/") || raw.startsWith("//")) return null;
+  const url = new URL(raw, location.origin);
+  if (url.origin !== location.origin || !url.pathname.startsWith(new URL(urls.root).pathname)) return null;
+  return url.href;
+}
+
+/** YYYY-MM-DD of an instant in a time zone (the learner's days are local days). */
+export function localDay(date, timeZone) {
+  try {
+    return new Intl.DateTimeFormat("en-CA", { timeZone: timeZone || undefined, year: "numeric", month: "2-digit",
+      day: "2-digit" }).format(date);
+  } catch (_err) {
+    return new Intl.DateTimeFormat("en-CA", { year: "numeric", month: "2-digit", day: "2-digit" }).format(date);
+  }
+}
+
+/** Days after an ISO date (YYYY-MM-DD) as YYYY-MM-DD, in calendar arithmetic (no time zones). */
+export function addDays(isoDay, days) {
+  const [y, m, d] = isoDay.split("-").map(Number);
+  const date = new Date(Date.UTC(y, m - 1, d + days));
+  return date.toISOString().slice(0, 10);
+}
+
+export function formatDay(isoDay, options = { month: "short", day: "numeric" }) {
+  const [y, m, d] = isoDay.split("-").map(Number);
+  return new Intl.DateTimeFormat("en", { ...options, timeZone: "UTC" }).format(new Date(Date.UTC(y, m - 1, d)));
+}
+
+export function formatDate(iso) {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return "";
+  return new Intl.DateTimeFormat("en", { year: "numeric", month: "short", day: "numeric" }).format(date);
+}
+
+/** The browser's IANA time zone. */
+export function browserTimeZone() {
+  try {
+    return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+  } catch (_err) {
+    return "UTC";
+  }
+}

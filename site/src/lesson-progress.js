@@ -1,0 +1,181 @@
+// Progress on lesson pages: a "started" event on every view, and at the end of the content either
+// a "Mark complete" button (lessons that complete on reading: no exercise or quiz) or a line
+// saying that passing the exercise or quiz completes the lesson. Signed out: a gentle invitation
+// to sign in. Events go through the offline-safe queue (progress-queue.js).
+import { el, button, setEnabled } from "./ui.js";
+import { icon } from "./icons.js";
+import { api } from "./api.js";
+import { pages, signinUrl } from "./format.js";
+import { currentUser } from "./session.js";
+import { enqueue, onQueue, pending } from "./progress-queue.js";
+
+class LessonProgress {
+  constructor(head) {
+    this.root = head;
+    this.lessonId = head.dataset.lessonId;
+    this.readingCompletes = head.dataset.completesOnReading === "true";
+    this.article = head.closest("article") || head.parentElement;
+    this.completionEventId = null;
+    this.disposers = [];
+    this.panel = el("section", {
+      class: "drona-lesson-status",
+      "aria-label": "Your progress in this lesson",
+      "data-drona-lesson-status": "",
+      "data-state": "loading",
+    });
+    this.message = el("p", { class: "drona-lesson-status__message", role: "status", "aria-live": "polite" });
+    const slot = this.article && this.article.querySelector("[data-drona-lesson-end]");
+    if (slot) {
+      slot.hidden = false;
+      slot.replaceChildren(this.panel);
+    } else if (this.article) {
+      this.article.append(this.panel);
+    }
+    this.disposers.push(onQueue("delivered", (d) => this.delivered(d)));
+    this.disposers.push(onQueue("rejected", (d) => this.rejected(d)));
+    this.disposers.push(onQueue("queued", (d) => this.queued(d)));
+    this.start();
+  }
+
+  dispose() {
+    this.disposers.forEach((off) => off());
+    this.disposers = [];
+  }
+
+  graded() {
+    const quiz = !!this.article.querySelector(".drona-quiz");
+    const exercise = !!this.article.querySelector(".drona-exercise");
+    if (quiz && exercise) return "passing its exercises and quiz";
+    if (quiz) return "passing its quiz";
+    if (exercise) {
+      return this.article.querySelectorAll(".drona-exercise").length > 1 ? "passing its exercises" : "passing its exercise";
+    }
+    return "passing its graded work";
+  }
+
+  async start() {
+    const user = await currentUser();
+    if (!this.root.isConnected) return;
+    if (!user) {
+      this.setState("signed-out");
+      return;
+    }
+    if (!this.lessonId) return;
+    enqueue({ lessonId: this.lessonId, kind: "started", userId: user.id });
+    const waiting = pending(this.lessonId).find((i) => i.kind === "completed");
+    if (waiting) {
+      this.completionEventId = waiting.event_id;
+      this.setState("queued");
+      return;
+    }
+    let state = null;
+    try {
+      const progress = await api.get("progress");
+      const mine = (progress.lessons || []).find((l) => l.lesson_id === this.lessonId);
+      state = mine ? mine.state : "not_started";
+    } catch (_err) {
+      state = null; // unknown (offline): offer the button; the server ignores a second completion
+    }
+    if (!this.root.isConnected) return;
+    if (state === "completed") this.setState("completed");
+    else this.setState(this.readingCompletes ? "ready" : "graded");
+  }
+
+  setState(state, detail = "") {
+    this.panel.dataset.state = state;
+    const children = [];
+    if (state === "signed-out") {
+      children.push(
+        el("p", { class: "drona-lesson-status__message" },
+          el("a", { href: signinUrl() }, "Sign in"), " to save your progress and earn XP. New here? ",
+          el("a", { href: pages.signup() }, "Create a free account"), "."),
+      );
+    } else if (state === "ready" || state === "saving") {
+      this.completeBtn = button(state === "saving" ? "Saving…" : "Mark complete", {
+        kind: "primary",
+        iconName: "check",
+        onClick: () => this.complete(),
+      });
+      if (state === "saving") setEnabled(this.completeBtn, false);
+      this.message.textContent = detail || "Done reading? Mark the lesson complete to save your progress.";
+      children.push(this.completeBtn, this.message);
+    } else if (state === "queued") {
+      this.message.textContent = detail ||
+        "Saved on this device: you seem to be offline. Your completion is queued and will be sent as soon as " +
+        "the connection is back.";
+      children.push(el("p", { class: "drona-lesson-status__badge drona-lesson-status__badge--queued" },
+        icon("restore"), "Completion queued"), this.message);
+    } else if (state === "completed") {
+      this.message.textContent = detail;
+      children.push(el("p", { class: "drona-lesson-status__badge drona-lesson-status__badge--done" },
+        icon("check-circle"), "Completed ✓"), this.message);
+    } else if (state === "graded") {
+      this.message.textContent = `This lesson is completed by ${this.graded()}: the server checks your work, ` +
+        "so there is nothing to mark here.";
+      children.push(this.message);
+    } else if (state === "rejected" || state === "signin-needed") {
+      this.message.textContent = detail;
+      children.push(this.message);
+      if (state === "signin-needed") children.push(el("a", { class: "drona-lesson-status__link", href: signinUrl() }, "Sign in again"));
+      else if (this.readingCompletes) {
+        children.push(button("Try again", { kind: "secondary", onClick: () => this.complete() }));
+      }
+    } else {
+      children.push(el("p", { class: "drona-lesson-status__message" }, "Loading your progress…"));
+    }
+    const hadFocus = this.panel.contains(document.activeElement);
+    this.panel.replaceChildren(...children);
+    if (hadFocus) {
+      // Keep keyboard users in place: focus the new state's first control, or the message.
+      const target = this.panel.querySelector("button, a") || this.message;
+      if (target === this.message) this.message.setAttribute("tabindex", "-1");
+      target.focus();
+    }
+  }
+
+  async complete() {
+    const user = await currentUser();
+    if (!user) {
+      this.setState("signed-out");
+      return;
+    }
+    this.setState("saving");
+    const item = enqueue({ lessonId: this.lessonId, kind: "completed", userId: user.id });
+    this.completionEventId = item.event_id;
+  }
+
+  isMine(item) {
+    return item && item.lesson_id === this.lessonId && item.kind === "completed" &&
+      (!this.completionEventId || item.event_id === this.completionEventId);
+  }
+
+  delivered({ item, result }) {
+    if (!this.isMine(item)) return;
+    this.completionEventId = null;
+    const xp = result && result.xp_awarded > 0 ? `You earned ${result.xp_awarded} XP.` : "";
+    this.setState("completed", result && result.duplicate ? "" : xp);
+  }
+
+  rejected({ item, error }) {
+    if (!this.isMine(item)) return;
+    this.completionEventId = null;
+    const text = error && error.status === 409
+      ? `This lesson cannot be marked complete by reading: ${error.message}`
+      : `Your completion was not accepted: ${(error && error.message) || "unknown error"}.`;
+    this.setState("rejected", text);
+  }
+
+  queued({ item, reason }) {
+    if (!this.isMine(item)) return;
+    if (reason === "signed-out") {
+      this.setState("signin-needed",
+        "Your session has ended. Your completion is kept on this device and is sent once you sign in again.");
+    } else if (this.panel.dataset.state !== "queued") {
+      this.setState("queued");
+    }
+  }
+}
+
+export function mountLessonProgress(head) {
+  return new LessonProgress(head);
+}
