@@ -8,7 +8,7 @@ function codeBlock(code) {
   return el("pre", { class: "drona-quiz__code" }, el("code", {}, code));
 }
 
-class QuizItem {
+export class QuizItem {
   constructor(node, index, onChange) {
     this.node = node;
     this.id = node.dataset.itemId;
