@@ -119,7 +119,7 @@ def _record(*, engine: Engine, catalog_db: Path, user_id: str, exercise: Exercis
         submission = Submission(id=str(uuid.uuid4()), user_id=user_id, client_id=client_id, exercise_id=exercise.id,
                                 lesson_id=exercise.lesson_id, code=code, passed=bool(graded.passed),
                                 status=graded.status, results=list(graded.results), hints_used=hints_used,
-                                duration_ms=int(graded.duration_ms), created_at=at)
+                                duration_ms=int(graded.duration_ms), xp_awarded=0, created_at=at)
         if not insert_ignore(session, Submission, {c.name: getattr(submission, c.name)
                                                    for c in Submission.__table__.columns}, ["user_id", "client_id"]):
             raise Conflict("This submission is being graded already.")
