@@ -148,3 +148,10 @@ def test_secrets_never_reach_responses_or_logs(make_client, db_url: str, caplog)
     client.post("/api/auth/login", json={"email": "quiet@example.com", "password": "do not log me"})
     assert "do not log me" not in caplog.text
     assert "password_hash" not in client.get("/api/me").text
+
+
+def test_session_endpoint_never_401(make_client, db_url: str) -> None:
+    client = make_client(db_url)
+    assert client.get("/api/auth/session").json() == {"user": None}
+    client.signup("sess@example.com")
+    assert client.get("/api/auth/session").json()["user"]["email"] == "sess@example.com"

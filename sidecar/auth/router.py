@@ -9,7 +9,7 @@ from sidecar.errors import InvalidInput
 from sidecar.settings import Settings
 
 from . import security, service
-from .deps import CSRF_COOKIE, SESSION_COOKIE, CurrentPrincipal, EngineDep
+from .deps import CSRF_COOKIE, SESSION_COOKIE, CurrentPrincipal, EngineDep, OptionalPrincipal
 from .models import CsrfPublic, LoginIn, PasswordChange, ResetConfirm, ResetRequest, UserCreate, UserPublic
 from .tables import User, UserProfile
 
@@ -98,6 +98,16 @@ def request_reset(body: ResetRequest, engine: EngineDep, settings: SettingsDep) 
 def confirm_reset(body: ResetConfirm, engine: EngineDep) -> Response:
     service.confirm_password_reset(engine=engine, token=body.token, new_password=body.new_password)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+class SessionPublic(BaseModel):
+    user: UserPublic | None
+
+
+@router.get("/auth/session", response_model=SessionPublic, summary="Who is signed in (never 401)")
+def current_session(principal: OptionalPrincipal) -> SessionPublic:
+    """For pages that work signed in or out: answers 200 with user null instead of a 401."""
+    return SessionPublic(user=service.to_public(principal.user, principal.profile) if principal else None)
 
 
 @router.get("/me", response_model=UserPublic, summary="The signed-in user")

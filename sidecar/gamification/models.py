@@ -41,7 +41,7 @@ class GamificationProfilePublic(BaseModel):
     next_level_xp: int
     level_progress: float
     streak: StreakPublic
-    achievements: list[AchievementPublic]
+    achievements: list[AchievementPublic] = Field(description="Every achievement; earned_at is null while locked.")
     history: list[XpEventPublic] = Field(description="The latest XP ledger entries, newest first.")
 
 

@@ -183,9 +183,12 @@ def get_profile(*, engine: Engine, user_id: str, enabled: bool, now: datetime | 
         today = streaks.local_day(instant=now, tz=profile.timezone)
         days = session.scalars(select(ActivityDay).where(ActivityDay.user_id == user_id,
                                                          ActivityDay.day >= today - timedelta(days=90))).all()
-        earned = session.execute(select(AchievementDefinition, UserAchievement.earned_at).join(
-            UserAchievement, UserAchievement.achievement_id == AchievementDefinition.id).where(
-            UserAchievement.user_id == user_id).order_by(UserAchievement.earned_at)).all()
+        earned_at = dict(session.execute(select(UserAchievement.achievement_id, UserAchievement.earned_at).where(
+            UserAchievement.user_id == user_id)).tuples().all())
+        # Every definition, earned ones first: the dashboard shows the rest as locked badges.
+        definitions = session.scalars(select(AchievementDefinition)).all()
+        earned = sorted(((d, earned_at.get(d.id)) for d in definitions),
+                        key=lambda pair: (pair[1] is None, pair[1] or now, pair[0].slug))
         history = session.scalars(select(XpTransaction).where(XpTransaction.user_id == user_id)
                                   .order_by(XpTransaction.created_at.desc()).limit(100)).all()
     return GamificationProfilePublic(

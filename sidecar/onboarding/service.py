@@ -118,18 +118,21 @@ def set_style(*, engine: Engine, user_id: str, learning_style: str) -> Onboardin
 
 
 def build_path(*, catalog_db: Path, track_id: str, known_skills: set[str]) -> PathPublic:
+    """The track's modules in order; a module is optional when the check tested its skills and the
+    learner showed every one of them (skills the check did not ask about count as unknown)."""
     with store.connect(catalog_db) as conn:
         modules = conn.execute(
             "SELECT m.id, m.title, m.url, m.course_id FROM modules m JOIN courses c ON c.id = m.course_id "
             "WHERE c.track_id = ? AND c.status = 'active' ORDER BY c.position, m.position", (track_id,)).fetchall()
         if not modules:
             raise NotFound("No active track with that id.")
+        tested: dict[str, set[str]] = {}
+        for item in _track_items(conn, track_id):
+            tested.setdefault(item["module_id"], set()).update(json.loads(item["skills"]))
         path: list[PathModulePublic] = []
         start_url = None
         for module in modules:
-            skills = {s for (raw,) in conn.execute(
-                "SELECT qi.skills FROM quiz_items qi JOIN quizzes q ON q.id = qi.quiz_id WHERE q.module_id = ?",
-                (module["id"],)) for s in json.loads(raw)}
+            skills = tested.get(module["id"], set())
             optional = bool(skills) and skills <= known_skills
             path.append(PathModulePublic(module_id=module["id"], course_id=module["course_id"], title=module["title"],
                                          url=module["url"], optional=optional))

@@ -6,7 +6,7 @@ import { el, button, setEnabled } from "./ui.js";
 import { icon } from "./icons.js";
 import { api } from "./api.js";
 import { pages, signinUrl } from "./format.js";
-import { currentUser } from "./session.js";
+import { currentUser, isServerUnavailable } from "./session.js";
 import { enqueue, onQueue, pending } from "./progress-queue.js";
 
 class LessonProgress {
@@ -34,6 +34,9 @@ class LessonProgress {
     this.disposers.push(onQueue("delivered", (d) => this.delivered(d)));
     this.disposers.push(onQueue("rejected", (d) => this.rejected(d)));
     this.disposers.push(onQueue("queued", (d) => this.queued(d)));
+    const graded = () => this.refresh();
+    document.addEventListener("drona:graded", graded);
+    this.disposers.push(() => document.removeEventListener("drona:graded", graded));
     this.start();
   }
 
@@ -56,6 +59,12 @@ class LessonProgress {
   async start() {
     const user = await currentUser();
     if (!this.root.isConnected) return;
+    if (!user && isServerUnavailable()) {
+      // No server (static hosting, or offline) and nobody known: progress cannot be saved here.
+      this.panel.dataset.state = "unavailable";
+      (this.panel.closest("[data-drona-lesson-end]") || this.panel).hidden = true;
+      return;
+    }
     if (!user) {
       this.setState("signed-out");
       return;
@@ -68,6 +77,11 @@ class LessonProgress {
       this.setState("queued");
       return;
     }
+    await this.refresh();
+  }
+
+  /** Ask the server whether this lesson is completed (again after graded work). */
+  async refresh() {
     let state = null;
     try {
       const progress = await api.get("progress");
@@ -77,8 +91,12 @@ class LessonProgress {
       state = null; // unknown (offline): offer the button; the server ignores a second completion
     }
     if (!this.root.isConnected) return;
-    if (state === "completed") this.setState("completed");
-    else this.setState(this.readingCompletes ? "ready" : "graded");
+    const now = this.panel.dataset.state;
+    if (state === "completed") {
+      if (now !== "completed") this.setState("completed");
+    } else if (now === "loading" || now === "graded" || now === "ready") {
+      this.setState(this.readingCompletes ? "ready" : "graded");
+    }
   }
 
   setState(state, detail = "") {
@@ -108,7 +126,7 @@ class LessonProgress {
     } else if (state === "completed") {
       this.message.textContent = detail;
       children.push(el("p", { class: "drona-lesson-status__badge drona-lesson-status__badge--done" },
-        icon("check-circle"), "Completed ✓"), this.message);
+        "Completed ✓"), this.message);
     } else if (state === "graded") {
       this.message.textContent = `This lesson is completed by ${this.graded()}: the server checks your work, ` +
         "so there is nothing to mark here.";

@@ -4,11 +4,19 @@ import { runner } from "./runner.js";
 import { mountExercise } from "./exercise.js";
 import { mountPlayground } from "./playground.js";
 import { mountQuiz } from "./quiz.js";
+import { mountApp } from "./account/index.js";
+import { mountLessonProgress } from "./lesson-progress.js";
+import { ensureUserBar } from "./userbar.js";
+import { progressQueue, onQueue, setQueueUser } from "./progress-queue.js";
+import { applyEventResult, currentProfile, currentUser, gamificationMode, onSession } from "./session.js";
+import { announceAchievements, announceXp, toast } from "./toasts.js";
 
 const WIDGETS = [
   [".drona-exercise", mountExercise],
   [".drona-playground", mountPlayground],
   [".drona-quiz", mountQuiz],
+  ["[data-drona-app]", mountApp],
+  [".drona-lesson-head[data-lesson-id]", mountLessonProgress],
 ];
 
 const mounted = new Set(); // widgets alive in the current document
@@ -20,8 +28,8 @@ function hasPythonWidgets(root) {
 function mountAll() {
   // Instant navigation replaced the content: dispose the widgets that left the page.
   for (const widget of Array.from(mounted)) {
-    if (!widget.root.isConnected) {
-      if (widget.dispose) widget.dispose();
+    if (!widget || !widget.root || !widget.root.isConnected) {
+      if (widget && widget.dispose) widget.dispose();
       mounted.delete(widget);
     }
   }
@@ -37,12 +45,45 @@ function mountAll() {
       }
     });
   }
+  try {
+    ensureUserBar();
+  } catch (err) {
+    console.error("drona: could not show the user bar", err);
+  }
 }
 
 function bootPython() {
   if (runner.worker || runner.state === "error") return;
   runner.start();
 }
+
+// Progress events delivered (now or from the offline queue): update the header, announce XP and
+// achievements according to the learner's gamification mode.
+onQueue("delivered", ({ item, result }) => {
+  if (!result) return;
+  applyEventResult(result).then((profile) => {
+    const mode = gamificationMode(profile);
+    if (item.kind === "completed" && !result.duplicate) announceXp(result.xp_awarded, mode);
+    announceAchievements(result.new_achievements, mode);
+  });
+});
+// Graded work (a stored quiz attempt) may have earned XP and badges too.
+document.addEventListener("drona:graded", (event) => {
+  const result = event.detail || {};
+  currentProfile({ refresh: true }).then((profile) => {
+    const mode = gamificationMode(profile);
+    if (result.xp_awarded > 0 && mode !== "off" && mode !== "minimal") {
+      toast({ title: `+${result.xp_awarded} XP`, body: "Well done.", tone: "xp" });
+    }
+    announceAchievements(result.new_achievements, mode);
+  });
+});
+onQueue("rejected", ({ item, error }) => {
+  if (error && error.status === 409) console.warn(`drona: lesson ${item.lesson_id}: ${error.message}`);
+});
+// The queue sends only for the learner who queued; a sign-in releases events held by a 401.
+onSession("user", (user) => setQueueUser(user ? user.id : null));
+currentUser().then((user) => setQueueUser(user ? user.id : null));
 
 // Boot Pyodide right away when this page runs Python; otherwise as soon as the browser is idle,
 // so it is warm by the time the learner opens a lesson.
@@ -62,5 +103,5 @@ if (window.document$ && typeof window.document$.subscribe === "function") {
   mountAll();
 }
 
-// For tests and the console: the one runner of this document.
-window.drona = { runner };
+// For tests and the console: the one runner of this document, and the progress queue.
+window.drona = { runner, progressQueue };

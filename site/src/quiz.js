@@ -240,6 +240,10 @@ export class QuizWidget {
   }
 
   show(body) {
+    if (body.saved) {
+      // Signed in: the attempt is stored and may have earned XP or completed the lesson.
+      document.dispatchEvent(new CustomEvent("drona:graded", { detail: body }));
+    }
     const byId = new Map((body.items || []).map((item) => [item.item_id, item]));
     this.items.forEach((item) => {
       const result = byId.get(item.id);

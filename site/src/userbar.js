@@ -7,7 +7,9 @@
 import { el, uniqueId } from "./ui.js";
 import { icon } from "./icons.js";
 import { formatNumber, pages, signinUrl } from "./format.js";
-import { currentProfile, currentUser, gamificationMode, knownProfile, onSession, signOut } from "./session.js";
+import {
+  currentProfile, currentUser, gamificationMode, isServerUnavailable, knownProfile, onSession, signOut,
+} from "./session.js";
 import { onQueue, pending } from "./progress-queue.js";
 
 let bar = null;
@@ -62,6 +64,14 @@ class UserBar {
     const root = this.root;
     this.closeMenu(false);
     if (user === undefined) return;
+    root.hidden = false;
+    if (!user && isServerUnavailable()) {
+      // Static hosting (or offline) and nobody known: there is nothing to sign in to.
+      root.dataset.state = "unavailable";
+      root.hidden = true;
+      root.replaceChildren();
+      return;
+    }
     if (!user) {
       root.dataset.state = "signed-out";
       delete root.dataset.mode;
@@ -137,6 +147,7 @@ class UserBar {
         el("span", {}, user.email || ""),
         showXp ? el("span", {}, `Level ${profile.level} · ${formatNumber(profile.xp)} XP`) : null),
       this.queuedNote,
+      user.onboarded ? null : item(pages.onboarding(), "check-circle", "Finish setting up"),
       item(pages.dashboard(), "dashboard", "Dashboard"),
       mode === "full" || mode === "moderate" ? item(pages.leaderboard(), "podium", "Leaderboard") : null,
       item(pages.settings(), "cog", "Settings"),

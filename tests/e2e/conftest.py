@@ -69,6 +69,7 @@ class DemoSite:
     """A running `drona serve` of the demo content."""
 
     base_url: str
+    data_dir: Path | None = None  # DRONA_DATA_DIR of the server (its email outbox), when we started it
 
     def get_json(self, path: str) -> Any:
         with urllib.request.urlopen(self.base_url + path, timeout=10) as response:  # noqa: S310 - loopback
@@ -103,30 +104,37 @@ def authored(kind: str, slug: str) -> tuple[dict[str, Any], Path]:
 
 
 def start_demo_site(tmp: Path) -> tuple[DemoSite, subprocess.Popen[str]]:
-    """Build the demo content into tmp and start `drona serve` on a free port."""
+    """Build the demo content into tmp and start `drona serve` on a free port.
+
+    The learner database and data folder live in tmp; APP_URL is the served origin, so the links
+    in emails (password resets) and the sitemap point at this server.
+    """
     build_dir = tmp / "build"
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}/"
     env = {
         **os.environ,
         "DRONA_ENV": "local",
-        "DATABASE_URL": f"sqlite:///{tmp / 'drona.db'}",
+        "APP_URL": base_url.rstrip("/"),
+        "DATABASE_URL": f"sqlite:///{tmp / 'learners.db'}",
         "DRONA_DATA_DIR": str(tmp / "data"),
     }
+    for name in ("SMTP_HOST", "ENABLE_GAMIFICATION"):
+        env.pop(name, None)
     subprocess.run(
         [sys.executable, "-m", "sidecar.cli", "build", "--content", str(CONTENT), "--build-dir", str(build_dir),
          "--no-run"],
         check=True, capture_output=True, text=True, cwd=REPO_ROOT, env=env)
-    port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "sidecar.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
          "--content", str(CONTENT), "--build-dir", str(build_dir), "--no-build"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO_ROOT, env=env)
-    base_url = f"http://127.0.0.1:{port}/"
     try:
         wait_for(base_url + "api/health", proc)
     except RuntimeError:
         proc.kill()
         raise
-    return DemoSite(base_url=base_url), proc
+    return DemoSite(base_url=base_url, data_dir=tmp / "data"), proc
 
 
 def stop(proc: subprocess.Popen[str]) -> None:

@@ -101,7 +101,7 @@ export async function mountReset(root) {
   const token = new URLSearchParams(location.search).get("token");
   if (token) return confirmReset(root, token);
   const email = field({ label: "Email", name: "email", type: "email", autocomplete: "email", required: true,
-    hint: "We send a link to choose a new password. It works for 30 minutes." });
+    hint: "We send you a link to choose a new password. Use it soon: it expires." });
   const f = form({
     label: "Reset your password",
     className: "drona-form--narrow",

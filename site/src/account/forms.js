@@ -3,6 +3,7 @@
 import { el, uniqueId } from "../ui.js";
 import { ApiError, ServerUnavailable } from "../api.js";
 import { pages, signinUrl } from "../format.js";
+import { currentUser, isServerUnavailable } from "../session.js";
 
 /** A labelled input: returns {wrap, input, error}. */
 export function field({ label, name, type = "text", value = "", autocomplete, required = false, hint,
@@ -103,6 +104,7 @@ export function form({ label, className = "", children, submitLabel, onSubmit, e
     try {
       await onSubmit(api);
     } catch (err) {
+      status.textContent = "";
       showError(node, err);
     } finally {
       submit.setAttribute("aria-disabled", "false");
@@ -152,7 +154,7 @@ function markField(node, name, message) {
 
 function describeValidity(input) {
   const v = input.validity;
-  if (v.valueMissing) return "This is required.";
+  if (v.valueMissing) return input.type === "radio" ? "Choose one of these." : "This is required.";
   if (v.typeMismatch && input.type === "email") return "Enter an email address, like name@example.com.";
   if (v.tooShort) return `Use at least ${input.minLength} characters.`;
   if (v.rangeUnderflow || v.rangeOverflow) return `Enter a number from ${input.min} to ${input.max}.`;
@@ -190,7 +192,6 @@ export function showError(node, err) {
       const wait = err.retryAfter || (err.details && err.details.retry_after_seconds);
       if (wait) message += ` Try again in ${wait >= 120 ? Math.ceil(wait / 60) + " minutes" : wait + " seconds"}.`;
     }
-    if (err.status === 401 && !/sign in/i.test(message)) message += " Sign in and try again.";
   } else if (err instanceof ServerUnavailable) {
     message = "The Dronacharya server did not answer. Check your connection and try again.";
   } else {
@@ -238,4 +239,19 @@ export function focusHeading(node) {
   if (!node) return;
   if (!node.hasAttribute("tabindex")) node.setAttribute("tabindex", "-1");
   node.focus({ preventScroll: false });
+}
+
+/** The signed-in user (asked afresh), or null after showing why the app cannot be used. */
+export async function requireUser(root, what) {
+  const user = await currentUser({ refresh: true });
+  if (!root.isConnected) return null;
+  if (!user && isServerUnavailable()) {
+    needsServer(root);
+    return null;
+  }
+  if (!user) {
+    needsSignIn(root, what);
+    return null;
+  }
+  return user;
 }

@@ -6,8 +6,8 @@ import { api, ApiError, ServerUnavailable } from "../api.js";
 import { QuizItem } from "../quiz.js";
 import { renderMarkdown } from "../markdown.js";
 import { browserTimeZone, pages, siteUrl } from "../format.js";
-import { currentUser, setUser } from "../session.js";
-import { focusHeading, form, loading, needsServer, needsSignIn, radioGroup, selectField, field, showError } from "./forms.js";
+import { currentUser } from "../session.js";
+import { focusHeading, form, loading, needsServer, radioGroup, requireUser, selectField, field, showError } from "./forms.js";
 import { timeZoneField } from "./timezone.js";
 
 const STEPS = [
@@ -57,9 +57,8 @@ class Onboarding {
 
   async start() {
     loading(this.root);
-    const user = await currentUser({ refresh: true });
-    if (!this.root.isConnected) return;
-    if (!user) return needsSignIn(this.root, "set up your learning path");
+    const user = await requireUser(this.root, "set up your learning path");
+    if (!user) return;
     this.user = user;
     try {
       const [state, catalog] = await Promise.all([api.get("onboarding"), api.get("catalog")]);
@@ -229,7 +228,7 @@ class Onboarding {
       submitLabel: "Continue",
       children: [fieldset, minutes.wrap],
       extra: this.back("skill-check"),
-      onSubmit: async ({ node }) => {
+      onSubmit: async () => {
         const goals = boxes.filter((b) => b.input.checked).map((b) => b.input.value);
         if (other.input.value.trim()) goals.push(other.input.value.trim());
         const error = fieldset.querySelector(".drona-field__error");
@@ -239,7 +238,6 @@ class Onboarding {
           (boxes[0] && boxes[0].input).focus();
           return;
         }
-        void node;
         this.state = await api.post("onboarding/goals", { goals, minutes_per_week: Number(minutes.input.value) });
         this.show("learning-style");
       },
@@ -274,7 +272,7 @@ class Onboarding {
       extra: this.back("learning-style"),
       onSubmit: async () => {
         const path = await api.post("onboarding/complete", { track_id: this.track.id, timezone: tz.input.value });
-        currentUser({ refresh: true }).then((me) => me && setUser(me));
+        currentUser({ refresh: true }); // onboarded now: the header and other apps follow
         this.showPath(path, true);
       },
     });

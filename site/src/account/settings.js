@@ -3,8 +3,8 @@
 import { el, uniqueId } from "../ui.js";
 import { api, ServerUnavailable } from "../api.js";
 import { pages } from "../format.js";
-import { currentProfile, currentUser, setUser, signOut } from "../session.js";
-import { field, form, loading, needsServer, needsSignIn, radioGroup, showError } from "./forms.js";
+import { currentProfile, currentUser, signOut } from "../session.js";
+import { field, form, loading, needsServer, radioGroup, requireUser, showError } from "./forms.js";
 import { timeZoneField } from "./timezone.js";
 
 const MODES = [
@@ -32,9 +32,8 @@ function section(title, ...body) {
 
 export async function mountSettings(root) {
   loading(root);
-  const user = await currentUser({ refresh: true });
-  if (!root.isConnected) return null;
-  if (!user) return needsSignIn(root, "change your settings");
+  const user = await requireUser(root, "change your settings");
+  if (!user) return null;
   let settings;
   try {
     settings = await api.get("me/settings");
@@ -79,8 +78,7 @@ export async function mountSettings(root) {
       name.input.value = saved.display_name;
       tz.input.value = saved.timezone;
       status.textContent = "Saved.";
-      const me = await currentUser({ refresh: true });
-      if (me) setUser(me);
+      await currentUser({ refresh: true }); // the header follows name and mode
       currentProfile({ refresh: true });
     },
   });

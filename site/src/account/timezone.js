@@ -1,5 +1,6 @@
 // A time zone <select>: every IANA zone the browser knows, grouped by region, prefilled.
 import { selectField } from "./forms.js";
+import { modernTimeZone } from "../format.js";
 
 const FALLBACK = ["UTC", "Africa/Cairo", "Africa/Johannesburg", "Africa/Lagos", "America/Chicago", "America/Denver",
   "America/Los_Angeles", "America/Mexico_City", "America/New_York", "America/Sao_Paulo", "America/Toronto",
@@ -16,7 +17,7 @@ function zones() {
 }
 
 export function timeZoneField({ label = "Time zone", value, hint }) {
-  const all = new Set(zones());
+  const all = new Set(zones().map(modernTimeZone));
   all.add("UTC");
   if (value) all.add(value);
   const groups = {};

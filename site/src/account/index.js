@@ -1,0 +1,42 @@
+// The learner apps: each generated page holds <div class="drona-app" data-drona-app="NAME">.
+import { el } from "../ui.js";
+import { mountReset, mountSignin, mountSignup } from "./auth.js";
+import { mountOnboarding } from "./onboarding.js";
+import { mountSettings } from "./settings.js";
+import { mountDashboard } from "./dashboard.js";
+import { mountLeaderboard } from "./leaderboard.js";
+
+const APPS = {
+  signin: mountSignin,
+  signup: mountSignup,
+  reset: mountReset,
+  onboarding: mountOnboarding,
+  settings: mountSettings,
+  dashboard: mountDashboard,
+  leaderboard: mountLeaderboard,
+};
+
+/** Mount the app named by data-drona-app; returns {root, dispose} at once (apps load async). */
+export function mountApp(root) {
+  const name = root.dataset.dronaApp;
+  const mount = APPS[name];
+  const handle = { root, inner: null, dispose() {
+    if (this.inner && typeof this.inner.dispose === "function") this.inner.dispose();
+  } };
+  if (!mount) {
+    root.replaceChildren(el("p", { class: "drona-notice drona-notice--error" }, `Unknown app: ${name}`));
+    return handle;
+  }
+  root.classList.add(`drona-app--${name}`);
+  Promise.resolve(mount(root))
+    .then((inner) => {
+      handle.inner = inner;
+    })
+    .catch((err) => {
+      console.error("drona: app failed", name, err);
+      root.dataset.state = "error";
+      root.replaceChildren(el("p", { class: "drona-notice drona-notice--error", role: "alert" },
+        "Something went wrong loading this page. Reload to try again."));
+    });
+  return handle;
+}
