@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from . import store
 from .models import CatalogPublic, CoursePublic, DomainPublic, LessonPublic, ModulePublic, TrackPublic
 
+T = TypeVar("T")
 _cache: dict[Path, tuple[float, CatalogPublic]] = {}
 _index_cache: dict[Path, tuple[float, CatalogIndex]] = {}
 
@@ -107,26 +110,23 @@ def _load_index(path: Path) -> CatalogIndex:
     return CatalogIndex(lessons, modules, courses, tuple(order))
 
 
-def get_index(*, catalog_db: Path) -> CatalogIndex:
-    """Lookups by id for the services that record progress against the catalog."""
+def _cached(cache: dict[Path, tuple[float, T]], catalog_db: Path, load: Callable[[Path], T]) -> T:
+    """Read once per catalog.db version: a rebuild replaces the file, which changes its mtime."""
     mtime = catalog_db.stat().st_mtime if catalog_db.is_file() else -1.0
     with _lock:
-        cached = _index_cache.get(catalog_db)
+        cached = cache.get(catalog_db)
         if cached and cached[0] == mtime:
             return cached[1]
-    index = _load_index(catalog_db)
+    value = load(catalog_db)
     with _lock:
-        _index_cache[catalog_db] = (mtime, index)
-    return index
+        cache[catalog_db] = (mtime, value)
+    return value
+
+
+def get_index(*, catalog_db: Path) -> CatalogIndex:
+    """Lookups by id for the services that record progress against the catalog."""
+    return _cached(_index_cache, catalog_db, _load_index)
 
 
 def get_catalog(*, catalog_db: Path) -> CatalogPublic:
-    mtime = catalog_db.stat().st_mtime if catalog_db.is_file() else -1.0
-    with _lock:
-        cached = _cache.get(catalog_db)
-        if cached and cached[0] == mtime:
-            return cached[1]
-    catalog = _load(catalog_db)
-    with _lock:
-        _cache[catalog_db] = (mtime, catalog)
-    return catalog
+    return _cached(_cache, catalog_db, _load)

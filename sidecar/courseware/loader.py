@@ -7,6 +7,7 @@ everything.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -193,32 +194,34 @@ def _subdirs(directory: Path) -> dict[str, Path]:
     return {p.name: p for p in directory.iterdir() if p.is_dir() and not p.name.startswith(".")}
 
 
-def load_course(directory: Path, problems: Problems) -> Course | None:
-    source = load_yaml(directory / "course.yaml", "course", problems, keep_invalid=True)
+def _load_parent(directory: Path, kind: str, child_kind: str, key: str, problems: Problems,
+                 load_child: Callable[[Path, Problems], Any]) -> tuple[Source, list[Any]] | None:
+    """A track or course: its YAML, then each listed child folder in the listed order."""
+    source = load_yaml(directory / f"{kind}.yaml", kind, problems, keep_invalid=True)
     if source is None:
         return None
-    course = Course(directory.name, source.doc.data, source)
-    present = {n: p / "module.yaml" for n, p in _subdirs(directory).items()}
-    for slug in _listed_children(source, "modules", present, "module", problems):
+    present = {n: p / f"{child_kind}.yaml" for n, p in _subdirs(directory).items()}
+    children = []
+    for slug in _listed_children(source, key, present, child_kind, problems):
         if _check_slug(present[slug], slug, problems):
-            module = load_module(directory / slug, problems)
-            if module is not None:
-                course.modules.append(module)
-    return course
+            child = load_child(directory / slug, problems)
+            if child is not None:
+                children.append(child)
+    return source, children
+
+
+def load_course(directory: Path, problems: Problems) -> Course | None:
+    loaded = _load_parent(directory, "course", "module", "modules", problems, load_module)
+    if loaded is None:
+        return None
+    return Course(directory.name, loaded[0].doc.data, loaded[0], modules=loaded[1])
 
 
 def load_track(directory: Path, problems: Problems) -> Track | None:
-    source = load_yaml(directory / "track.yaml", "track", problems, keep_invalid=True)
-    if source is None:
+    loaded = _load_parent(directory, "track", "course", "courses", problems, load_course)
+    if loaded is None:
         return None
-    track = Track(directory.name, source.doc.data, source)
-    present = {n: p / "course.yaml" for n, p in _subdirs(directory).items()}
-    for slug in _listed_children(source, "courses", present, "course", problems):
-        if _check_slug(present[slug], slug, problems):
-            course = load_course(directory / slug, problems)
-            if course is not None:
-                track.courses.append(course)
-    return track
+    return Track(directory.name, loaded[0].doc.data, loaded[0], courses=loaded[1])
 
 
 def load_catalog(content_dir: Path, root: Path, problems: Problems) -> Catalog:

@@ -57,7 +57,9 @@ class Placement:
 
 
 @dataclass
-class Exercise:
+class Item:
+    """A content item: its slug (file or folder name), its loaded YAML and where it came from."""
+
     slug: str
     data: dict[str, Any]
     source: Source
@@ -65,6 +67,19 @@ class Exercise:
     @property
     def id(self) -> str:
         return str(self.data.get("id", ""))
+
+
+@dataclass
+class OutlineItem(Item):
+    """Tracks and courses, which may be outline entries marked planned."""
+
+    @property
+    def planned(self) -> bool:
+        return self.data.get("status") == "planned"
+
+
+@dataclass
+class Exercise(Item):
 
     @property
     def time_limit(self) -> float:
@@ -81,14 +96,7 @@ class Exercise:
 
 
 @dataclass
-class Quiz:
-    slug: str
-    data: dict[str, Any]
-    source: Source
-
-    @property
-    def id(self) -> str:
-        return str(self.data.get("id", ""))
+class Quiz(Item):
 
     @property
     def pass_percent(self) -> int:
@@ -96,17 +104,10 @@ class Quiz:
 
 
 @dataclass
-class Lesson:
-    slug: str
-    data: dict[str, Any]
-    source: Source
+class Lesson(Item):
     body: str
     body_line: int  # file line of the body's first line
     placements: list[Placement] = field(default_factory=list)
-
-    @property
-    def id(self) -> str:
-        return str(self.data.get("id", ""))
 
     @property
     def type(self) -> str:
@@ -119,51 +120,22 @@ class Lesson:
 
 
 @dataclass
-class Module:
-    slug: str
-    data: dict[str, Any]
-    source: Source
+class Module(Item):
     lessons: list[Lesson] = field(default_factory=list)
     exercises: dict[str, Exercise] = field(default_factory=dict)
     quizzes: dict[str, Quiz] = field(default_factory=dict)
     # Files present but invalid (already reported): placements of them are not errors too.
     invalid_items: set[tuple[str, str]] = field(default_factory=set)
 
-    @property
-    def id(self) -> str:
-        return str(self.data.get("id", ""))
-
 
 @dataclass
-class Course:
-    slug: str
-    data: dict[str, Any]
-    source: Source
+class Course(OutlineItem):
     modules: list[Module] = field(default_factory=list)
 
-    @property
-    def id(self) -> str:
-        return str(self.data.get("id", ""))
-
-    @property
-    def planned(self) -> bool:
-        return self.data.get("status") == "planned"
-
 
 @dataclass
-class Track:
-    slug: str
-    data: dict[str, Any]
-    source: Source
+class Track(OutlineItem):
     courses: list[Course] = field(default_factory=list)
-
-    @property
-    def id(self) -> str:
-        return str(self.data.get("id", ""))
-
-    @property
-    def planned(self) -> bool:
-        return self.data.get("status") == "planned"
 
 
 @dataclass
