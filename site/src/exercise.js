@@ -1,6 +1,14 @@
 // The exercise widget: prompt, editor (kept per exercise in localStorage), Run / Check / Stop,
 // output, test results and the tutor panel.
+//
+// Check runs the visible tests in the browser at once; signed in, it then submits the code to
+// the server (grading.js), which runs the visible and hidden tests and alone completes the lesson
+// and awards XP. In a timed challenge the server clock (challenge.js) must be running.
 import { runner } from "./runner.js";
+import { ApiError } from "./api.js";
+import { currentUser, isServerUnavailable } from "./session.js";
+import { ServerCheck, announceGraded, newSubmissionId, submitCode, submissionErrorText } from "./grading.js";
+import { challengeClock, challengeOf } from "./challenge.js";
 import { ProgramWidget, WAITING } from "./program.js";
 import { Tutor } from "./tutor.js";
 import { el, button, setEnabled, readConfig, storage, stopMessage, compilePattern } from "./ui.js";
@@ -51,9 +59,15 @@ export class ExerciseWidget extends ProgramWidget {
     this.checks = 0;
     this.lastCheck = null; // {passed, results} of the last finished Check
 
+    this.grading = false; // a server submission is in flight
+    this.challenge = challengeOf(root);
+    this.clock = this.challenge ? challengeClock(this.challenge.lessonId) : null;
+
     const material = authored(root);
     this.tutor = new Tutor({
       ...material,
+      exerciseId: id,
+      challenge: !!this.challenge,
       objectives: lessonObjectives(),
       getCode: () => this.code,
       getChecks: () => this.checks,
@@ -66,6 +80,7 @@ export class ExerciseWidget extends ProgramWidget {
     this.toolbar.append(el("span", { class: "drona-toolbar__spacer" }), this.resetBtn);
 
     this.results = el("section", { class: "drona-results", "aria-label": "Test results", hidden: true });
+    this.serverCheck = new ServerCheck();
 
     const main = el(
       "div",
@@ -76,6 +91,7 @@ export class ExerciseWidget extends ProgramWidget {
       this.stdinPanel || null,
       this.output.element,
       this.results,
+      this.serverCheck.element,
     );
     this.workbench = el("div", { class: "drona-workbench" }, main, this.tutor.element);
     root.append(this.workbench);
@@ -83,11 +99,74 @@ export class ExerciseWidget extends ProgramWidget {
       this.output.placeholder.textContent = "Your saved code was restored. Run it to see its output here.";
     }
     this.refresh();
+    if (this.clock) {
+      const onExpired = () => this.challengeExpired();
+      this.clock.addEventListener("expired", onExpired);
+      this.offExpired = () => this.clock.removeEventListener("expired", onExpired);
+      this.startChallenge();
+    }
   }
 
   setButtons(ready, idle) {
     super.setButtons(ready, idle);
-    if (this.checkBtn) setEnabled(this.checkBtn, ready && idle);
+    if (this.checkBtn) setEnabled(this.checkBtn, ready && idle && !this.grading);
+  }
+
+  /** Challenge lessons: join the server's clock (the countdown widget shares it). */
+  async startChallenge() {
+    const user = await currentUser();
+    if (!user || this.disposed) return;
+    try {
+      await this.clock.start();
+    } catch (_err) {
+      /* the countdown says so; a submission answers 409 and shows why */
+    }
+  }
+
+  challengeExpired() {
+    if (this.disposed || this.grading) return;
+    this.serverCheck.note("expired", "Time is up for this challenge: Check still runs the visible tests in your " +
+      "browser, but your solution is no longer graded or saved.");
+  }
+
+  /** After the browser's Check: have the server grade the same code (signed in only). */
+  async gradeOnServer(code) {
+    const user = await currentUser();
+    if (this.disposed) return;
+    if (!user) {
+      if (isServerUnavailable()) this.serverCheck.hide();
+      else this.serverCheck.signedOut();
+      return;
+    }
+    if (this.clock && this.clock.expired) {
+      this.challengeExpired();
+      return;
+    }
+    this.grading = true;
+    this.refresh();
+    this.serverCheck.grading();
+    try {
+      if (this.clock && !this.clock.started) {
+        try {
+          await this.clock.start();
+        } catch (_err) {
+          /* the server answers 409 below if the clock is not running */
+        }
+      }
+      const result = await submitCode(this.id, code, newSubmissionId());
+      if (this.disposed) return;
+      this.serverCheck.result(result);
+      announceGraded(result);
+    } catch (err) {
+      if (this.disposed) return;
+      if (this.clock && err instanceof ApiError && err.status === 409 && err.details && err.details.deadline) {
+        this.clock.expire();
+      }
+      this.serverCheck.note("error", submissionErrorText(err));
+    } finally {
+      this.grading = false;
+      this.refresh();
+    }
   }
 
   reset() {
@@ -100,8 +179,10 @@ export class ExerciseWidget extends ProgramWidget {
   }
 
   check() {
-    if (this.busy || runner.state !== "ready" || this.disposed) return;
+    if (this.busy || this.grading || runner.state !== "ready" || this.disposed) return;
     this.busy = "check";
+    const code = this.code;
+    if (["passed", "failed", "error", "grading"].includes(this.serverCheck.element.dataset.state)) this.serverCheck.hide();
     this.refresh();
     this.setStatus(runner.busy ? WAITING : "Checking…", "busy");
     const seed = this.randomized ? Math.floor(Math.random() * 2 ** 31) : 0;
@@ -123,7 +204,7 @@ export class ExerciseWidget extends ProgramWidget {
     this.results.hidden = false;
     if (!this.tests.length) summary.textContent = "This exercise has no visible tests.";
 
-    const job = runner.check(this.code, this.tests, seed, {
+    const job = runner.check(code, this.tests, seed, {
       timeLimit: this.timeLimit,
       onStart: () => this.setStatus("Checking…", "busy"),
       onTestStart: (index) => {
@@ -132,7 +213,10 @@ export class ExerciseWidget extends ProgramWidget {
       onTestResult: (index, result) => this.showTest(items[index], result),
     });
     this.job = job;
-    job.result.then((result) => this.afterCheck(result, items, summary, seed));
+    job.result.then((result) => {
+      this.afterCheck(result, items, summary, seed);
+      if (result.status !== "stopped") this.gradeOnServer(code);
+    });
   }
 
   showTest(item, result) {
@@ -191,6 +275,7 @@ export class ExerciseWidget extends ProgramWidget {
   }
 
   dispose() {
+    if (this.offExpired) this.offExpired();
     super.dispose();
   }
 }

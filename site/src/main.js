@@ -6,6 +6,7 @@ import { mountPlayground } from "./playground.js";
 import { mountQuiz } from "./quiz.js";
 import { mountApp } from "./account/index.js";
 import { mountLessonProgress } from "./lesson-progress.js";
+import { mountChallenge } from "./challenge.js";
 import { ensureUserBar } from "./userbar.js";
 import { progressQueue, onQueue, setQueueUser } from "./progress-queue.js";
 import { applyEventResult, currentProfile, currentUser, gamificationMode, onSession } from "./session.js";
@@ -17,6 +18,7 @@ const WIDGETS = [
   [".drona-quiz", mountQuiz],
   ["[data-drona-app]", mountApp],
   [".drona-lesson-head[data-lesson-id]", mountLessonProgress],
+  ["[data-drona-challenge][data-lesson-id]", mountChallenge],
 ];
 
 const mounted = new Set(); // widgets alive in the current document
@@ -67,7 +69,7 @@ onQueue("delivered", ({ item, result }) => {
     announceAchievements(result.new_achievements, mode);
   });
 });
-// Graded work (a stored quiz attempt) may have earned XP and badges too.
+// Graded work (a stored quiz attempt or exercise submission) may have earned XP and badges too.
 document.addEventListener("drona:graded", (event) => {
   const result = event.detail || {};
   currentProfile({ refresh: true }).then((profile) => {

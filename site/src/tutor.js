@@ -1,7 +1,15 @@
 // The tutor panel beside an exercise. In this release it answers only from what the course
 // authors wrote (hints, misconceptions, example, objectives) and says so; the AI tutor comes later.
-import { el, button, uniqueId } from "./ui.js";
+//
+// Signed in, Hint asks the server for the next rung (POST /api/exercises/{id}/hints): the server
+// records it (hints cancel a challenge's no-hints bonus) and holds the bottom-out rung until the
+// learner has a failed submission. Signed out, the authored ladder in the page is used. In a timed
+// challenge the tutor gives minimal help: Hint only (with a warning about the bonus).
+import { el, button, uniqueId, setEnabled } from "./ui.js";
 import { icon } from "./icons.js";
+import { api, ApiError } from "./api.js";
+import { currentUser } from "./session.js";
+import { renderMarkdown } from "./markdown.js";
 
 function escapeText(text) {
   const div = document.createElement("div");
@@ -12,12 +20,17 @@ function escapeText(text) {
 export class Tutor {
   /**
    * material: {hints: [{html, bottomOut}], misconceptions: [{pattern, html}], exampleHtml,
-   *            objectives: [string], getCode(), getChecks(), getLastCheck()}
+   *            objectives: [string], getCode(), getChecks(), getLastCheck(),
+   *            exerciseId (server hints when signed in), challenge (minimal help)}
    */
   constructor(material) {
     this.m = material;
     this.hintsShown = 0;
     this.exampleShown = false;
+    this.challenge = !!material.challenge;
+    this.bonusWarned = false;
+    this.hintBusy = false;
+    this.serverDone = false; // the server showed the last rung
 
     this.log = el("div", {
       class: "drona-chat__log",
@@ -65,6 +78,18 @@ export class Tutor {
       form,
     );
 
+    if (this.challenge) {
+      this.explainBtn.hidden = true;
+      this.exampleBtn.hidden = true;
+      this.hintBtn.title = "A hint cancels the no-hints bonus";
+      this.say(
+        "This is a timed challenge, so I help only a little: <strong>Explain</strong> and " +
+          "<strong>Example</strong> are off until you are done. <strong>Hint</strong> still works, but " +
+          "using any hint cancels the no-hints bonus (double XP).",
+        { tone: "intro" },
+      );
+      return;
+    }
     this.say(
       "Stuck? Ask for a <strong>Hint</strong> (one small step at a time), an <strong>Explain</strong>, " +
         "or an <strong>Example</strong>. In this release I answer from the notes the course authors " +
@@ -97,7 +122,58 @@ export class Tutor {
     return last.results.find((r) => !r.passed) || null;
   }
 
-  hint() {
+  async hint() {
+    if (this.hintBusy) return;
+    if (this.challenge && !this.bonusWarned) {
+      this.bonusWarned = true;
+      this.say(
+        "A hint cancels your <strong>no-hints bonus</strong> for this challenge. " +
+          "Press <strong>Hint</strong> again if you want one anyway.",
+        { tone: "gate" },
+      );
+      return;
+    }
+    const user = this.m.exerciseId ? await currentUser() : null;
+    if (user) {
+      await this.serverHint();
+      return;
+    }
+    this.staticHint();
+  }
+
+  async serverHint() {
+    this.say("Hint, please.", { from: "learner" });
+    if (this.serverDone) {
+      this.say("That was the last hint: it shows the whole answer. Type it in your own words, then run Check.");
+      return;
+    }
+    this.hintBusy = true;
+    setEnabled(this.hintBtn, false);
+    try {
+      const hint = await api.post(`exercises/${encodeURIComponent(this.m.exerciseId)}/hints`);
+      const total = hint.rung + hint.remaining;
+      this.hintsShown = Math.max(this.hintsShown, hint.rung);
+      if (hint.remaining <= 0) this.serverDone = true;
+      const label = hint.bottom_out ? `Hint ${hint.rung} of ${total} — the answer` : `Hint ${hint.rung} of ${total}`;
+      this.say(renderMarkdown(hint.text), { label, tone: hint.bottom_out ? "bottom-out" : "hint" });
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 409) {
+        this.say(escapeText(err.message), { tone: "gate" });
+      } else if (err instanceof ApiError && err.status === 404) {
+        this.say("No hints are available for this exercise.");
+      } else if (err instanceof ApiError && err.status === 401) {
+        this.say("Your session has ended. Sign in again to get hints.", { tone: "gate" });
+      } else {
+        this.say(`The hint could not be loaded (${escapeText(err.message || "no connection")}). Try again in a moment.`,
+          { tone: "gate" });
+      }
+    } finally {
+      this.hintBusy = false;
+      setEnabled(this.hintBtn, true);
+    }
+  }
+
+  staticHint() {
     this.say("Hint, please.", { from: "learner" });
     const hints = this.m.hints;
     if (!hints.length) {
@@ -166,6 +242,10 @@ export class Tutor {
     const question = (text || "").trim();
     if (!question) return;
     this.say(escapeText(question), { from: "learner" });
+    if (this.challenge) {
+      this.say("During a timed challenge I only give <strong>Hint</strong>s (they cost the no-hints bonus).");
+      return;
+    }
     const mc = this.matchingMisconception();
     if (mc) {
       this.say(mc.html, { label: "A question back to you", tone: "misconception" });
@@ -180,6 +260,7 @@ export class Tutor {
 
   /** Called by the exercise after a Check with a failing test. */
   afterFailedCheck() {
+    if (this.challenge) return; // minimal help in a challenge
     const mc = this.matchingMisconception();
     if (mc) this.say(mc.html, { label: "I noticed something in your code", tone: "misconception" });
   }
