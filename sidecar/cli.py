@@ -107,9 +107,25 @@ def serve_command(host: str | None, port: int | None, content_dir: Path | None, 
     if not settings.site_dir.is_dir():
         click.echo(f"No site at {settings.site_dir}: run `drona build` first.", err=True)
         sys.exit(1)
+    _warm_sandbox()
     click.echo(f"Serving Dronacharya on http://{settings.DRONA_HOST}:{settings.DRONA_PORT} (Ctrl+C to stop)")
     uvicorn.run(create_app(settings, serve_site=True), host=settings.DRONA_HOST, port=settings.DRONA_PORT,
                 log_level="warning", access_log=False)
+
+
+def _warm_sandbox() -> None:
+    """Start the grading sandbox's workers in the background, so the first submission is not slow."""
+    import threading
+
+    def warm() -> None:
+        from sidecar.sandbox import SandboxUnavailable, get_sandbox
+
+        try:
+            get_sandbox()
+        except SandboxUnavailable as exc:
+            click.echo(f"warning: server-side grading is unavailable: {exc}", err=True)
+
+    threading.Thread(target=warm, name="sandbox-warmup", daemon=True).start()
 
 
 @main.group("db")
