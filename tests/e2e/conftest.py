@@ -163,6 +163,8 @@ def demo_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoSite]:
 def browser() -> Iterator[Any]:
     executable = chromium_path()
     if executable is None:
+        if os.environ.get("CI"):
+            pytest.fail("Chromium is required in CI: scripts/setup test installs Debian's chromium")
         pytest.skip("Chromium is not installed (set DRONA_CHROMIUM to its path)")
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as playwright:
