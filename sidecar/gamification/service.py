@@ -184,7 +184,7 @@ def get_profile(*, engine: Engine, user_id: str, enabled: bool, now: datetime | 
         days = session.scalars(select(ActivityDay).where(ActivityDay.user_id == user_id,
                                                          ActivityDay.day >= today - timedelta(days=90))).all()
         earned_at = dict(session.execute(select(UserAchievement.achievement_id, UserAchievement.earned_at).where(
-            UserAchievement.user_id == user_id)).tuples().all())
+            UserAchievement.user_id == user_id)).all())
         # Every definition, earned ones first: the dashboard shows the rest as locked badges.
         definitions = session.scalars(select(AchievementDefinition)).all()
         earned = sorted(((d, earned_at.get(d.id)) for d in definitions),

@@ -89,11 +89,15 @@ def _on_lesson_completed(session: Session, *, user_id: str, lesson: LessonInfo, 
         minutes = (at - first_start).total_seconds() / 60
         awarded += gamification.award_xp(session=session, user_id=user_id, source_key=f"module:{module.id}",
                                          award=xp.module_xp(minutes_spent=minutes, par_minutes=module.par_minutes))
-    courses_done = 0
-    for course in index.courses.values():
-        lessons = tuple(lid for mid in course.module_ids for lid in index.modules[mid].lesson_ids)
-        if lessons and _completed_ids(session, user_id, lessons) == set(lessons):
-            courses_done += 1
+    # One grouped count instead of a query per course: a catalog may hold many courses.
+    done_per_course = dict(session.execute(
+        select(LessonProgress.course_id, func.count()).where(
+            LessonProgress.user_id == user_id, LessonProgress.state == "completed")
+        .group_by(LessonProgress.course_id)).all())
+    courses_done = sum(
+        1 for course in index.courses.values()
+        if (size := sum(len(index.modules[m].lesson_ids) for m in course.module_ids))
+        and done_per_course.get(course.id, 0) >= size)
     return awarded, courses_done
 
 

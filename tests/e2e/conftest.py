@@ -195,3 +195,15 @@ def set_code(page: Any, widget: Any, code: str) -> None:
     widget.locator(".cm-content").click()
     page.keyboard.press("ControlOrMeta+A")
     page.keyboard.insert_text(code)
+
+
+def answer_quiz(page: Any, quiz: dict[str, Any]) -> None:
+    """Fill every item of a rendered quiz with its authored (correct) answer."""
+    for item in quiz["items"]:
+        node = page.locator(f'.drona-quiz-item[data-item-id="{item["id"]}"]')
+        if item["kind"] in ("multiple-choice", "find-the-bug"):
+            node.locator(f'input[type=radio][value="{item["answer"]}"]').check()
+        elif item["kind"] == "predict-output":
+            node.locator("textarea").fill(str(item["answer"]))
+        else:
+            node.locator(".drona-blank").first.fill(str(item["answer"]))

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from .conftest import CONTENT, DemoSite
+from .conftest import CONTENT, DemoSite, answer_quiz
 
 pytestmark = pytest.mark.e2e
 
@@ -427,14 +427,7 @@ def test_passing_a_quiz_completes_its_lesson_and_updates_the_header(browser: Any
         page.wait_for_selector(f'.drona-quiz[data-quiz-id="{quiz["id"]}"][data-state=ready]')
         lesson_status(page, "graded")
         wait_header_xp(page, 0)
-        for item in quiz["items"]:
-            node = page.locator(f'.drona-quiz-item[data-item-id="{item["id"]}"]')
-            if item["kind"] in ("multiple-choice", "find-the-bug"):
-                node.locator(f'input[type=radio][value="{item["answer"]}"]').check()
-            elif item["kind"] == "predict-output":
-                node.locator("textarea").fill(str(item["answer"]))
-            else:
-                node.locator(".drona-blank").first.fill(str(item["answer"]))
+        answer_quiz(page, quiz)
         page.get_by_role("button", name="Submit answers").click()
         page.wait_for_selector(".drona-quiz[data-result=passed]")
         lesson_status(page, "completed")

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import READY, DemoSite, authored, set_code
+from .conftest import READY, DemoSite, answer_quiz, authored, set_code
 
 pytestmark = pytest.mark.e2e
 
@@ -141,14 +141,7 @@ def test_quiz_is_graded_by_the_server(page: Any, demo_site: DemoSite) -> None:
     quiz, _ = authored("quizzes", "*")
     page.goto(demo_site.lesson_url_with(quiz_id=quiz["id"]))
     page.wait_for_selector(f'.drona-quiz[data-quiz-id="{quiz["id"]}"][data-state=ready]')
-    for item in quiz["items"]:
-        node = page.locator(f'.drona-quiz-item[data-item-id="{item["id"]}"]')
-        if item["kind"] in ("multiple-choice", "find-the-bug"):
-            node.locator(f'input[type=radio][value="{item["answer"]}"]').check()
-        elif item["kind"] == "predict-output":
-            node.locator("textarea").fill(str(item["answer"]))
-        else:
-            node.locator(".drona-blank").first.fill(str(item["answer"]))
+    answer_quiz(page, quiz)
     page.get_by_role("button", name="Submit answers").click()
     page.wait_for_selector(".drona-quiz[data-result]")
     assert page.locator(".drona-quiz").get_attribute("data-result") == "passed"
