@@ -1,12 +1,20 @@
 """Progress-event throughput and latency against a real `drona serve`, on SQLite and PostgreSQL.
 
 For 1, 16 and 64 concurrent clients (each its own learner, keep-alive connection) it prints
-requests/s and p50/p99 latency for POST /api/progress/events beside GET /api/health (the trivial
-endpoint: the server's ceiling), then counts the stored events: none may be lost or duplicated.
+requests/s, p50/p99 latency and the server's CPU time per request for POST /api/progress/events
+beside two trivial endpoints of the same server, then counts the stored events: none may be lost
+or duplicated. The endpoints take turns in short slices (--rounds), so that other programs loading
+a shared machine skew all three alike.
+- GET /api/health: no session, no database: the server's bare ceiling.
+- GET /api/me: returns the signed-in user, so it pays what every signed-in request pays (session
+  cookie lookup, role/CSRF dependencies) and nothing else: the ceiling for an authenticated endpoint.
 Target on the 2-core reference machine: at 64 clients, at least half the trivial endpoint's
 throughput and p99 under 100 ms on SQLite, with zero lost or duplicated events.
+Note that the clients are closed-loop (each sends its next request when the last one returns), so
+by Little's law the mean latency is clients / throughput: at 64 clients, a p99 under 100 ms needs
+well over 640 requests/s, which the bare /api/health itself may not reach on a loaded machine.
 
-Run: .venv/bin/python bench/bench_progress.py [--seconds 5] [--postgres URL] [--skip-postgres]
+Run: .venv/bin/python bench/bench_progress.py [--seconds 5] [--rounds 3] [--postgres URL] [--skip-postgres]
 """
 
 from __future__ import annotations
@@ -122,8 +130,8 @@ async def run_load(conns: list[Conn], seconds: float, kind: str, lessons: list[s
         i = 0
         while time.perf_counter() < deadline:
             t0 = time.perf_counter()
-            if kind == "trivial":
-                status, _ = await conn.request("GET", "/api/health")
+            if kind.startswith("/"):
+                status, _ = await conn.request("GET", kind)
             else:
                 lesson = lessons[(n + i) % len(lessons)]
                 status, _ = await conn.request("POST", "/api/progress/events", {
@@ -160,20 +168,47 @@ def concept_lessons(catalog_db: Path) -> list[str]:
             "AND NOT EXISTS (SELECT 1 FROM quizzes q WHERE q.lesson_id = l.id)")]
 
 
-async def bench(port: int, database_url: str, seconds: float, lessons: list[str]) -> None:
+def server_cpu(pid: int) -> float:
+    """CPU seconds the server process used so far (Linux); 0 elsewhere. Unlike throughput, CPU per
+    request hardly moves when other programs load the machine."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+KINDS = (("GET /api/health", "/api/health"), ("GET /api/me", "/api/me"), ("POST /api/progress/events", "progress"))
+
+
+async def bench(port: int, pid: int, database_url: str, seconds: float, rounds: int, lessons: list[str]) -> None:
     for clients in (1, 16, 64):
         conns = await make_learners(port, clients, f"{clients}-{uuid.uuid4().hex[:6]}")
         before = count_events(database_url)
-        trivial, _ = await run_load(conns, seconds, "trivial", lessons)
-        events, ok = await run_load(conns, seconds, "progress", lessons)
+        latencies: dict[str, list[float]] = {kind: [] for _, kind in KINDS}
+        cpu = dict.fromkeys(latencies, 0.0)
+        ok = 0
+        # The kinds take turns in short slices, so a change in the machine's load hits all of them.
+        for _ in range(rounds):
+            for _, kind in KINDS:
+                cpu_before = server_cpu(pid)
+                slice_latencies, accepted = await run_load(conns, seconds / rounds, kind, lessons)
+                cpu[kind] += server_cpu(pid) - cpu_before
+                latencies[kind] += slice_latencies
+                ok += accepted if kind == "progress" else 0
         stored = count_events(database_url) - before
         for conn in conns:
             await conn.close()
-        t_rps, e_rps = len(trivial) / seconds, len(events) / seconds
-        print(f"  {clients:>2} clients: trivial {t_rps:7.0f} req/s p50 {pct(trivial, 50):6.1f} ms "
-              f"p99 {pct(trivial, 99):6.1f} ms | progress {e_rps:7.0f} req/s p50 {pct(events, 50):6.1f} ms "
-              f"p99 {pct(events, 99):6.1f} ms ({100 * e_rps / t_rps:.0f}% of trivial) | "
-              f"events: {ok} accepted, {stored} stored, lost {max(ok - stored, 0)}, duplicated {max(stored - ok, 0)}")
+        rps = {kind: len(lat) / seconds for kind, lat in latencies.items()}
+        cpu_ms = {kind: 1000 * cpu[kind] / max(len(lat), 1) for kind, lat in latencies.items()}
+        lines = [f"{label:<26}{rps[kind]:7.0f} req/s  p50 {pct(latencies[kind], 50):6.1f} ms  "
+                 f"p99 {pct(latencies[kind], 99):6.1f} ms  server CPU {cpu_ms[kind]:5.2f} ms/req"
+                 for label, kind in KINDS]
+        print(f"  {clients:>2} clients  " + "\n              ".join(lines) + "\n"
+              f"              progress = {100 * rps['progress'] / rps['/api/health']:.0f}% of /api/health's "
+              f"throughput, {100 * rps['progress'] / rps['/api/me']:.0f}% of /api/me's\n"
+              f"              events: {ok} accepted, {stored} stored, lost {max(ok - stored, 0)}, "
+              f"duplicated {max(stored - ok, 0)}")
 
 
 def serve(database_url: str, build_dir: Path) -> tuple[subprocess.Popen[bytes], int]:
@@ -195,7 +230,8 @@ def serve(database_url: str, build_dir: Path) -> tuple[subprocess.Popen[bytes], 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--seconds", type=float, default=5.0, help="load time per endpoint and client count")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved slices the seconds are split into")
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--skip-postgres", action="store_true")
     args = parser.parse_args()
@@ -219,7 +255,7 @@ def main() -> None:
                 proc, port = serve(url, build_dir)
                 print(f"{label} ({args.seconds:g} s per run, one `drona serve` process):")
                 try:
-                    asyncio.run(bench(port, url, args.seconds, lessons))
+                    asyncio.run(bench(port, proc.pid, url, args.seconds, args.rounds, lessons))
                 finally:
                     proc.terminate()
                     proc.wait(timeout=30)

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from starlette.middleware.gzip import GZipMiddleware
 
 from sidecar import __version__
+from sidecar.agents.router import router as agents_router
 from sidecar.auth.deps import csrf_protect
 from sidecar.auth.router import router as auth_router
 from sidecar.catalog.router import router as catalog_router
@@ -64,7 +65,7 @@ def create_app(settings: Settings | None = None, *, serve_site: bool = False) ->
     install_error_handlers(app)
     api = APIRouter(prefix="/api", dependencies=[Depends(csrf_protect)])
     for router in (health_router, auth_router, onboarding_router, catalog_router, progress_router,
-                   gamification_router, orgs_router, grading_router):
+                   gamification_router, orgs_router, grading_router, agents_router):
         api.include_router(router)
     app.include_router(api)
 

@@ -46,6 +46,32 @@ class Settings(BaseSettings):
     SMTP_USER: str | None = Field(None, description="SMTP user name.")
     SMTP_PASSWORD: str | None = Field(None, description="SMTP password (never logged).")
     SMTP_FROM: str = Field("Dronacharya <no-reply@localhost>", description="Sender address of emails.")
+    # --- AI tutoring (issue 5) ---------------------------------------------------------------------
+    AI_MODEL: str | None = Field(None, description="Default LiteLLM model for every agent, e.g. "
+                                 "`anthropic/claude-sonnet-4-5`, `openai/gpt-5` or `ollama/qwen2.5:7b`. Unset: the "
+                                 "agents follow the built-in offline teaching policy.")
+    AI_AGENT_MODELS: dict[str, str] = Field(
+        default_factory=dict, description="Per-agent model overrides as JSON, e.g. "
+        '`{"reviewer": "openai/gpt-5"}`; agents: tutor, assessor, reviewer, mentor, project_guide, quiz_generator.')
+    AI_FALLBACK_MODELS: list[str] = Field(
+        default_factory=list,
+        description='Models tried in order when the first fails, as JSON: `["ollama/qwen2.5:7b"]`.')
+    AI_API_BASE: str | None = Field(None, description="Base URL for the model server, e.g. `http://127.0.0.1:11434` "
+                                    "for Ollama or a vLLM OpenAI-compatible endpoint. Provider keys come from their "
+                                    "usual variables (`ANTHROPIC_API_KEY`, `OPENAI_API_KEY`, ...) and are never "
+                                    "logged or returned.")
+    AI_TIMEOUT_SECONDS: float = Field(60.0, gt=0, description="Longest wait for one model reply before the "
+                                      "offline policy answers instead.")
+    MAX_AI_REQUESTS_PER_MINUTE: int = Field(30, ge=1, description="Tutor requests per learner per minute; shared "
+                                            "across sidecar processes when REDIS_URL is set.")
+    REDIS_URL: str | None = Field(None, description="Redis for state shared by several sidecar processes (the AI "
+                                  "rate limit), e.g. `redis://127.0.0.1:6379/0`. Unset: kept in process.")
+    QDRANT_URL: str | None = Field(None, description="Qdrant server for lesson vectors, e.g. `http://127.0.0.1:6333`. "
+                                   "Unset: qdrant-client's local mode in process.")
+    QDRANT_API_KEY: str | None = Field(None, description="API key for QDRANT_URL, if the server needs one.")
+    EMBEDDING_MODEL: str = Field("minilm", description="Dense retrieval: `minilm` (bundled all-MiniLM-L6-v2, "
+                                 "offline), `none` (lexical search only), or a LiteLLM embedding model such as "
+                                 "`ollama/nomic-embed-text`.")
 
     @property
     def secure_cookies(self) -> bool:

@@ -135,3 +135,66 @@ def test_level_titles_in_profile(make_client, db_url: str) -> None:
     client.signup("lvl@example.com")
     profile = client.get("/api/gamification/profile").json()
     assert profile["level"] == 1 and profile["level_title"] == "Novice" and profile["next_level_xp"] > 0
+
+
+def test_events_that_change_nothing_are_still_recorded_once(make_client, db_url: str) -> None:
+    # After the first completion, started/completed events for the lesson only go to the event log
+    # (the shortcut in progress/events.py): they must be stored, idempotent, and award nothing.
+    client = make_client(db_url)
+    user_id = client.signup("noop@example.com")["id"]
+    assert _event(client, CONCEPT).json()["xp_awarded"] == 63
+    ids = [str(uuid.uuid4()) for _ in range(6)]
+    bodies = [_event(client, CONCEPT, "started" if i % 2 else "completed", event_id=e).json()
+              for i, e in enumerate(ids)]
+    assert all(b["state"] == "completed" and b["xp_awarded"] == 0 and b["total_xp"] == 63 and not b["duplicate"]
+               for b in bodies)
+    replays = [_event(client, CONCEPT, event_id=e).json() for e in ids]
+    assert all(r["duplicate"] and r["total_xp"] == 63 and r["state"] == "completed" for r in replays)
+    with read_session(get_engine(db_url)) as session:
+        events = session.scalars(select(ProgressEvent).where(ProgressEvent.user_id == user_id)).all()
+    assert len(events) == 7 and {e.event_id for e in events} >= set(ids)
+    assert all(e.occurred_at.tzinfo is not None and e.received_at >= e.occurred_at for e in events)
+    profile = client.get("/api/gamification/profile").json()
+    assert profile["xp"] == 63 and profile["streak"]["current"] == 1 and len(profile["streak"]["calendar"]) == 1
+
+
+def test_a_late_event_for_an_earlier_day_still_marks_that_day(make_client, db_url: str) -> None:
+    # Today first, then an event queued offline yesterday: the streak's last day does not move back,
+    # but yesterday counts as a day of practice (so this event cannot take the no-op shortcut).
+    client = make_client(db_url)
+    client.signup("late@example.com")
+    _event(client, CONCEPT, "started")
+    yesterday = (datetime.now(UTC) - timedelta(days=1)).isoformat()
+    late = _event(client, CONCEPT, "started", occurred_at=yesterday).json()
+    assert late["duplicate"] is False and late["state"] == "started"
+    streak = client.get("/api/gamification/profile").json()["streak"]
+    assert len(streak["calendar"]) == 2 and streak["current"] == 1
+
+
+def test_concurrent_events_of_many_learners_are_each_counted_once(make_client, db_url: str, minimal_build) -> None:
+    # Started and completed events for two lessons from several learners at once, each sent twice:
+    # every event stored once, every lesson completed once, XP awarded once per lesson and module.
+    engine = get_engine(db_url)
+    users = [make_client(db_url).signup(f"many{i}@example.com")["id"] for i in range(4)]
+    jobs = [(user, f"{user[:8]}-{lesson[-2:]}-{kind}-{n}", lesson, kind)
+            for user in users for lesson in (CONCEPT, REFLECTION) for kind in ("started", "completed")
+            for n in range(5)] * 2
+
+    def submit(job: tuple[str, str, str, str]) -> int:
+        user, event_id, lesson, kind = job
+        return progress.record_event(engine=engine, catalog_db=minimal_build.catalog_db, user_id=user,
+                                     event_id=event_id, lesson_id=lesson, kind=kind, occurred_at=None,
+                                     gamification_enabled=True).xp_awarded
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        awarded = list(pool.map(submit, jobs))
+    # Per learner: concept 63 + reflection 50 + module 375 (whichever lesson completes second gets
+    # the module award, with its own lesson XP: the sum is the same).
+    assert sum(awarded) == len(users) * (63 + 50 + 375)
+    with read_session(engine) as session:
+        events = session.scalar(select(func.count()).select_from(ProgressEvent)) or 0
+        ledger = session.scalars(select(XpTransaction.source_key).where(XpTransaction.user_id.in_(users))).all()
+    assert events == len(jobs) // 2
+    assert sorted(ledger) == sorted(f"{kind}:{key}" for _ in users
+                                    for kind, key in (("lesson", CONCEPT), ("lesson", REFLECTION),
+                                                      ("module", SECOND_MODULE)))

@@ -21,6 +21,7 @@ from sidecar.courseware.validate import validate
 from . import assets
 from .catalogdb import write_catalog_db
 from .pages import write_pages
+from .vectors import vector_writer
 
 STAMP = "build.json"
 # What a build depends on: when none of it changed, `drona serve` reuses the last build.
@@ -114,8 +115,13 @@ def build(
     check_code: bool = True,
     site_url: str = "http://127.0.0.1:8000/",
     log: Callable[[str], None] = print,
+    embedding_model: str | None = None,
 ) -> BuildReport:
-    """Build the static site and catalog.db; raises BuildFailed with every problem."""
+    """Build the static site and catalog.db; raises BuildFailed with every problem.
+
+    embedding_model: EMBEDDING_MODEL for the lesson vectors (None: from the settings; `none`: no
+    vectors, lexical retrieval only).
+    """
     started = time.perf_counter()
     site_dir = build_dir / "site"
     report = BuildReport(site_dir=site_dir, catalog_db=build_dir / "catalog.db")
@@ -171,7 +177,9 @@ def build(
     digest = inputs_digest(repo, content_dir)
     meta = {"built_at": datetime.now(UTC).isoformat(timespec="seconds"), "inputs": digest,
             "pyodide": pyodide, "site_url": config["site_url"]}
-    stage(5, "write catalog.db", lambda: write_catalog_db(catalog, report.catalog_db, repo / "mkdocs.yml", meta))
+    add_vectors = vector_writer(embedding_model, log=log)
+    stage(5, "write catalog.db", lambda: write_catalog_db(catalog, report.catalog_db, repo / "mkdocs.yml", meta,
+                                                          add_vectors))
     shutil.rmtree(staging, ignore_errors=True)
 
     report.pages = len(pageset.pages)

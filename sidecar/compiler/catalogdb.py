@@ -10,21 +10,23 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import markdown
 import sqlite_utils
 import yaml
+from markdown.extensions.toc import slugify, unique
 
-from sidecar.courseware.model import Catalog, Lesson, Module
+from sidecar.courseware.model import DIRECTIVE_RE, Catalog, Lesson, Module
 
 from .pages import course_url, lesson_url, module_url, track_url
 
 SCHEMA_VERSION = 1
 CHUNK_CHARS = 1200
 _HEADING_RE = re.compile(r"^(#{1,6})\s+(.*)$")
-_DIRECTIVE_LINE_RE = re.compile(r"^::[a-z-]+.*$", re.MULTILINE)
+_FENCE_RE = re.compile(r"^\s*(`{3,}|~{3,})")
 
 
 def markdown_renderer(mkdocs_yml: Path) -> markdown.Markdown:
@@ -43,26 +45,47 @@ def markdown_renderer(mkdocs_yml: Path) -> markdown.Markdown:
 
 
 def chunk_lesson(lesson: Lesson, module: Module) -> list[dict[str, Any]]:
-    """Split a lesson into heading-led passages for retrieval (FTS5 now, vectors later)."""
-    body = _DIRECTIVE_LINE_RE.sub("", lesson.body)
-    sections: list[tuple[str, list[str]]] = [(lesson.data["title"], [])]
-    for line in body.splitlines():
-        match = _HEADING_RE.match(line)
-        if match:
-            sections.append((match.group(2).strip(), []))
+    """Split a lesson into heading-led passages for retrieval (FTS5 and vectors).
+
+    Each passage keeps the id MkDocs gives its heading on the page (toc's default slugify, made
+    unique in page order: the H1, body headings and the exercise and quiz titles all take ids), so
+    the tutor can link to the section; the lesson's opening text links to the page itself.
+    """
+    title = lesson.data["title"]
+    used: set[str] = set()
+    sections: list[tuple[str, str | None, list[str]]] = [(title, None, [])]
+    exercises: list[tuple[str, str | None, list[str]]] = []
+    unique(slugify(title, "-"), used)
+    fence: str | None = None
+    for line in lesson.body.splitlines():
+        # A `# comment` inside a fenced code block is code, not a heading.
+        marker = _FENCE_RE.match(line)
+        if marker and fence is None:
+            fence = marker.group(1)
+        elif marker and fence and marker.group(1)[0] == fence[0] and len(marker.group(1)) >= len(fence):
+            fence = None
+        directive = DIRECTIVE_RE.match(line) if fence is None else None
+        heading = _HEADING_RE.match(line) if fence is None else None
+        if directive:
+            slug = directive.group("arg")
+            if directive.group("kind") == "exercise" and slug in module.exercises:
+                data = module.exercises[slug].data
+                anchor = unique(slugify(data["title"], "-"), used)
+                exercises.append((data["title"], anchor, data["prompt"].splitlines()))
+            elif directive.group("kind") == "quiz" and slug in module.quizzes:
+                unique(slugify(module.quizzes[slug].data["title"], "-"), used)
+        elif heading:
+            text = heading.group(2).strip()
+            sections.append((text, unique(slugify(text, "-"), used), []))
         else:
-            sections[-1][1].append(line)
-    for placement in lesson.placements:
-        if placement.kind == "exercise" and placement.slug in module.exercises:
-            exercise = module.exercises[placement.slug].data
-            sections.append((exercise["title"], exercise["prompt"].splitlines()))
+            sections[-1][2].append(line)
     chunks: list[dict[str, Any]] = []
-    for heading, lines in sections:
+    for heading_text, anchor, lines in sections + exercises:
         text = "\n".join(lines).strip()
         if not text:
             continue
         for piece in _split(text):
-            chunks.append({"heading": heading, "text": piece})
+            chunks.append({"heading": heading_text, "anchor": anchor, "text": piece})
     return chunks
 
 
@@ -124,7 +147,7 @@ def _tables(catalog: Catalog, render: markdown.Markdown) -> dict[str, list[dict[
                     for c_index, chunk in enumerate(chunk_lesson(lesson, module)):
                         rows["lesson_chunks"].append({
                             "id": f"{lesson.id}:{c_index}", "lesson_id": lesson.id, "position": c_index,
-                            "heading": chunk["heading"], "text": chunk["text"]})
+                            "heading": chunk["heading"], "anchor": chunk["anchor"], "text": chunk["text"]})
                 for exercise in module.exercises.values():
                     data = exercise.data
                     rows["exercises"].append({
@@ -173,8 +196,14 @@ FOREIGN_KEYS = {
 }
 
 
-def write_catalog_db(catalog: Catalog, target: Path, mkdocs_yml: Path, meta: dict[str, Any]) -> dict[str, int]:
-    """Write catalog.db atomically; returns row counts per table."""
+def write_catalog_db(catalog: Catalog, target: Path, mkdocs_yml: Path, meta: dict[str, Any],
+                     add_vectors: Callable[[sqlite_utils.Database, list[dict[str, Any]]], None] | None = None,
+                     ) -> dict[str, int]:
+    """Write catalog.db atomically; returns row counts per table.
+
+    add_vectors (sidecar/compiler/vectors.py) adds lesson-chunk embeddings inside the same
+    atomic write, so a server never sees chunks without the vectors built for them.
+    """
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(target.name + ".tmp")
     for leftover in (tmp, Path(str(tmp) + "-wal"), Path(str(tmp) + "-shm")):
@@ -197,6 +226,8 @@ def write_catalog_db(catalog: Catalog, target: Path, mkdocs_yml: Path, meta: dic
     db.table("meta").insert_all(
         [{"key": k, "value": json.dumps(v)} for k, v in {**meta, "schema_version": SCHEMA_VERSION}.items()],
         pk="key")
+    if add_vectors is not None and rows["lesson_chunks"]:
+        add_vectors(db, rows["lesson_chunks"])
     db.conn.commit()
     db.close()
     os.replace(tmp, target)

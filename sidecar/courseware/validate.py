@@ -7,6 +7,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+from sidecar.agents.guard_code import check_code_leak
+
 from .codechecks import check_code
 from .loader import load_catalog
 from .model import BLANK, EXERCISE_LESSON_TYPES, Catalog, Module, Source
@@ -163,6 +165,14 @@ def _check_exercise_static(module: Module, problems: Problems) -> None:
             if last and not hint.get("bottom_out"):
                 problems.add(src.path, src.line("hints", i),
                              "hints: the ladder must end in a bottom-out rung (bottom_out: true)")
+            if not hint.get("bottom_out") and isinstance(exercise.data.get("solution"), str):
+                # The tutor shows these rungs before a learner has tried: the leak guard must pass them.
+                verdict = check_code_leak(hint["text"], exercise.data["solution"],
+                                          starter=exercise.data.get("starter", ""), count_inline=True)
+                if verdict.leaked:
+                    problems.add(src.path, src.line("hints", i, "text"),
+                                 f"hints[{i}].text gives the solution away before the bottom-out rung "
+                                 f"({verdict.detail}); describe the step instead of writing its code")
         for i, item in enumerate(exercise.data["misconceptions"]):
             pattern = item.get("pattern")
             if not pattern:

@@ -1,5 +1,6 @@
 """Imports every domain's tables so Base.metadata (and Alembic) sees the whole schema."""
 
+from sidecar.agents import tables as agents_tables  # noqa: F401
 from sidecar.auth import tables as auth_tables  # noqa: F401
 from sidecar.db.base import Base
 from sidecar.gamification import tables as gamification_tables  # noqa: F401

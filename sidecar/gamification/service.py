@@ -7,6 +7,7 @@ records activity days; later, grading awards quiz and challenge XP the same way.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,11 +18,11 @@ from sqlalchemy.orm import Session
 from sidecar.auth.tables import User, UserProfile
 from sidecar.catalog import store
 from sidecar.db.base import utcnow
-from sidecar.db.engine import read_session, write_session
+from sidecar.db.engine import Tx, read_session, write_session
 from sidecar.db.upsert import insert_ignore
-from sidecar.errors import Forbidden, InvalidInput
+from sidecar.errors import Forbidden, InvalidInput, NotFound
 from sidecar.orgs.tables import Organization, Team, TeamMember
-from sidecar.progress.tables import ActivityDay, LessonProgress
+from sidecar.progress.tables import ActivityDay
 
 from . import levels, rules, streaks
 from .models import (
@@ -53,9 +54,21 @@ def effective_mode(*, enabled: bool, user: User, profile: UserProfile, org_mode:
     return DEFAULT_MODE_BY_KIND.get(user.learner_kind or "", "full")
 
 
-def award_xp(*, session: Session, user_id: str, source_key: str, award: XpAward) -> int:
+def _tx(session: Session | Tx) -> Tx:
+    # The writes below are plain SQL on the transaction's driver connection: the progress hot path
+    # runs them under SQLite's single writer lock, where ORM overhead would serialise every request.
+    return session if isinstance(session, Tx) else Tx.of_session(session)
+
+
+_PROFILE = UserProfile.__table__.c
+_ACHIEVEMENTS = AchievementDefinition.__table__.c
+_XP = XpTransaction.__table__.c
+_STREAK_COLUMNS = "timezone, streak_current, streak_longest, streak_last_day, streak_freezes"
+
+
+def award_xp(*, session: Session | Tx, user_id: str, source_key: str, award: XpAward) -> int:
     """Append to the ledger once per (user, source_key); returns the XP actually added."""
-    inserted = insert_ignore(session, XpTransaction, {
+    inserted = insert_ignore(_tx(session), XpTransaction, {
         "user_id": user_id, "source_key": source_key, "activity": str(award.activity), "base": award.base,
         "bonuses": [list(b) for b in award.bonuses], "amount": award.amount, "created_at": utcnow(),
     }, ["user_id", "source_key"])
@@ -67,61 +80,94 @@ def total_xp(session: Session, user_id: str) -> int:
                               .where(XpTransaction.user_id == user_id)) or 0)
 
 
-def record_activity(*, session: Session, user_id: str, instant: datetime) -> streaks.StreakUpdate:
+def _streak(tx: Tx, user_id: str, *, lock: bool) -> tuple[str, streaks.StreakState] | None:
+    """(time zone, streak state) of the learner; `lock` holds the row on PostgreSQL until commit."""
+    row = tx.row(f"SELECT {_STREAK_COLUMNS} FROM user_profiles WHERE user_id = :user_id"  # noqa: S608
+                 + (tx.for_update if lock else ""), {"user_id": user_id})
+    if row is None:
+        return None
+    return row[0], streaks.StreakState(current=row[1], longest=row[2],
+                                       last_day=tx.from_db(_PROFILE.streak_last_day, row[3]), freezes=row[4])
+
+
+def record_activity(*, session: Session | Tx, user_id: str, instant: datetime) -> streaks.StreakUpdate:
     """Count a day of practice in the learner's own time zone; updates the streak atomically."""
-    profile = session.scalars(select(UserProfile).where(UserProfile.user_id == user_id).with_for_update()).one()
-    day = streaks.local_day(instant=instant, tz=profile.timezone)
-    state = streaks.StreakState(current=profile.streak_current, longest=profile.streak_longest,
-                                last_day=profile.streak_last_day, freezes=profile.streak_freezes)
+    tx = _tx(session)
+    found = _streak(tx, user_id, lock=True)
+    if found is None:
+        raise NotFound("No learner profile for this account.")
+    timezone, state = found
+    day = streaks.local_day(instant=instant, tz=timezone)
     update = streaks.record_activity(state=state, day=day)
-    insert_ignore(session, ActivityDay, {"user_id": user_id, "day": day, "kind": "active"}, ["user_id", "day"])
+    insert_ignore(tx, ActivityDay, {"user_id": user_id, "day": day, "kind": "active"}, ["user_id", "day"])
     for frozen in update.frozen_days:
-        insert_ignore(session, ActivityDay, {"user_id": user_id, "day": frozen, "kind": "frozen"},
-                      ["user_id", "day"])
+        insert_ignore(tx, ActivityDay, {"user_id": user_id, "day": frozen, "kind": "frozen"}, ["user_id", "day"])
     new = update.state
-    profile.streak_current, profile.streak_longest = new.current, new.longest
-    profile.streak_last_day, profile.streak_freezes = new.last_day, new.freezes
+    if new != state:  # a repeat day changes nothing: no write
+        tx.execute("UPDATE user_profiles SET streak_current = :current, streak_longest = :longest, "
+                   "streak_last_day = :last_day, streak_freezes = :freezes WHERE user_id = :user_id",
+                   {"current": new.current, "longest": new.longest, "freezes": new.freezes, "user_id": user_id,
+                    "last_day": tx.to_db(_PROFILE.streak_last_day, new.last_day)})
     return update
 
 
-def streak_is_active(*, session: Session, user_id: str, instant: datetime) -> bool:
-    profile = session.get(UserProfile, user_id)
-    if profile is None:
+def streak_is_active(*, session: Session | Tx, user_id: str, instant: datetime) -> bool:
+    found = _streak(_tx(session), user_id, lock=False)
+    if found is None:
         return False
-    state = streaks.StreakState(current=profile.streak_current, longest=profile.streak_longest,
-                                last_day=profile.streak_last_day, freezes=profile.streak_freezes)
-    return streaks.streak_active(state=state, today=streaks.local_day(instant=instant, tz=profile.timezone))
+    timezone, state = found
+    return streaks.streak_active(state=state, today=streaks.local_day(instant=instant, tz=timezone))
 
 
-def _metrics(session: Session, user_id: str, courses_completed: int) -> dict[str, int]:
-    profile = session.get(UserProfile, user_id)
-    lessons = session.scalar(select(func.count()).select_from(LessonProgress).where(
-        LessonProgress.user_id == user_id, LessonProgress.state == "completed")) or 0
-    return {"lessons_completed": int(lessons), "streak_days": profile.streak_current if profile else 0,
-            "courses_completed": courses_completed}
+def evaluate_achievements(*, session: Session | Tx, user_id: str, courses_completed: int = 0,
+                          lessons_completed: int | None = None) -> list[AchievementPublic]:
+    """Award every achievement whose rule now holds; returns the new ones (for toasts).
 
-
-def evaluate_achievements(*, session: Session, user_id: str, courses_completed: int = 0) -> list[AchievementPublic]:
-    """Award every achievement whose rule now holds; returns the new ones (for toasts)."""
-    definitions = session.scalars(select(AchievementDefinition)).all()
+    `lessons_completed` may be passed by a caller that just counted them (one query fewer).
+    """
+    tx = _tx(session)
+    definitions = [_Definition(id=r[0], slug=r[1], title=r[2], category=r[3], description=r[4], xp=r[5],
+                               rule=tx.from_db(_ACHIEVEMENTS.rule, r[6]))
+                   for r in tx.rows("SELECT id, slug, title, category, description, xp, rule FROM achievements", {})]
     if not definitions:
         return []
-    earned = set(session.scalars(select(UserAchievement.achievement_id).where(UserAchievement.user_id == user_id)))
-    candidates = rules.newly_earned(
-        definitions=[{"id": d.id, "rule": d.rule} for d in definitions],
-        metrics=_metrics(session, user_id, courses_completed), earned_ids=earned)
+    earned = {r[0] for r in tx.rows("SELECT achievement_id FROM user_achievements WHERE user_id = :user_id",
+                                    {"user_id": user_id})}
+    if earned >= {d.id for d in definitions}:
+        return []  # nothing left to earn: skip the metrics
+    if lessons_completed is None:
+        lessons_completed = int(tx.row("SELECT count(*) FROM progress WHERE user_id = :user_id "
+                                       "AND state = 'completed'", {"user_id": user_id})[0])
+    found = _streak(tx, user_id, lock=False)
+    metrics = {"lessons_completed": lessons_completed, "streak_days": found[1].current if found else 0,
+               "courses_completed": courses_completed}
+    candidates = rules.newly_earned(definitions=[{"id": d.id, "rule": d.rule} for d in definitions],
+                                    metrics=metrics, earned_ids=earned)
     by_id = {d.id: d for d in definitions}
     fresh: list[AchievementPublic] = []
     now = utcnow()
     for candidate in candidates:
         definition = by_id[str(candidate["id"])]
-        if insert_ignore(session, UserAchievement, {"user_id": user_id, "achievement_id": definition.id,
-                                                    "earned_at": now}, ["user_id", "achievement_id"]):
+        if insert_ignore(tx, UserAchievement, {"user_id": user_id, "achievement_id": definition.id,
+                                               "earned_at": now}, ["user_id", "achievement_id"]):
             if definition.xp:
-                award_xp(session=session, user_id=user_id, source_key=f"achievement:{definition.id}",
+                award_xp(session=tx, user_id=user_id, source_key=f"achievement:{definition.id}",
                          award=XpAward(activity=_achievement_activity(), base=definition.xp, bonuses=()))
             fresh.append(_achievement_public(definition, now))
     return fresh
+
+
+@dataclass(frozen=True)
+class _Definition:
+    """An achievements row read with plain SQL (the ORM class is for the read-side pages)."""
+
+    id: str
+    slug: str
+    title: str
+    category: str
+    description: str
+    xp: int
+    rule: dict[str, Any]
 
 
 def _achievement_activity() -> Any:
@@ -130,7 +176,8 @@ def _achievement_activity() -> Any:
     return Activity("achievement") if "achievement" in Activity.__members__.values() else Activity.LESSON
 
 
-def _achievement_public(definition: AchievementDefinition, earned_at: datetime | None) -> AchievementPublic:
+def _achievement_public(definition: AchievementDefinition | _Definition, earned_at: datetime | None
+                        ) -> AchievementPublic:
     return AchievementPublic(id=definition.id, slug=definition.slug, title=definition.title,
                              category=definition.category, description=definition.description,
                              earned_at=earned_at)

@@ -182,3 +182,51 @@ def history(*, engine: Engine, user_id: str, exercise_id: str) -> list[Submissio
                                                         Submission.exercise_id == exercise_id)
                                .order_by(Submission.created_at.desc()).limit(50)).all()
     return [_to_public(r, lesson_state="", new_achievements=[], duplicate=False, message="") for r in rows]
+
+
+@dataclass(frozen=True)
+class ExerciseActivity:
+    """What the tutor needs to know about a learner's work on one exercise (read-only)."""
+
+    attempts: int
+    failed: int
+    passed: bool
+    failed_since_pass: int  # consecutive failed submissions at the end (repeated errors)
+    last_results: list[dict[str, Any]]  # the newest submission's public results
+    last_code: str | None
+    last_at: datetime | None
+    first_pass_seconds: float | None  # from the first submission to the first pass (quick or slow)
+    hints_seen: int
+    bottom_out_seen: bool
+
+
+def activity(*, engine: Engine, catalog_db: Path, user_id: str, exercise_id: str) -> ExerciseActivity:
+    exercise = load_exercise(catalog_db, exercise_id)
+    with read_session(engine) as session:
+        subs = session.execute(select(Submission.passed, Submission.results, Submission.code, Submission.created_at)
+                               .where(Submission.user_id == user_id, Submission.exercise_id == exercise_id)
+                               .order_by(Submission.created_at)).all()
+        rungs = set(session.scalars(select(HintReveal.rung).where(HintReveal.user_id == user_id,
+                                                                  HintReveal.exercise_id == exercise_id)).all())
+    bottom = {i for i, hint in enumerate(exercise.hints) if hint.get("bottom_out")}
+    failed_since_pass = 0
+    for sub in subs:
+        failed_since_pass = 0 if sub.passed else failed_since_pass + 1
+    first_pass = next((s.created_at for s in subs if s.passed), None)
+    last = subs[-1] if subs else None
+    return ExerciseActivity(
+        attempts=len(subs), failed=sum(1 for s in subs if not s.passed), passed=first_pass is not None,
+        failed_since_pass=failed_since_pass,
+        last_results=[r.model_dump() for r in _public_results(last.results)] if last else [],
+        last_code=last.code if last else None, last_at=last.created_at if last else None,
+        first_pass_seconds=(first_pass - subs[0].created_at).total_seconds() if first_pass else None,
+        hints_seen=len(rungs), bottom_out_seen=bool(rungs & bottom))
+
+
+def graded_since(*, engine: Engine, user_id: str, source_keys_seen: set[str]) -> list[dict[str, Any]]:
+    """Graded exercise results not yet in `source_keys_seen`, oldest first (for skill estimates)."""
+    with read_session(engine) as session:
+        rows = session.execute(select(Submission.id, Submission.lesson_id, Submission.passed)
+                               .where(Submission.user_id == user_id).order_by(Submission.created_at)).all()
+    return [{"source_key": f"submission:{r.id}", "lesson_id": r.lesson_id, "passed": r.passed}
+            for r in rows if f"submission:{r.id}" not in source_keys_seen]

@@ -106,6 +106,21 @@ def grade_skill_check(*, engine: Engine, catalog_db: Path, user_id: str, track_i
     return result
 
 
+def skill_check_items(*, catalog_db: Path, track_id: str) -> list[dict[str, Any]]:
+    """The track's diagnostic items with their answer keys (server side only: the assessor grades them)."""
+    with store.connect(catalog_db) as conn:
+        if conn.execute("SELECT 1 FROM tracks WHERE id = ? AND status = 'active'", (track_id,)).fetchone() is None:
+            raise NotFound("No active track with that id.")
+        return _track_items(conn, track_id)
+
+
+def record_skill_check(*, engine: Engine, user_id: str, track_id: str, known_skills: list[str], correct: int,
+                       total: int) -> None:
+    """Store an adaptive check's outcome the way the fixed check stores its own."""
+    _update(engine, user_id, **{"skill-check": {"track_id": track_id, "known_skills": sorted(known_skills),
+                                                "correct": correct, "total": total, "adaptive": True}})
+
+
 def set_goals(*, engine: Engine, user_id: str, goals: list[str], minutes_per_week: int) -> OnboardingPublic:
     cleaned = [g.strip()[:200] for g in goals if g.strip()]
     if not cleaned:

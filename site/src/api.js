@@ -43,8 +43,8 @@ async function csrfToken(refresh) {
   return readCookie(CSRF_COOKIE) || (body && body.csrf_token) || "";
 }
 
-async function request(method, path, payload, retried = false) {
-  const headers = { Accept: "application/json" };
+async function request(method, path, payload, retried = false, stream = false) {
+  const headers = { Accept: stream ? "text/event-stream, application/json" : "application/json" };
   if (payload !== undefined) headers["Content-Type"] = "application/json";
   if (UNSAFE.has(method)) headers[CSRF_HEADER] = await csrfToken(retried);
   let response;
@@ -58,6 +58,11 @@ async function request(method, path, payload, retried = false) {
     });
   } catch (_err) {
     throw new ServerUnavailable("no server answered");
+  }
+  if (stream && response.ok) {
+    // The caller reads the events (sse.js); any other 2xx is not our server.
+    if (/^text\/event-stream/.test(response.headers.get("Content-Type") || "")) return response;
+    throw new ServerUnavailable(`HTTP ${response.status} without an event stream`, response.status);
   }
   let body = null;
   try {
@@ -73,7 +78,7 @@ async function request(method, path, payload, retried = false) {
     throw new ServerUnavailable(`HTTP ${response.status}`, response.status);
   }
   if (response.status === 403 && UNSAFE.has(method) && !retried && /csrf/i.test(error.message || "")) {
-    return request(method, path, payload, true); // the cookie expired or rotated: fetch a fresh one
+    return request(method, path, payload, true, stream); // the cookie expired or rotated: fetch a fresh one
   }
   let retryAfter = Number(response.headers.get("Retry-After"));
   if (!Number.isFinite(retryAfter) || retryAfter <= 0) retryAfter = null;
@@ -86,4 +91,6 @@ export const api = {
   post: (path, payload) => request("POST", path, payload === undefined ? {} : payload),
   patch: (path, payload) => request("PATCH", path, payload),
   delete: (path) => request("DELETE", path),
+  /** POST that answers with Server-Sent Events: the Response (read its body), or throws as above. */
+  stream: (path, payload) => request("POST", path, payload === undefined ? {} : payload, false, true),
 };

@@ -27,6 +27,11 @@ function authored(root) {
   return { hints, misconceptions, exampleHtml: example ? example.innerHTML.trim() : "" };
 }
 
+function lessonId() {
+  const head = document.querySelector(".drona-lesson-head[data-lesson-id]");
+  return head ? head.dataset.lessonId : "";
+}
+
 function lessonObjectives() {
   return Array.from(document.querySelectorAll("[data-drona-objectives] li")).map((li) => li.textContent.trim());
 }
@@ -67,6 +72,7 @@ export class ExerciseWidget extends ProgramWidget {
     this.tutor = new Tutor({
       ...material,
       exerciseId: id,
+      lessonId: this.challenge ? this.challenge.lessonId : lessonId(),
       challenge: !!this.challenge,
       objectives: lessonObjectives(),
       getCode: () => this.code,
@@ -276,6 +282,7 @@ export class ExerciseWidget extends ProgramWidget {
 
   dispose() {
     if (this.offExpired) this.offExpired();
+    this.tutor.dispose();
     super.dispose();
   }
 }

@@ -1,36 +1,35 @@
-// The tutor panel beside an exercise. In this release it answers only from what the course
-// authors wrote (hints, misconceptions, example, objectives) and says so; the AI tutor comes later.
+// The tutor panel beside an exercise.
 //
-// Signed in, Hint asks the server for the next rung (POST /api/exercises/{id}/hints): the server
-// records it (hints cancel a challenge's no-hints bonus) and holds the bottom-out rung until the
-// learner has a failed submission. Signed out, the authored ladder in the page is used. In a timed
-// challenge the tutor gives minimal help: Hint only (with a warning about the bonus).
+// Signed in (and with a server), every question and quick action goes to the AI tutor through
+// /api/ai (tutor-chat.js): replies stream in, carry their agent, mode and sources, and the lesson's
+// conversation is kept on the server (restored on load, deleted by "Clear conversation"). The
+// header says which tutor answers: the offline teaching policy or a model.
+//
+// Signed out, the panel answers only from the notes the course authors wrote (tutor-notes.js) and
+// invites the learner to sign in. In a timed challenge the tutor gives minimal help: Hint only,
+// after a warning that it cancels the no-hints bonus (the server enforces minimal help too).
 import { el, button, uniqueId, setEnabled } from "./ui.js";
 import { icon } from "./icons.js";
-import { api, ApiError } from "./api.js";
-import { currentUser } from "./session.js";
-import { renderMarkdown } from "./markdown.js";
-
-function escapeText(text) {
-  const div = document.createElement("div");
-  div.textContent = text;
-  return div.innerHTML;
-}
+import { currentUser, isServerUnavailable } from "./session.js";
+import { signinUrl } from "./format.js";
+import { AuthoredNotes } from "./tutor-notes.js";
+import { TutorChat, modeText } from "./tutor-chat.js";
+import { noteBubble } from "./tutor-bubbles.js";
 
 export class Tutor {
   /**
    * material: {hints: [{html, bottomOut}], misconceptions: [{pattern, html}], exampleHtml,
    *            objectives: [string], getCode(), getChecks(), getLastCheck(),
-   *            exerciseId (server hints when signed in), challenge (minimal help)}
+   *            exerciseId, lessonId, challenge (minimal help)}
    */
   constructor(material) {
     this.m = material;
-    this.hintsShown = 0;
-    this.exampleShown = false;
     this.challenge = !!material.challenge;
     this.bonusWarned = false;
-    this.hintBusy = false;
-    this.serverDone = false; // the server showed the last rung
+    this.notes = new AuthoredNotes(this, material);
+    this.chat = null; // set once the learner is known to be signed in
+    this.busy = false;
+    this.disposed = false;
 
     this.log = el("div", {
       class: "drona-chat__log",
@@ -39,92 +38,170 @@ export class Tutor {
       "aria-label": "Tutor conversation",
       tabindex: "0",
     });
-    this.hintBtn = button("Hint", { kind: "chip", iconName: "hint", onClick: () => this.hint() });
-    this.explainBtn = button("Explain", { kind: "chip", iconName: "explain", onClick: () => this.explain() });
-    this.exampleBtn = button("Example", { kind: "chip", iconName: "example", onClick: () => this.example() });
+    this.hintBtn = button("Hint", { kind: "chip", iconName: "hint", onClick: () => this.action("hint") });
+    this.explainBtn = button("Explain", { kind: "chip", iconName: "explain", onClick: () => this.action("explain") });
+    this.exampleBtn = button("Example", { kind: "chip", iconName: "example", onClick: () => this.action("example") });
+    this.clearBtn = button("Clear conversation", { kind: "link", onClick: () => this.clear() });
+    this.clearBtn.hidden = true;
     const inputId = uniqueId("drona-chat-input");
     this.input = el("input", {
       id: inputId,
       class: "drona-chat__field",
       type: "text",
       autocomplete: "off",
+      maxlength: "4000",
       placeholder: "Ask the tutor…",
       enterkeyhint: "send",
     });
+    this.sendBtn = el(
+      "button",
+      { type: "submit", class: "drona-btn drona-btn--primary drona-chat__send" },
+      icon("send"),
+      "Send",
+    );
     const form = el(
       "form",
       { class: "drona-chat__form" },
       el("label", { for: inputId, class: "drona-visually-hidden", text: "Message to the tutor" }),
       this.input,
-      el("button", { type: "submit", class: "drona-btn drona-btn--primary drona-chat__send" }, icon("send"), "Send"),
+      this.sendBtn,
     );
     form.addEventListener("submit", (event) => {
       event.preventDefault();
-      this.ask(this.input.value);
-      this.input.value = "";
+      this.ask();
     });
+    this.modeLine = el("p", { class: "drona-tutor__mode", "aria-live": "polite" });
 
     this.element = el(
       "aside",
-      { class: "drona-tutor", "aria-label": "Tutor" },
+      { class: "drona-tutor", "aria-label": "Tutor", dataset: { state: "loading" } },
       el(
         "div",
         { class: "drona-tutor__head" },
         el("span", { class: "drona-tutor__avatar", "aria-hidden": "true" }, icon("tutor")),
-        el("span", { class: "drona-panel-title", text: "Tutor" }),
+        el("div", { class: "drona-tutor__title" }, el("span", { class: "drona-panel-title", text: "Tutor" }), this.modeLine),
+        this.clearBtn,
       ),
       el("div", { class: "drona-tutor__actions", role: "group", "aria-label": "Ask for help" }, this.hintBtn, this.explainBtn, this.exampleBtn),
       this.log,
       form,
     );
-
     if (this.challenge) {
       this.explainBtn.hidden = true;
       this.exampleBtn.hidden = true;
       this.hintBtn.title = "A hint cancels the no-hints bonus";
+    }
+    if (this.challenge) this.intro(); // at once: the warning about the bonus comes first
+    this.setBusy(true); // until we know who is learning
+    this.ready = this.start();
+  }
+
+  async start() {
+    const user = await currentUser();
+    if (this.disposed) return;
+    let status = null;
+    if (user && !user.stale && !isServerUnavailable()) {
+      const chat = new TutorChat(this, { lessonId: this.m.lessonId, exerciseId: this.m.exerciseId, getCode: this.m.getCode });
+      try {
+        status = await chat.status();
+        this.chat = chat;
+      } catch (_err) {
+        chat.dispose(); // no AI tutor on this server: the authored notes
+      }
+    }
+    if (this.disposed) {
+      if (this.chat) this.chat.dispose();
+      return;
+    }
+    if (!this.chat) {
+      this.startNotes(user);
+      return;
+    }
+    this.element.dataset.mode = status.mode === "llm" ? "llm" : "offline";
+    this.modeLine.textContent = modeText(status);
+    this.clearBtn.hidden = false;
+    let restored = 0;
+    try {
+      restored = await this.chat.restore();
+    } catch (_err) {
+      this.say("Your earlier conversation could not be loaded. You can still ask.", { tone: "gate" });
+    }
+    if (this.disposed) return;
+    if (!restored && !this.challenge) this.intro();
+    this.element.dataset.state = "ready";
+    this.setBusy(false);
+  }
+
+  startNotes(user) {
+    this.element.dataset.state = "notes";
+    this.modeLine.replaceChildren();
+    if (!user) {
+      this.modeLine.append(el("a", { href: signinUrl(), text: "Sign in" }), " to talk with the tutor");
+    } else {
+      this.modeLine.textContent = "The tutor needs the Dronacharya server: notes from the course only";
+    }
+    if (!this.challenge) this.intro();
+    this.setBusy(false);
+  }
+
+  intro() {
+    if (this.challenge) {
       this.say(
         "This is a timed challenge, so I help only a little: <strong>Explain</strong> and " +
           "<strong>Example</strong> are off until you are done. <strong>Hint</strong> still works, but " +
           "using any hint cancels the no-hints bonus (double XP).",
         { tone: "intro" },
       );
-      return;
+    } else if (this.chat) {
+      this.say(
+        "Stuck? Ask me anything about this exercise, or use <strong>Hint</strong> (one small step at a time), " +
+          "<strong>Explain</strong> or <strong>Example</strong>. I read your code in the editor, and I won't " +
+          "hand you the answer before you've had a real go.",
+        { tone: "intro" },
+      );
+    } else {
+      this.notes.intro();
     }
-    this.say(
-      "Stuck? Ask for a <strong>Hint</strong> (one small step at a time), an <strong>Explain</strong>, " +
-        "or an <strong>Example</strong>. In this release I answer from the notes the course authors " +
-        "wrote for this exercise; the AI tutor that reads free-form questions arrives later.",
-      { tone: "intro" },
-    );
   }
 
-  say(html, { from = "tutor", label = "", tone = "" } = {}) {
-    const message = el(
-      "div",
-      { class: `drona-msg drona-msg--${from}`, dataset: { tone } },
-      el("span", { class: "drona-visually-hidden", text: from === "tutor" ? "Tutor: " : "You: " }),
-      label ? el("p", { class: "drona-msg__label", text: label }) : null,
-      el("div", { class: "drona-msg__body", html }),
-    );
-    this.log.append(message);
+  /** Append a note (trusted HTML) to the log; returns the message element. */
+  say(html, options) {
+    return this.append(noteBubble(html, options));
+  }
+
+  append(node) {
+    this.log.append(node);
+    this.scroll();
+    return node;
+  }
+
+  scroll() {
     this.log.scrollTop = this.log.scrollHeight;
-    return message;
   }
 
-  matchingMisconception() {
-    const code = this.m.getCode();
-    return this.m.misconceptions.find((mc) => mc.pattern && mc.pattern.test(code)) || null;
+  /** While a reply streams (or before the panel knows who is learning) nothing else is sent. */
+  setBusy(busy) {
+    this.busy = busy;
+    for (const b of [this.hintBtn, this.explainBtn, this.exampleBtn, this.sendBtn, this.clearBtn]) setEnabled(b, !busy);
+    this.log.setAttribute("aria-busy", busy ? "true" : "false");
+    if (this.element && this.element.dataset.state !== "loading" && this.element.dataset.state !== "notes") {
+      this.element.dataset.state = busy ? "streaming" : "ready";
+    }
   }
 
-  failingTest() {
-    const last = this.m.getLastCheck();
-    if (!last || last.passed) return null;
-    return last.results.find((r) => !r.passed) || null;
+  /** Put the learner's words back in the input after a failed turn (unless they typed something new). */
+  restoreInput(text) {
+    if (!this.input.value.trim()) this.input.value = text;
   }
 
-  async hint() {
-    if (this.hintBusy) return;
-    if (this.challenge && !this.bonusWarned) {
+  /** A retried turn takes its words out of the input again. */
+  takeInput(text) {
+    if (this.input.value === text) this.input.value = "";
+  }
+
+  action(intent) {
+    if (this.busy) return;
+    if (intent === "hint" && this.challenge && !this.bonusWarned) {
       this.bonusWarned = true;
       this.say(
         "A hint cancels your <strong>no-hints bonus</strong> for this challenge. " +
@@ -133,135 +210,44 @@ export class Tutor {
       );
       return;
     }
-    const user = this.m.exerciseId ? await currentUser() : null;
-    if (user) {
-      await this.serverHint();
-      return;
-    }
-    this.staticHint();
+    if (this.challenge && intent !== "hint") return;
+    if (this.chat) this.chat.send(intent);
+    else this.notes[intent]();
   }
 
-  async serverHint() {
-    this.say("Hint, please.", { from: "learner" });
-    if (this.serverDone) {
-      this.say("That was the last hint: it shows the whole answer. Type it in your own words, then run Check.");
-      return;
-    }
-    this.hintBusy = true;
-    setEnabled(this.hintBtn, false);
-    try {
-      const hint = await api.post(`exercises/${encodeURIComponent(this.m.exerciseId)}/hints`);
-      const total = hint.rung + hint.remaining;
-      this.hintsShown = Math.max(this.hintsShown, hint.rung);
-      if (hint.remaining <= 0) this.serverDone = true;
-      const label = hint.bottom_out ? `Hint ${hint.rung} of ${total} — the answer` : `Hint ${hint.rung} of ${total}`;
-      this.say(renderMarkdown(hint.text), { label, tone: hint.bottom_out ? "bottom-out" : "hint" });
-    } catch (err) {
-      if (err instanceof ApiError && err.status === 409) {
-        this.say(escapeText(err.message), { tone: "gate" });
-      } else if (err instanceof ApiError && err.status === 404) {
-        this.say("No hints are available for this exercise.");
-      } else if (err instanceof ApiError && err.status === 401) {
-        this.say("Your session has ended. Sign in again to get hints.", { tone: "gate" });
-      } else {
-        this.say(`The hint could not be loaded (${escapeText(err.message || "no connection")}). Try again in a moment.`,
-          { tone: "gate" });
-      }
-    } finally {
-      this.hintBusy = false;
-      setEnabled(this.hintBtn, true);
-    }
+  ask() {
+    const text = this.input.value.trim();
+    if (!text || this.busy) return;
+    this.input.value = "";
+    if (this.chat) this.chat.send("chat", text);
+    else this.notes.ask(text);
   }
 
-  staticHint() {
-    this.say("Hint, please.", { from: "learner" });
-    const hints = this.m.hints;
-    if (!hints.length) {
-      this.say("No hints are authored for this exercise. Try <strong>Explain</strong>.");
-      return;
-    }
-    if (this.hintsShown >= hints.length) {
-      this.say("That was the last hint: it shows the whole answer. Type it in your own words, then run Check.");
-      return;
-    }
-    const next = hints[this.hintsShown];
-    if (next.bottomOut && this.m.getChecks() < 1) {
-      this.say(
-        "The next hint gives the answer away, so first try your idea: run <strong>Check</strong> at least " +
-          "once, then ask again. What the tests say will teach you more than the answer would.",
-        { tone: "gate" },
-      );
-      return;
-    }
-    this.hintsShown += 1;
-    const label = next.bottomOut
-      ? `Hint ${this.hintsShown} of ${hints.length} — the answer`
-      : `Hint ${this.hintsShown} of ${hints.length}`;
-    this.say(next.html, { label, tone: next.bottomOut ? "bottom-out" : "hint" });
+  async clear() {
+    if (this.busy || !this.chat) return;
+    // eslint-disable-next-line no-alert
+    if (!window.confirm("Delete this conversation with the tutor? This cannot be undone.")) return;
+    this.setBusy(true);
+    const cleared = await this.chat.clear();
+    this.setBusy(false);
+    if (!cleared || this.disposed) return;
+    this.cleared();
   }
 
-  explain() {
-    this.say("Can you explain?", { from: "learner" });
-    const mc = this.matchingMisconception();
-    if (mc) {
-      this.say(mc.html, { label: "Look at your code again", tone: "misconception" });
-      return;
-    }
-    const failing = this.failingTest();
-    if (failing) {
-      const message = failing.message ? `<pre>${escapeText(failing.message)}</pre>` : "";
-      this.say(
-        `The test <strong>${escapeText(failing.name)}</strong> did not pass. It says:${message}` +
-          "Compare what your program does with what the test expects. Which part is different?",
-        { label: "About your last Check", tone: "explain" },
-      );
-      return;
-    }
-    const objectives = this.m.objectives;
-    if (objectives.length) {
-      const items = objectives.map((o) => `<li>${escapeText(o)}</li>`).join("");
-      this.say(
-        `This lesson is about:<ul>${items}</ul>Which of these does the task ask you to use, and where in your code?`,
-        { label: "Think about the goal", tone: "explain" },
-      );
-      return;
-    }
-    this.say("Read the task again, one sentence at a time. What exactly should your program print?");
-  }
-
-  example() {
-    this.say("Show me an example.", { from: "learner" });
-    if (this.m.exampleHtml) {
-      this.say(this.m.exampleHtml, { label: "A worked example (on a different problem)", tone: "example" });
-    } else {
-      this.say("No worked example is authored for this exercise. Try <strong>Hint</strong> for a small step.");
-    }
-  }
-
-  ask(text) {
-    const question = (text || "").trim();
-    if (!question) return;
-    this.say(escapeText(question), { from: "learner" });
-    if (this.challenge) {
-      this.say("During a timed challenge I only give <strong>Hint</strong>s (they cost the no-hints bonus).");
-      return;
-    }
-    const mc = this.matchingMisconception();
-    if (mc) {
-      this.say(mc.html, { label: "A question back to you", tone: "misconception" });
-      return;
-    }
-    this.say(
-      "I can’t read free-form questions yet: the AI tutor arrives in a later release. I can give you the " +
-        "next <strong>Hint</strong>, <strong>Explain</strong> what your last Check said, or show an " +
-        "<strong>Example</strong>.",
-    );
+  /** The conversation was deleted (here or in another panel of the lesson): an empty log. */
+  cleared() {
+    this.log.replaceChildren();
+    this.intro();
   }
 
   /** Called by the exercise after a Check with a failing test. */
   afterFailedCheck() {
-    if (this.challenge) return; // minimal help in a challenge
-    const mc = this.matchingMisconception();
-    if (mc) this.say(mc.html, { label: "I noticed something in your code", tone: "misconception" });
+    // The AI tutor reads the submission on the server when asked; unasked notes would not be kept.
+    if (!this.chat && this.element.dataset.state === "notes") this.notes.afterFailedCheck();
+  }
+
+  dispose() {
+    this.disposed = true;
+    if (this.chat) this.chat.dispose();
   }
 }

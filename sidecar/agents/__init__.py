@@ -1,0 +1,1 @@
+"""AI tutoring (§5): an orchestrator, six agents, retrieval and guardrails."""

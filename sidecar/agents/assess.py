@@ -1,0 +1,96 @@
+"""The Assessor's and Code Reviewer's endpoints: adaptive questions, and code review with tests."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import Engine
+
+from sidecar.catalog import store
+from sidecar.errors import InvalidInput, NotFound
+from sidecar.grading import exercises as grading
+from sidecar.grading.service import is_correct
+from sidecar.onboarding import service as onboarding
+from sidecar.settings import Settings
+
+from . import assessor
+from . import state as learner_state
+from .content import get_content
+from .models import AssessCreate, AssessPublic, FindingPublic, ReviewCreate, ReviewPublic
+
+_ITEMS = ("SELECT qi.*, q.module_id FROM quiz_items qi JOIN quizzes q ON q.id = qi.quiz_id "
+          "JOIN modules m ON m.id = q.module_id JOIN courses c ON c.id = m.course_id ")
+_ORDER = " ORDER BY c.position, m.position, qi.position"
+_ITEMS_IN = {"module": _ITEMS + "WHERE q.module_id = ?" + _ORDER, "track": _ITEMS + "WHERE c.track_id = ?" + _ORDER}
+
+
+def _items(settings: Settings, body: AssessCreate) -> list[dict[str, Any]]:
+    if body.onboarding:
+        if not body.track_id:
+            raise InvalidInput("The onboarding check needs a track_id.")
+        return onboarding.skill_check_items(catalog_db=settings.catalog_db, track_id=body.track_id)
+    scope, value = ("module", body.module_id) if body.module_id else ("track", body.track_id)
+    if body.lesson_id:
+        lesson = get_content(settings.catalog_db).lessons.get(body.lesson_id)
+        if lesson is None:
+            raise NotFound("No lesson with that id.")
+        scope, value = "module", lesson.module_id  # a lesson's skills are practised across its module
+    if value is None:
+        raise InvalidInput("Say what to assess: lesson_id, module_id or track_id.")
+    with store.connect(settings.catalog_db) as conn:
+        rows = conn.execute(_ITEMS_IN[scope], (value,)).fetchall()
+    if not rows:
+        raise NotFound("There are no questions for that part of the catalog yet.")
+    return [dict(r) for r in rows]
+
+
+def assess(*, engine: Engine, settings: Settings, user_id: str, body: AssessCreate) -> AssessPublic:
+    items = _items(settings, body)
+    stored = bool(body.attempt_id) and not body.onboarding
+    if stored:
+        # Store first (each answer once per attempt id), then read the estimates that include them.
+        by_id = {i["id"]: i for i in items}
+        for item_id, answer in body.answers.items():
+            item = by_id.get(item_id)
+            if item is not None:
+                learner_state.record_result(engine=engine, user_id=user_id, skills=json.loads(item["skills"]),
+                                            correct=is_correct(item, answer),
+                                            source_key=f"assess:{body.attempt_id}:{item_id}",
+                                            multiple_choice=item["kind"] == "multiple-choice")
+    prior = {} if body.onboarding else learner_state.refresh_mastery(engine=engine, catalog_db=settings.catalog_db,
+                                                                     user_id=user_id)
+    step = assessor.adaptive_step(items, body.answers, onboarding=body.onboarding, prior=prior,
+                                  fold_answers=not stored)
+    if body.onboarding and step.done and body.track_id:
+        onboarding.record_skill_check(engine=engine, user_id=user_id, track_id=body.track_id,
+                                      known_skills=step.known_skills,
+                                      correct=sum(1 for f in step.feedback if f["correct"]), total=len(step.feedback))
+    return AssessPublic(item=step.item, feedback=step.feedback, estimates=step.estimates,
+                        known_skills=step.known_skills, done=step.done)
+
+
+def review(*, engine: Engine, settings: Settings, user_id: str, body: ReviewCreate) -> ReviewPublic:
+    from .reviewer import review_code
+
+    solution, skills, graded, results = None, [], None, []
+    if body.exercise_id:
+        content = get_content(settings.catalog_db)
+        exercise = content.exercises.get(body.exercise_id)
+        if exercise is None:
+            raise NotFound(f"No exercise with id {body.exercise_id}.")
+        solution = exercise.solution
+        lesson = content.lessons.get(exercise.lesson_id or "")
+        skills = lesson.skills if lesson else []
+        from sidecar.sandbox import get_sandbox
+
+        record = grading.load_exercise(settings.catalog_db, body.exercise_id)
+        tests = record.visible_tests + [dict(t, hidden=True) for t in record.hidden_tests]
+        graded = get_sandbox().grade(body.code, tests, seed=0, time_limit=record.time_limit)
+        results = [{"name": r["name"], "passed": r["passed"], "message": r["message"], "hidden": r["hidden"]}
+                   for r in graded.results]
+    result = review_code(body.code, grading=graded, solution=solution, lesson_skills=skills)
+    return ReviewPublic(summary=result.summary, debugging_steps=list(result.debugging_steps), passed=result.passed,
+                        findings=[FindingPublic(line=f.line, category=f.category, severity=f.severity,
+                                                message=f.message, question=f.question, rule=f.rule)
+                                  for f in result.findings], results=results)

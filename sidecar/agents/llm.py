@@ -1,0 +1,84 @@
+"""Model calls through LiteLLM, only when a model is configured.
+
+LiteLLM is imported lazily (it takes seconds) and with LITELLM_LOCAL_MODEL_COST_MAP=True, or it
+fetches its cost map from the internet at import. Provider keys stay in the environment where
+LiteLLM reads them; nothing here logs or returns them: errors are logged by type with anything
+that looks like a key masked.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from sidecar.settings import Settings
+
+logger = logging.getLogger("drona.agents.llm")
+
+AGENTS = ("tutor", "assessor", "reviewer", "mentor", "project_guide", "quiz_generator")
+_SECRETISH = re.compile(r"(sk-[A-Za-z0-9_\-]{6,}|(?i:key|token|secret|authorization)[\"'=: ]+\S+)")
+
+
+class ModelError(RuntimeError):
+    """The model could not answer; the caller falls back to the offline policy."""
+
+
+def redact(text: str) -> str:
+    return _SECRETISH.sub("[redacted]", text)
+
+
+def _litellm() -> Any:
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    import litellm
+
+    litellm.telemetry = False
+    litellm.suppress_debug_info = True
+    return litellm
+
+
+def model_for(settings: Settings, agent: str) -> str | None:
+    """The agent's model: its override, else the default, else None (offline policy)."""
+    return settings.AI_AGENT_MODELS.get(agent) or settings.AI_MODEL
+
+
+def describe(settings: Settings) -> dict[str, Any]:
+    """What the tutor panel shows: the mode and model names, never keys or URLs with credentials."""
+    models = {agent: model_for(settings, agent) for agent in AGENTS}
+    llm = any(models.values())
+    return {"mode": "llm" if llm else "offline", "models": {a: m for a, m in models.items() if m},
+            "fallbacks": list(settings.AI_FALLBACK_MODELS) if llm else []}
+
+
+async def stream(settings: Settings, agent: str, messages: Sequence[dict[str, str]], *,
+                 max_tokens: int = 600) -> AsyncIterator[str]:
+    """Stream the reply's text; tries the fallbacks in order when a model fails before any text."""
+    primary = model_for(settings, agent)
+    if primary is None:
+        raise ModelError("no model configured")
+    litellm = _litellm()
+    last_error = "no model answered"
+    for model in [primary, *[m for m in settings.AI_FALLBACK_MODELS if m != primary]]:
+        kwargs: dict[str, Any] = {"model": model, "messages": list(messages), "stream": True,
+                                  "max_tokens": max_tokens, "timeout": settings.AI_TIMEOUT_SECONDS}
+        if settings.AI_API_BASE:
+            kwargs["api_base"] = settings.AI_API_BASE
+        produced = False
+        try:
+            response = await litellm.acompletion(**kwargs)
+            async for chunk in response:
+                choices = getattr(chunk, "choices", None) or []
+                delta = getattr(choices[0], "delta", None) if choices else None
+                text = getattr(delta, "content", None) if delta is not None else None
+                if text:
+                    produced = True
+                    yield text
+            return
+        except Exception as exc:  # noqa: BLE001 - any provider failure means: try the next one
+            last_error = f"{type(exc).__name__}: {redact(str(exc))[:300]}"
+            logger.warning("model %s failed for %s: %s", model, agent, last_error)
+            if produced:
+                raise ModelError(last_error) from None
+    raise ModelError(last_error)

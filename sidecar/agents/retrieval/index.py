@@ -1,0 +1,311 @@
+"""Hybrid retrieval over the lesson chunks in catalog.db: FTS5 + dense vectors, fused by rank.
+
+- Lexical, always: SQLite FTS5 (`lesson_chunks_fts`, porter stemming) with bm25 ranking. The
+  learner's words become quoted terms joined by OR, so no input can be FTS5 syntax.
+- Dense, when catalog.db has `chunk_vectors` (sidecar/compiler/vectors.py) and EMBEDDING_MODEL
+  names the model that made them: Qdrant, in process (qdrant-client local mode) by default or
+  the server at QDRANT_URL, in a collection named after the vectors' digest.
+- Reciprocal rank fusion (k = 60) merges the two rankings without comparing their scores.
+
+Scope: `course_id` restricts results to that course (the tutor stays inside what the learner is
+studying); `lesson_id` boosts the current lesson's passages (score ×1.5), so they win ties
+without burying a clearly better passage elsewhere. Any failure of the dense side (model,
+Qdrant) leaves lexical results, with a logged warning.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sqlite3
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sidecar.errors import Unavailable
+from sidecar.settings import Settings, get_settings
+
+from .embedder import MINILM, NONE, Embedder, EmbeddingError, get_embedder, single_threaded_blas
+
+log = logging.getLogger(__name__)
+
+RRF_K = 60
+LESSON_BOOST = 1.5
+DEPTH = 20  # candidates taken from each side before fusion
+# MiniLM neighbours below this cosine are unrelated text (off-topic questions score < 0.2 against
+# the demo course): better no citation than a wrong one. Other models' scales differ: no floor.
+MIN_SIMILARITY = {MINILM: 0.25}
+MAX_TERMS = 32
+QDRANT_RETRY_SECONDS = 60
+MAX_QUERY_CHARS = 2000
+# English function words, including the Python keywords that are mostly filler in questions (is,
+# in, and, or, not, as, with). `for`, `if`, `while`... stay: learners ask about "for loops" and "if
+# statements". Words in `backticks` are always kept ("what does `is` do?").
+_STOPWORDS = """a an the this that these those i me my you your we our it its he she they them what which
+    who whom how why when where do does did doing done am is are was were be been being have has had can
+    could would should shall will may might must to of at by on in into onto about than then there here so
+    and or not as with just very too also please thanks thank hi hello okay ok some any"""
+STOPWORDS = frozenset(_STOPWORDS.split())
+# Headings weigh double in bm25: a term in a section title says what the section is about.
+# Without a course, rank inside FTS5 first and join only the top rows (half the time at 20k chunks,
+# where common words match most rows); with one, the join must come before the LIMIT.
+_LEXICAL_SQL = """
+SELECT c.id FROM (SELECT rowid, bm25(lesson_chunks_fts, 2.0, 1.0) AS score FROM lesson_chunks_fts
+                  WHERE lesson_chunks_fts MATCH ?1 ORDER BY score LIMIT ?2) AS f
+JOIN lesson_chunks c ON c.rowid = f.rowid ORDER BY f.score"""
+_LEXICAL_COURSE_SQL = """
+SELECT c.id FROM lesson_chunks_fts
+JOIN lesson_chunks c ON c.rowid = lesson_chunks_fts.rowid JOIN lessons l ON l.id = c.lesson_id
+WHERE lesson_chunks_fts MATCH ?1 AND l.course_id = ?3
+ORDER BY bm25(lesson_chunks_fts, 2.0, 1.0) LIMIT ?2"""
+_CODE_RE = re.compile(r"`([^`]*)`")
+_WORD_RE = re.compile(r"\w+")
+
+
+@dataclass(frozen=True)
+class Passage:
+    chunk_id: str
+    lesson_id: str
+    lesson_title: str
+    heading: str
+    url: str  # site-relative, with the section's #anchor when it has one
+    text: str
+    score: float  # fused RRF score (with the current-lesson boost)
+
+
+def fts_query(text: str) -> str | None:
+    """An FTS5 MATCH expression from free text: quoted terms ORed; None when nothing is left."""
+    text = text[:MAX_QUERY_CHARS].lower()
+    code = {word for span in _CODE_RE.findall(text) for word in _WORD_RE.findall(span)}
+    terms: list[str] = []
+    for word in _WORD_RE.findall(text):
+        if (word in code or word not in STOPWORDS) and word not in terms:
+            terms.append(word)
+    # \w+ never contains a double quote, so quoting makes every term a plain string.
+    return " OR ".join(f'"{term}"' for term in terms[:MAX_TERMS]) or None
+
+
+def fuse(rankings: list[list[str]], k: int = RRF_K) -> dict[str, float]:
+    """Reciprocal rank fusion: each list adds 1 / (k + rank) to the ids it ranks (rank from 1)."""
+    scores: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, item in enumerate(ranking, start=1):
+            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
+    return scores
+
+
+class _Dense:
+    """Chunk vectors in Qdrant; point ids are row numbers in chunk-id order (same in every process)."""
+
+    def __init__(self, settings: Settings, info: dict[str, Any], chunk_ids: list[str], courses: list[str],
+                 matrix: np.ndarray) -> None:
+        from qdrant_client import QdrantClient, models
+
+        self.models = models
+        self.min_similarity = MIN_SIMILARITY.get(info["model"])
+        self.chunk_ids = chunk_ids
+        self.courses = courses
+        self.server = bool(settings.QDRANT_URL)
+        self.collection = f"drona_chunks_{info['digest'][:16]}"
+        if self.server:
+            self.client = QdrantClient(url=settings.QDRANT_URL, api_key=settings.QDRANT_API_KEY, timeout=10)
+        else:
+            self.client = QdrantClient(location=":memory:")
+        self._load(matrix)
+
+    def _load(self, matrix: np.ndarray) -> None:
+        models = self.models
+        count = len(self.chunk_ids)
+        exists = self.server and self.client.collection_exists(self.collection)
+        if exists and self.client.count(self.collection, exact=True).count == count:
+            return  # another sidecar process (or an earlier run) already uploaded these vectors
+        if not exists:
+            try:
+                # DOT on unit vectors is cosine; qdrant's local COSINE re-normalises every vector per query.
+                self.client.create_collection(self.collection, vectors_config=models.VectorParams(
+                    size=matrix.shape[1], distance=models.Distance.DOT))
+            except Exception:
+                # Another process may have created it a moment ago; the upload below is idempotent.
+                if not (self.server and self.client.collection_exists(self.collection)):
+                    raise
+        # Payloads only on a server (for its indexed course filter); local mode filters in search().
+        payload = None
+        if self.server:
+            payload = [{"chunk_id": cid, "course_id": course}
+                       for cid, course in zip(self.chunk_ids, self.courses, strict=True)]
+        self.client.upload_collection(self.collection, vectors=matrix, payload=payload, ids=list(range(count)),
+                                      batch_size=256, wait=True)
+        if self.server:
+            self.client.create_payload_index(self.collection, "course_id", models.PayloadSchemaType.KEYWORD)
+
+    def search(self, vector: np.ndarray, depth: int, course_id: str | None) -> list[str]:
+        models = self.models
+        query_filter = None
+        limit = depth
+        if course_id and self.server:
+            query_filter = models.Filter(must=[models.FieldCondition(
+                key="course_id", match=models.MatchValue(value=course_id))])
+        elif course_id:
+            # Local mode evaluates payload filters in Python, point by point (~250 ms at 20k chunks);
+            # over-fetch and filter here instead. The nearest chunks mostly share the query's course.
+            limit = depth * 5
+        points = self.client.query_points(self.collection, query=vector, limit=limit, query_filter=query_filter,
+                                          with_payload=False, score_threshold=self.min_similarity).points
+        rows = [int(point.id) for point in points]
+        if course_id and not self.server:
+            rows = [row for row in rows if self.courses[row] == course_id]
+        return [self.chunk_ids[row] for row in rows[:depth]]
+
+
+class Retriever:
+    """Search one catalog.db. Thread-safe.
+
+    One read-only connection, opened once and shared under a lock (each statement takes well under
+    a millisecond): it keeps reading the file it was opened on even after a new build replaces
+    catalog.db, so the lexical side always matches the vectors loaded from that same file.
+    """
+
+    def __init__(self, catalog_db: Path, settings: Settings | None = None) -> None:
+        self.path = catalog_db
+        self.settings = settings or get_settings()
+        self._db = sqlite3.connect(f"{catalog_db.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
+        self._db_lock = threading.Lock()
+        self._load_lock = threading.Lock()
+        self._warned: set[str] = set()
+        self._retry_at: float | None = None
+        tables = {row[0] for row in self._sql("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        self.lexical = "lesson_chunks_fts" in tables
+        columns = {row[1] for row in self._sql("PRAGMA table_info(lesson_chunks)")}
+        self._anchor = "c.anchor" if "anchor" in columns else "NULL"  # catalogs built before anchors
+        self.embedder: Embedder | None = None
+        self.dense: _Dense | None = None
+        if "chunk_vectors" in tables:
+            self._load_dense()
+
+    def _sql(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        with self._db_lock:
+            return self._db.execute(sql, params).fetchall()
+
+    def _warn_once(self, key: str, message: str, *args: object) -> None:
+        if key not in self._warned:
+            self._warned.add(key)
+            log.warning(message, *args)
+
+    def _load_dense(self) -> None:
+        found = self._sql("SELECT value FROM meta WHERE key = 'vectors'")
+        model = self.settings.EMBEDDING_MODEL
+        if not found or model == NONE:
+            return
+        info = json.loads(found[0][0])
+        if info.get("model") != model:
+            self._warn_once("model", "catalog vectors were made with %r but EMBEDDING_MODEL is %r: lexical "
+                            "search only until the catalog is rebuilt", info.get("model"), model)
+            return
+        self.embedder = get_embedder(model, self.settings.AI_API_BASE, min(self.settings.AI_TIMEOUT_SECONDS, 10.0))
+        if self.embedder is None:
+            return
+        if model == MINILM:
+            single_threaded_blas()
+        rows = self._sql("SELECT v.chunk_id, v.vector, l.course_id FROM chunk_vectors v "
+                         "JOIN lesson_chunks c ON c.id = v.chunk_id JOIN lessons l ON l.id = c.lesson_id "
+                         "ORDER BY v.chunk_id")
+        if not rows:
+            return
+        matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").reshape(len(rows), -1)
+        try:
+            self.dense = _Dense(self.settings, info, [r[0] for r in rows], [r[2] for r in rows], matrix)
+        except Exception as exc:  # noqa: BLE001 - an unreachable Qdrant server must not take the tutor down
+            self._warn_once("qdrant", "Qdrant unavailable (%s), lexical search only; retrying every %d s",
+                            type(exc).__name__, QDRANT_RETRY_SECONDS)
+            self._retry_at = time.monotonic() + QDRANT_RETRY_SECONDS
+
+    # -------------------------------------------------------------------------------------------
+
+    def search(self, query: str, *, k: int = 5, lesson_id: str | None = None,
+               course_id: str | None = None) -> list[Passage]:
+        """The k best passages for the query; course_id restricts, lesson_id boosts (see module doc)."""
+        query = query[:MAX_QUERY_CHARS]
+        if k <= 0 or not _WORD_RE.search(query):
+            return []
+        depth = max(DEPTH, 2 * k)
+        rankings = [self._lexical(query, depth, course_id)]
+        dense = self._dense(query, depth, course_id)
+        if dense:
+            rankings.append(dense)
+        scores = fuse(rankings)
+        if lesson_id:
+            for chunk_id in scores:
+                if chunk_id.rpartition(":")[0] == lesson_id:
+                    scores[chunk_id] *= LESSON_BOOST
+        best = sorted(scores, key=lambda chunk_id: -scores[chunk_id])[:k]  # stable: lexical order breaks ties
+        return self._passages(best, scores)
+
+    def _lexical(self, query: str, depth: int, course_id: str | None) -> list[str]:
+        match = fts_query(query)
+        if not self.lexical or match is None:
+            return []
+        try:
+            if course_id:
+                return [row[0] for row in self._sql(_LEXICAL_COURSE_SQL, [match, depth, course_id])]
+            return [row[0] for row in self._sql(_LEXICAL_SQL, [match, depth])]
+        except sqlite3.Error as exc:  # quoting should make this unreachable; never fail a tutor turn on it
+            log.warning("lexical search failed (%s)", exc)
+            return []
+
+    def _dense(self, query: str, depth: int, course_id: str | None) -> list[str]:
+        if self.dense is None and self._retry_at is not None and time.monotonic() >= self._retry_at:
+            with self._load_lock:
+                if self.dense is None and self._retry_at is not None and time.monotonic() >= self._retry_at:
+                    self._retry_at = None
+                    self._load_dense()
+        if self.dense is None or self.embedder is None:
+            return []
+        try:
+            vector = self.embedder.embed([query])[0]
+            return self.dense.search(vector, depth, course_id)
+        except EmbeddingError as exc:
+            self._warn_once("embed", "%s: lexical search only", exc)
+        except Exception as exc:  # noqa: BLE001 - Qdrant server errors: keep the lexical results
+            self._warn_once("qdrant-search", "dense search failed (%s), lexical search only", type(exc).__name__)
+        return []
+
+    def _passages(self, chunk_ids: list[str], scores: dict[str, float]) -> list[Passage]:
+        if not chunk_ids:
+            return []
+        marks = ",".join("?" * len(chunk_ids))
+        rows = self._sql(
+            f"SELECT c.id, c.lesson_id, l.title, c.heading, l.url, {self._anchor}, c.text "  # noqa: S608
+            f"FROM lesson_chunks c JOIN lessons l ON l.id = c.lesson_id WHERE c.id IN ({marks})", chunk_ids)
+        by_id = {row[0]: row for row in rows}
+        passages = []
+        for chunk_id in chunk_ids:
+            _, lesson_id, title, heading, url, anchor, text = by_id[chunk_id]
+            passages.append(Passage(chunk_id, lesson_id, title, heading, url + (f"#{anchor}" if anchor else ""),
+                                    text, round(scores[chunk_id], 6)))
+        return passages
+
+
+_lock = threading.Lock()
+_retrievers: dict[Path, tuple[tuple[int, int, int], Retriever]] = {}
+
+
+def get_retriever(catalog_db: Path) -> Retriever:
+    """The Retriever for this catalog file, rebuilt when the file is replaced (a new build)."""
+    path = catalog_db.resolve()
+    if not path.is_file():
+        raise Unavailable("The course catalog has not been built yet: run `drona build`.")
+    stat = path.stat()
+    key = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+    with _lock:
+        cached = _retrievers.get(path)
+        if cached is None or cached[0] != key:
+            # The previous Retriever is dropped, not closed: a search may still be using it.
+            cached = (key, Retriever(path))
+            _retrievers[path] = cached
+        return cached[1]

@@ -1,0 +1,181 @@
+"""Lesson-chunk vectors for dense retrieval, written into catalog.db by `drona build`.
+
+catalog.db gets `chunk_vectors(chunk_id TEXT PRIMARY KEY, vector BLOB)` (float32, little-endian,
+L2-normalised) and a meta entry `vectors` naming the model, its dimension and a digest (the
+sidecar names its Qdrant collection after the digest). The sidecar reads the vectors; it never
+embeds lessons itself.
+
+Embedding is the slow part of a build (all-MiniLM-L6-v2 in numpy: tens of chunks per second on
+two cores), so vectors come from a persistent cache keyed by (model version, sha256 of the text):
+a rebuild embeds only new or changed chunks, and identical texts are embedded once. The cache
+lives outside the build output by default (`DRONA_BUILD_DIR/.cache/embeddings.db`, or the file
+named by `DRONA_EMBED_CACHE`; `off` disables it), so builds into fresh folders (tests, CI
+previews) share it. A build never fails for want of vectors: the catalog is then searched
+lexically only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import sqlite_utils
+
+from sidecar.agents.retrieval.embedder import NONE, EmbeddingError, get_embedder, model_version
+from sidecar.settings import get_settings
+
+CACHE_ENV = "DRONA_EMBED_CACHE"
+# Texts embedded per call: large enough for efficient batches, small enough that an interrupted
+# cold build keeps most of its work in the cache.
+BATCH = 256
+
+
+def chunk_text(heading: str, text: str) -> str:
+    """What is embedded for a chunk: the heading gives short passages their context."""
+    return f"{heading}\n\n{text}"
+
+
+def cache_path() -> Path | None:
+    value = os.environ.get(CACHE_ENV, "").strip()
+    if value.lower() in ("off", "none", "0"):
+        return None
+    return Path(value) if value else get_settings().DRONA_BUILD_DIR / ".cache" / "embeddings.db"
+
+
+class EmbeddingCache:
+    """(version, sha256) -> vector bytes in SQLite; every failure degrades to "not cached"."""
+
+    def __init__(self, path: Path | None, log: Callable[[str], None]) -> None:
+        self.log = log
+        self.conn: sqlite3.Connection | None = None
+        if path is None:
+            return
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.conn = sqlite3.connect(path, timeout=30)  # builds in parallel share the file
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("CREATE TABLE IF NOT EXISTS embeddings (version TEXT NOT NULL, sha TEXT NOT NULL, "
+                              "vector BLOB NOT NULL, PRIMARY KEY (version, sha)) WITHOUT ROWID")
+        except (OSError, sqlite3.Error) as exc:
+            self._fail(f"cannot open the embedding cache {path}: {exc}")
+
+    def _fail(self, message: str) -> None:
+        self.log(f"warning: {message}; embedding without a cache")
+        if self.conn is not None:
+            self.conn.close()
+        self.conn = None
+
+    def get(self, version: str, shas: Sequence[str]) -> dict[str, bytes]:
+        found: dict[str, bytes] = {}
+        if self.conn is None:
+            return found
+        try:
+            for start in range(0, len(shas), 500):  # stay under SQLite's bound-parameter limit
+                part = shas[start:start + 500]
+                marks = ",".join("?" * len(part))
+                found.update(self.conn.execute(
+                    f"SELECT sha, vector FROM embeddings WHERE version = ? AND sha IN ({marks})",  # noqa: S608
+                    [version, *part]).fetchall())
+        except sqlite3.Error as exc:
+            self._fail(f"embedding cache read failed: {exc}")
+        return found
+
+    def put(self, version: str, items: dict[str, bytes]) -> None:
+        if self.conn is None:
+            return
+        try:
+            with self.conn:
+                self.conn.executemany("INSERT OR REPLACE INTO embeddings VALUES (?, ?, ?)",
+                                      [(version, sha, blob) for sha, blob in items.items()])
+        except sqlite3.Error as exc:
+            self._fail(f"embedding cache write failed: {exc}")
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+
+
+def _embed_missing(model: str, api_base: str | None, texts: dict[str, str], version: str, cache: EmbeddingCache,
+                   log: Callable[[str], None]) -> dict[str, bytes] | None:
+    """Embed the texts (sha -> text) not found in the cache; None when the model is unusable."""
+    embedder = get_embedder(model, api_base)
+    if embedder is None:
+        return None
+    shas = list(texts)
+    done: dict[str, bytes] = {}
+    started = last_report = time.perf_counter()
+    for start in range(0, len(shas), BATCH):
+        part = shas[start:start + BATCH]
+        try:
+            vectors = embedder.embed([texts[sha] for sha in part])
+        except EmbeddingError as exc:
+            log(f"warning: {exc}; catalog.db gets no lesson vectors (lexical search only)")
+            return None
+        batch = {sha: np.ascontiguousarray(vector, dtype="<f4").tobytes()
+                 for sha, vector in zip(part, vectors, strict=True)}
+        cache.put(version, batch)
+        done.update(batch)
+        if time.perf_counter() - last_report > 10:
+            last_report = time.perf_counter()
+            rate = len(done) / (last_report - started)
+            log(f"      embedded {len(done)}/{len(shas)} chunks ({rate:.0f}/s)")
+    return done
+
+
+def vector_writer(model: str | None = None, api_base: str | None = None, log: Callable[[str], None] = print,
+                  ) -> Callable[[sqlite_utils.Database, list[dict[str, Any]]], None]:
+    """A write_catalog_db hook adding chunk_vectors; model None: EMBEDDING_MODEL from the settings."""
+    if model is None:
+        settings = get_settings()
+        model, api_base = settings.EMBEDDING_MODEL, api_base or settings.AI_API_BASE
+
+    def add_vectors(db: sqlite_utils.Database, chunks: list[dict[str, Any]]) -> None:
+        if model == NONE:
+            return
+        started = time.perf_counter()
+        version = model_version(model)
+        texts: dict[str, str] = {}
+        sha_of: dict[str, str] = {}
+        for chunk in chunks:
+            text = chunk_text(chunk["heading"], chunk["text"])
+            sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
+            texts[sha] = text
+            sha_of[chunk["id"]] = sha
+        cache = EmbeddingCache(cache_path(), log)
+        try:
+            blobs = cache.get(version, list(texts))
+            missing = {sha: text for sha, text in texts.items() if sha not in blobs}
+            if missing:
+                embedded = _embed_missing(model, api_base, missing, version, cache, log)
+                if embedded is None:
+                    return
+                blobs.update(embedded)
+        finally:
+            cache.close()
+        sizes = {len(blob) for blob in blobs.values()}
+        if len(sizes) != 1:
+            log("warning: lesson vectors of different sizes (a changed remote model?); none written")
+            return
+        digest = hashlib.sha256(version.encode())
+        rows = []
+        for chunk_id in sorted(sha_of):
+            blob = blobs[sha_of[chunk_id]]
+            digest.update(chunk_id.encode() + b"\0" + blob)
+            rows.append((chunk_id, blob))
+        db.execute("CREATE TABLE chunk_vectors (chunk_id TEXT PRIMARY KEY REFERENCES lesson_chunks(id), "
+                   "vector BLOB NOT NULL)")
+        db.conn.executemany("INSERT INTO chunk_vectors VALUES (?, ?)", rows)
+        info = {"model": model, "version": version, "dim": sizes.pop() // 4, "count": len(rows),
+                "digest": digest.hexdigest()}
+        db.table("meta").insert({"key": "vectors", "value": json.dumps(info)}, pk="key", replace=True)
+        log(f"      lesson vectors: {len(rows)} chunks with {model}, {len(missing)} texts embedded, "
+            f"{len(texts) - len(missing)} from the cache, in {time.perf_counter() - started:.1f} s")
+
+    return add_vectors
