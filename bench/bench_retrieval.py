@@ -109,7 +109,7 @@ def encoder_speed() -> None:
     model.embed(texts)
     seconds = time.perf_counter() - started
     print(f"encoder: all-MiniLM-L6-v2 in numpy, 1,200-char chunks (truncated to 128 tokens): "
-          f"{len(texts) / seconds:.1f} chunks/s (batch of 64, default BLAS threads, as in a build)")
+          f"{len(texts) / seconds:.1f} chunks/s (batch of 64, one BLAS thread as in builds)")
 
 
 def demo(tmp: Path, queries: int) -> None:
@@ -220,7 +220,6 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}")
     encoder_speed()
     with tempfile.TemporaryDirectory() as tmp:
-        # The corpus first: a Retriever switches BLAS to one thread, which would slow its embedding.
         corpus = Path(tmp) / "corpus.db"
         course_id, lesson_id = generate(corpus, args.chunks, args.distinct)
         demo(Path(tmp), args.queries)

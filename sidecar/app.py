@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -43,6 +45,17 @@ def health(settings: SettingsDep) -> HealthPublic:
     return HealthPublic(status="ok", version=__version__, catalog=settings.catalog_db.is_file())
 
 
+def _warm_retrieval(settings: Settings) -> None:
+    if not settings.catalog_db.is_file():
+        return
+    try:
+        from sidecar.agents.retrieval import get_retriever
+
+        get_retriever(settings.catalog_db, settings).search("warm up", k=1)
+    except Exception:  # noqa: BLE001 - the first real question will report the problem
+        logging.getLogger("drona").warning("could not prepare lesson retrieval at start-up", exc_info=True)
+
+
 def create_app(settings: Settings | None = None, *, serve_site: bool = False) -> FastAPI:
     settings = settings or get_settings()
     engine = get_engine(settings.DATABASE_URL, settings.DATABASE_POOL_SIZE)
@@ -56,6 +69,9 @@ def create_app(settings: Settings | None = None, *, serve_site: bool = False) ->
         # Fewer worker threads than anyio's default 40: the endpoints are short and CPU-bound, and
         # dozens of threads fighting over the GIL (and SQLite's one writer) only stretch latency.
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.DRONA_THREADS
+        # Load the embedding model and the lesson vectors now, in the background, rather than on a
+        # learner's first question (seconds for a large catalog).
+        threading.Thread(target=_warm_retrieval, args=(settings,), daemon=True, name="drona-warm-retrieval").start()
         yield
 
     app = FastAPI(title="Dronacharya sidecar", version=__version__, openapi_url="/openapi.json",

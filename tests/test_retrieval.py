@@ -289,6 +289,8 @@ def test_get_retriever_is_cached_until_the_catalog_changes(built: tuple[BuildRep
     shutil.copy(built[0].catalog_db, copy)
     first = get_retriever(copy)
     assert get_retriever(copy) is first
+    lexical = get_retriever(copy, Settings(EMBEDDING_MODEL="none"))
+    assert lexical is not first and lexical.dense is None
     stat = copy.stat()
     os.utime(copy, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
     assert get_retriever(copy) is not first

@@ -19,6 +19,7 @@ from . import mastery, socratic, tone
 from .turn import Reply, Turn, cite
 
 TARGET_SUCCESS = 0.6
+KNOWN = 0.59  # a BKT estimate from which a skill counts as known (0.6 minus rounding)
 MAX_ITEMS = 12
 
 
@@ -74,7 +75,16 @@ def adaptive_step(items: list[dict[str, Any]], answers: dict[str, Any], *, onboa
         missed_in_module[module] = 0 if ok else missed_in_module.get(module, 0) + 1
         if onboarding and missed_in_module[module] >= 2:
             stop = True
-    known = sorted(s for s, p in estimates.items() if p >= mastery.MASTERED - 0.25)
+    if onboarding:
+        # The check asks each module's skills once or twice: a skill is known when every answer on
+        # it was right (as the fixed check decided), not when one answer lifted a BKT estimate.
+        results: dict[str, list[bool]] = {}
+        for fb in feedback:
+            for skill in _skills(by_id[fb["item_id"]]):
+                results.setdefault(skill, []).append(fb["correct"])
+        known = sorted(s for s, oks in results.items() if all(oks))
+    else:
+        known = sorted(s for s, p in estimates.items() if p >= KNOWN)
     if stop or len(answers) >= MAX_ITEMS:
         return Step(item=None, feedback=feedback, estimates=estimates, known_skills=known, done=True)
     remaining = [i for i in items if i["id"] not in answers]

@@ -141,7 +141,7 @@ def _retrieve(settings: Settings, query: str, lesson: LessonText | None) -> list
     try:
         from .retrieval import get_retriever
 
-        retriever = get_retriever(settings.catalog_db)
+        retriever = get_retriever(settings.catalog_db, settings)
         found = list(retriever.search(query, k=5, lesson_id=lesson.id if lesson else None,
                                       course_id=lesson.course_id if lesson else None))
         if not found and lesson is not None:

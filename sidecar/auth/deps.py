@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Annotated
 
+import anyio.to_thread
 from fastapi import Depends, Request
 from sqlalchemy import Engine
 
+from sidecar.db.engine import is_sqlite
 from sidecar.deps import SettingsDep
 from sidecar.errors import Forbidden, Unauthorized
 
@@ -37,17 +40,24 @@ class Principal:
     token: str
 
 
-def _principal(request: Request, engine: EngineDep, settings: SettingsDep) -> Principal | None:
+async def _principal(request: Request, engine: EngineDep, settings: SettingsDep) -> Principal | None:
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return None
-    found = service.user_for_token(engine=engine, settings=settings, token=token)
+    lookup = partial(service.user_for_token, engine=engine, settings=settings, token=token)
+    # Every signed-in request pays this. On SQLite it is one indexed read of a local file, cheaper
+    # than the hop to a worker thread; over a network (PostgreSQL) it goes to a worker thread.
+    found = lookup() if is_sqlite(engine) else await anyio.to_thread.run_sync(lookup)
     if found is None:
         return None
-    return Principal(found[0], found[1], token)
+    if found.stale:
+        await anyio.to_thread.run_sync(partial(service.refresh_session, engine=engine, settings=settings,
+                                               token=token))
+    return Principal(found.user, found.profile, token)
 
 
-def _require_principal(principal: Annotated[Principal | None, Depends(_principal)]) -> Principal:
+async def _require_principal(principal: Annotated[Principal | None, Depends(_principal)]) -> Principal:
+    # async: no I/O here, and a sync dependency would cost a thread-pool hop on every request.
     if principal is None:
         raise Unauthorized("Sign in to continue.")
     return principal

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sidecar.db.base import utcnow
-from sidecar.db.engine import read_session, write_session
+from sidecar.db.engine import read_tx, write_session
 from sidecar.errors import Conflict, InvalidInput, RateLimited, Unauthorized
 from sidecar.mail import send_email
 from sidecar.settings import Settings
@@ -118,25 +118,49 @@ def login(*, engine: Engine, settings: Settings, email: str, password: str, ip: 
     return signed_in
 
 
-def user_for_token(*, engine: Engine, settings: Settings, token: str) -> tuple[User, UserProfile] | None:
+_USER_COLUMNS = [c.name for c in User.__table__.columns]
+_PROFILE_COLUMNS = [c.name for c in UserProfile.__table__.columns]
+# Every authenticated request runs this: one plain-SQL join on the driver's connection costs a
+# fraction of the ORM query (it bounded the progress-event throughput of issue 3's benchmark).
+_SESSION_SQL = ("SELECT s.expires_at, s.revoked_at, "  # noqa: S608 - column names come from our tables
+                + ", ".join(f"u.{c}" for c in _USER_COLUMNS) + ", " + ", ".join(f"p.{c}" for c in _PROFILE_COLUMNS)
+                + " FROM auth_sessions s JOIN users u ON u.id = s.user_id "
+                "JOIN user_profiles p ON p.user_id = u.id WHERE s.token_hash = :token_hash")
+
+
+@dataclass(frozen=True)
+class SignedInUser:
+    user: User
+    profile: UserProfile
+    stale: bool  # past half its lifetime: extend it (refresh_session), off the request's hot path
+
+
+def user_for_token(*, engine: Engine, settings: Settings, token: str) -> SignedInUser | None:
+    """The session's user, read only (no write: safe to call on the event loop for SQLite)."""
     now = utcnow()
-    with read_session(engine) as session:
-        row = session.execute(
-            select(AuthSession, User, UserProfile).join(User, User.id == AuthSession.user_id)
-            .join(UserProfile, UserProfile.user_id == User.id)
-            .where(AuthSession.token_hash == security.token_hash(token))).first()
+    token_hash = security.token_hash(token)
+    users, profiles, sessions = User.__table__.c, UserProfile.__table__.c, AuthSession.__table__.c
+    with read_tx(engine) as tx:
+        row = tx.row(_SESSION_SQL, {"token_hash": token_hash})
         if row is None:
             return None
-        auth, user, profile = row
-        if auth.revoked_at is not None or auth.expires_at <= now or not user.is_active:
-            return None
-        stale = auth.expires_at - now < timedelta(days=settings.SESSION_DAYS) / 2
-    if stale:
-        # Sliding expiry, written at most once per half period rather than on every request.
-        with write_session(engine) as session:
-            session.execute(update(AuthSession).where(AuthSession.token_hash == auth.token_hash)
-                            .values(expires_at=now + timedelta(days=settings.SESSION_DAYS)))
-    return user, profile
+        expires_at = tx.from_db(sessions.expires_at, row[0])
+        revoked_at = tx.from_db(sessions.revoked_at, row[1])
+        split = 2 + len(_USER_COLUMNS)
+        user = User(**{c: tx.from_db(users[c], v) for c, v in zip(_USER_COLUMNS, row[2:split], strict=True)})
+        profile = UserProfile(**{c: tx.from_db(profiles[c], v)
+                                 for c, v in zip(_PROFILE_COLUMNS, row[split:], strict=True)})
+    if revoked_at is not None or expires_at <= now or not user.is_active:
+        return None
+    return SignedInUser(user, profile, stale=expires_at - now < timedelta(days=settings.SESSION_DAYS) / 2)
+
+
+def refresh_session(*, engine: Engine, settings: Settings, token: str) -> None:
+    """Sliding expiry, written at most once per half period rather than on every request."""
+    with write_session(engine) as session:
+        session.execute(update(AuthSession).where(AuthSession.token_hash == security.token_hash(token),
+                                                  AuthSession.revoked_at.is_(None))
+                        .values(expires_at=utcnow() + timedelta(days=settings.SESSION_DAYS)))
 
 
 def logout(*, engine: Engine, token: str) -> None:

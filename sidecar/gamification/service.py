@@ -62,7 +62,6 @@ def _tx(session: Session | Tx) -> Tx:
 
 _PROFILE = UserProfile.__table__.c
 _ACHIEVEMENTS = AchievementDefinition.__table__.c
-_XP = XpTransaction.__table__.c
 _STREAK_COLUMNS = "timezone, streak_current, streak_longest, streak_last_day, streak_freezes"
 
 

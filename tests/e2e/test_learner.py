@@ -123,32 +123,46 @@ def test_sign_up_onboard_complete_a_lesson_and_keep_the_xp(browser: Any, demo_si
         page.get_by_label("I'm learning on my own").check()
         page.get_by_role("button", name="Continue").click()
 
-        # 2. Skill check: the four kinds render; answer the first module's questions right.
-        page.wait_for_selector(".drona-skillcheck .drona-quiz-item")
+        # 2. Skill check: adaptive, one question at a time (the server picks each from the answers so far).
+        # Answer right, except "I'm not sure" for the third question; the check ends when the server says so.
+        page.wait_for_selector('.drona-skillcheck[data-question="1"] .drona-quiz-item')
         assert page.evaluate("document.activeElement.tagName") == "H2", "focus moves to the step's heading"
         answers = quiz_answers()
-        items = page.locator(".drona-skillcheck .drona-quiz-item")
-        kinds = set()
-        answered = 0
-        for index in range(items.count()):
-            item = items.nth(index)
-            kind = item.get_attribute("data-kind")
+        kinds, shown, unsure = set(), [], 0
+        result = page.locator("[data-drona-skill-result]")
+        for number in range(1, 13):
+            question = page.locator(f'.drona-skillcheck[data-question="{number}"]')
+            question.or_(result).first.wait_for()
+            if result.count():
+                break
+            if number > 1:
+                assert page.evaluate("document.activeElement.textContent") == f"Question {number}", \
+                    "focus moves to each new question's heading"
+            assert re.fullmatch(r"question \d+", question.locator(".drona-quiz__number").inner_text().strip(), re.I), \
+                "no total: the check adapts"
+            item = question.locator(".drona-quiz-item")
+            item_id, kind = item.get_attribute("data-item-id"), item.get_attribute("data-kind")
+            assert item_id not in shown, "each question is asked once"
+            shown.append(item_id)
             kinds.add(kind)
-            if answered >= 2:
+            if number == 3:
+                page.get_by_role("button", name="I'm not sure").click()
+                unsure += 1
                 continue
-            answer = answers[item.get_attribute("data-item-id")]
+            answer = answers[item_id]
             if kind in ("multiple-choice", "find-the-bug"):
                 item.locator(f'input[type=radio][value="{answer}"]').check()
             elif kind == "predict-output":
                 item.locator("textarea").fill(str(answer))
             else:
                 item.locator(".drona-blank").first.fill(str(answer))
-            answered += 1
-        assert {"multiple-choice", "predict-output"} <= kinds
-        page.get_by_role("button", name="Check my answers").click()
-        result = page.locator("[data-drona-skill-result]")
+            page.get_by_role("button", name="Next").click()
         result.wait_for()
-        assert re.search(r"You answered 2 of \d+ correctly", result.inner_text())
+        assert len(shown) >= 4 and unsure == 1, shown
+        assert {"multiple-choice", "predict-output"} <= kinds, "the miss brings its module's other question"
+        assert f"You answered {len(shown) - 1} of {len(shown)} correctly." in result.inner_text()
+        state = call(page, site, "GET", "onboarding")["state"]["skill-check"]
+        assert state["adaptive"] and (state["correct"], state["total"]) == (len(shown) - 1, len(shown))
         page.get_by_role("button", name="Continue").click()
 
         # 3. Goals.

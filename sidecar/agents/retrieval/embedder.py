@@ -159,6 +159,7 @@ class MiniLM:
         from tokenizers import Tokenizer
 
         directory = directory or model_dir()
+        single_threaded_blas()
         config = json.loads((directory / "config.json").read_text(encoding="utf-8"))
         if config.get("hidden_act") != "gelu" or config.get("position_embedding_type", "absolute") != "absolute":
             raise EmbeddingError(f"unsupported model config in {directory}")
@@ -236,12 +237,13 @@ class MiniLM:
 def single_threaded_blas() -> bool:
     """Make OpenBLAS use one thread in this process (best effort; True when it did).
 
-    A query is a dozen tokens: splitting its small matrix products over threads gains ~1 ms on an
-    idle machine, but when other requests or processes hold the cores, OpenBLAS threads wait on
-    each other and a 7 ms encode takes 100+ ms (measured p95: ~90 ms single-threaded vs ~730 ms
-    with two threads on a busy 2-core machine). The sidecar runs requests in parallel anyway.
-    Builds keep the default: there big batches do gain from threads. (threadpoolctl does this
-    in general; it is not a dependency, so we look up numpy's OpenBLAS the same way.)
+    OpenBLAS threads spin-wait for each other: when anything else holds a core, a two-thread
+    product stalls. Measured on the shared 2-core machine (load ~5): 14-18 chunks/s with one thread
+    against 6 with two, and a query encode p95 of ~90 ms against ~730 ms. On an idle machine two
+    threads are faster (~1.5x for build batches, ~1 ms a query), but the sidecar already runs
+    requests in parallel and builds embed only uncached chunks, so one thread is the robust choice.
+    (threadpoolctl does this in general; it is not a dependency, so we look up numpy's OpenBLAS
+    the same way it does.)
     """
     import ctypes
 

@@ -4,7 +4,9 @@
   learner's words become quoted terms joined by OR, so no input can be FTS5 syntax.
 - Dense, when catalog.db has `chunk_vectors` (sidecar/compiler/vectors.py) and EMBEDDING_MODEL
   names the model that made them: Qdrant, in process (qdrant-client local mode) by default or
-  the server at QDRANT_URL, in a collection named after the vectors' digest.
+  the server at QDRANT_URL, in a collection named after the vectors' digest. Local mode is an
+  exact scan with per-query overhead (~15 ms and ~2 s to load at 20,000 chunks, under 1 ms for
+  the demo course); large catalogs want the server (bench/bench_retrieval.py measures both sizes).
 - Reciprocal rank fusion (k = 60) merges the two rankings without comparing their scores.
 
 Scope: `course_id` restricts results to that course (the tutor stays inside what the learner is
@@ -31,7 +33,7 @@ import numpy as np
 from sidecar.errors import Unavailable
 from sidecar.settings import Settings, get_settings
 
-from .embedder import MINILM, NONE, Embedder, EmbeddingError, get_embedder, single_threaded_blas
+from .embedder import MINILM, NONE, Embedder, EmbeddingError, get_embedder
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +43,9 @@ DEPTH = 20  # candidates taken from each side before fusion
 # MiniLM neighbours below this cosine are unrelated text (off-topic questions score < 0.2 against
 # the demo course): better no citation than a wrong one. Other models' scales differ: no floor.
 MIN_SIMILARITY = {MINILM: 0.25}
-MAX_TERMS = 32
-QDRANT_RETRY_SECONDS = 60
 MAX_QUERY_CHARS = 2000
+MAX_TERMS = 32
+QDRANT_RETRY_SECONDS = 60  # after a failed load, the next search after this long tries again
 # English function words, including the Python keywords that are mostly filler in questions (is,
 # in, and, or, not, as, with). `for`, `if`, `while`... stay: learners ask about "for loops" and "if
 # statements". Words in `backticks` are always kept ("what does `is` do?").
@@ -210,8 +212,6 @@ class Retriever:
         self.embedder = get_embedder(model, self.settings.AI_API_BASE, min(self.settings.AI_TIMEOUT_SECONDS, 10.0))
         if self.embedder is None:
             return
-        if model == MINILM:
-            single_threaded_blas()
         rows = self._sql("SELECT v.chunk_id, v.vector, l.course_id FROM chunk_vectors v "
                          "JOIN lesson_chunks c ON c.id = v.chunk_id JOIN lessons l ON l.id = c.lesson_id "
                          "ORDER BY v.chunk_id")
@@ -292,20 +292,26 @@ class Retriever:
 
 
 _lock = threading.Lock()
-_retrievers: dict[Path, tuple[tuple[int, int, int], Retriever]] = {}
+_retrievers: dict[tuple[Path, str, str, str], tuple[tuple[int, int, int], Retriever]] = {}
 
 
-def get_retriever(catalog_db: Path) -> Retriever:
-    """The Retriever for this catalog file, rebuilt when the file is replaced (a new build)."""
+def get_retriever(catalog_db: Path, settings: Settings | None = None) -> Retriever:
+    """The Retriever for this catalog file, rebuilt when the file is replaced (a new build).
+
+    settings: the app's Settings (default get_settings()); its embedding and Qdrant choices are
+    part of the cache key.
+    """
+    settings = settings or get_settings()
     path = catalog_db.resolve()
     if not path.is_file():
         raise Unavailable("The course catalog has not been built yet: run `drona build`.")
     stat = path.stat()
-    key = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+    version = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+    key = (path, settings.EMBEDDING_MODEL, settings.QDRANT_URL or "", settings.AI_API_BASE or "")
     with _lock:
-        cached = _retrievers.get(path)
-        if cached is None or cached[0] != key:
+        cached = _retrievers.get(key)
+        if cached is None or cached[0] != version:
             # The previous Retriever is dropped, not closed: a search may still be using it.
-            cached = (key, Retriever(path))
-            _retrievers[path] = cached
+            cached = (version, Retriever(path, settings))
+            _retrievers[key] = cached
         return cached[1]

@@ -7,7 +7,8 @@ import { QuizItem } from "../quiz.js";
 import { renderMarkdown } from "../markdown.js";
 import { browserTimeZone, pages, siteUrl } from "../format.js";
 import { currentUser } from "../session.js";
-import { focusHeading, form, loading, needsServer, radioGroup, requireUser, selectField, field, showError } from "./forms.js";
+import { clearErrors, focusHeading, form, loading, needsServer, radioGroup, requireUser, selectField, field,
+  showError } from "./forms.js";
 import { timeZoneField } from "./timezone.js";
 
 const STEPS = [
@@ -140,54 +141,146 @@ class Onboarding {
       "your learning. You can change everything later in your settings.", f.node);
   }
 
+  // The skill check is adaptive (the Assessor, POST ai/assess): one question at a time, chosen by the
+  // server from every answer so far (a right first answer in a module skips its other question; two
+  // misses in a module end the check). The request is stateless, so each one carries all the answers.
+  // When the server says done it has stored the result in the onboarding state, as the fixed check did.
   skillStep() {
+    this.skillSlot = el("div", { class: "drona-skillcheck-slot" },
+      el("p", { class: "drona-app__loading", role: "status" }, "Loading the first question…"));
     const heading = this.frame("What do you know already?",
-      "A few quick questions show what you already know, so modules you have covered are marked optional. " +
-      "Don't guess: leave a question blank if you're not sure.",
-      el("p", { class: "drona-app__loading", role: "status" }, "Loading the questions…"));
-    this.loadSkillCheck();
+      "A few quick questions, one at a time, show what you already know, so modules you have covered are " +
+      "marked optional. The questions follow your answers, so the check stops as soon as we know where you " +
+      "stand. Don't guess: press “I'm not sure” if you don't know.",
+      this.skillSlot);
+    this.check = { answers: {}, asked: 0 };
+    this.startSkillCheck(this.check, false);
     return heading;
   }
 
-  async loadSkillCheck() {
-    let check;
+  /** The first question; a failure shows why, with Try again, Back and Skip. */
+  async startSkillCheck(check, focus) {
+    let step;
     try {
-      check = await api.get(`onboarding/skill-check?track_id=${encodeURIComponent(this.track.id)}`);
+      step = await this.assess({});
     } catch (err) {
-      this.panel.querySelector(".drona-app__loading").textContent = `Could not load the questions: ${err.message}`;
+      if (this.check !== check || this.step !== "skill-check") return;
+      const retry = el("button", { type: "button", class: "drona-btn drona-btn--primary" }, "Try again");
+      const message = el("p", {}, `Could not load the questions. ${errorText(err)}`);
+      const skip = this.skipButton(() => null, (skipErr) => {
+        message.textContent = `Could not skip the check. ${errorText(skipErr)}`;
+      });
+      const notice = el("div",
+        { class: "drona-notice drona-notice--error", role: "alert", "data-drona-skill-error": "" },
+        message, el("div", { class: "drona-form__actions" }, retry, this.back("role"), skip));
+      retry.addEventListener("click", () => {
+        this.skillSlot.replaceChildren(
+          el("p", { class: "drona-app__loading", role: "status" }, "Loading the first question…"));
+        this.startSkillCheck(check, true);
+      });
+      this.skillSlot.replaceChildren(notice);
+      if (focus) retry.focus();
       return;
     }
-    if (this.step !== "skill-check") return;
-    const items = (check.items || []).map((item, i) => {
-      const node = el("div", {
-        class: "drona-quiz-item",
-        "data-item-id": item.id,
-        "data-kind": item.kind,
-        "data-config": JSON.stringify({ code: item.code || "", choices: item.choices || [] }),
-        html: renderMarkdown(item.prompt),
-      });
-      return new QuizItem(node, i, () => {});
-    });
-    const list = el("div", { class: "drona-skillcheck" }, ...items.map((q) => q.node));
-    const skip = el("button", { type: "button", class: "drona-btn drona-btn--link" }, "Skip: I'm new to all of this");
-    const f = form({
-      label: "Skill check",
-      submitLabel: "Check my answers",
-      children: [list],
-      extra: el("span", { class: "drona-form__extra" }, this.back("role"), skip),
-      onSubmit: async () => this.gradeSkillCheck(items, false),
-    });
-    skip.addEventListener("click", () => this.gradeSkillCheck([], true).catch((err) => showError(f.node, err)));
-    this.panel.querySelector(".drona-app__loading").replaceWith(f.node);
+    if (this.check !== check || this.step !== "skill-check") return;
+    this.skillCheckStep(check, {}, step, focus);
   }
 
-  async gradeSkillCheck(items, skipped) {
-    const answers = {};
-    for (const item of items) {
-      const value = item.value;
-      if (value !== null) answers[item.id] = value;
+  assess(answers) {
+    return api.post("ai/assess", { track_id: this.track.id, onboarding: true, answers });
+  }
+
+  /** Apply the server's answer to `answers`: the next question, or the result when done. */
+  skillCheckStep(check, answers, step, focus) {
+    check.answers = answers;
+    if (step.done || !step.item) {
+      const feedback = step.feedback || [];
+      this.showSkillResult({ track_id: this.track.id, known_skills: step.known_skills || [],
+        correct: feedback.filter((f) => f.correct).length, total: feedback.length, adaptive: true }, false);
+      return;
     }
-    const result = await api.post("onboarding/skill-check", { track_id: this.track.id, answers });
+    this.showQuestion(check, step.item, focus);
+  }
+
+  showQuestion(check, item, focus) {
+    check.asked += 1;
+    const number = check.asked;
+    const node = el("div", {
+      class: "drona-quiz-item",
+      "data-item-id": item.id,
+      "data-kind": item.kind,
+      "data-config": JSON.stringify({ code: item.code || "", choices: item.choices || [] }),
+      html: renderMarkdown(item.prompt || ""),
+    });
+    const question = new QuizItem(node, number - 1, () => {});
+    // The question's number is its heading and the progress hint: an adaptive check has no fixed length.
+    const title = el("h3", { class: "drona-quiz__number", tabindex: "-1" }, `Question ${number}`);
+    node.querySelector(".drona-quiz__number").replaceWith(title);
+    const wrap = el("div", { class: "drona-skillcheck", "data-question": String(number) }, node);
+    const unsure = el("button", { type: "button", class: "drona-btn drona-btn--link", "data-drona-unsure": "" },
+      "I'm not sure");
+    const f = form({
+      label: `Skill check, question ${number}`,
+      submitLabel: "Next",
+      children: [wrap],
+      extra: el("span", { class: "drona-form__extra" }, unsure, this.back("role"), this.skipButton(() => f)),
+      onSubmit: async () => {
+        const value = question.value;
+        if (value === null) {
+          f.summary.textContent = "Answer the question, or press “I'm not sure” if you don't know.";
+          f.summary.hidden = false;
+          question.focus();
+          return;
+        }
+        await this.answerSkill(check, item.id, value);
+      },
+    });
+    unsure.addEventListener("click", () => busy(f, () => this.answerSkill(check, item.id, null)));
+    this.skillSlot.replaceChildren(f.node);
+    if (focus) focusHeading(title);
+  }
+
+  /** Send every answer so far plus this one (null: "I'm not sure"); errors reach the form. */
+  async answerSkill(check, itemId, value) {
+    const answers = { ...check.answers, [itemId]: value };
+    let step;
+    try {
+      step = await this.assess(answers);
+    } catch (err) {
+      throw friendlyError(err);
+    }
+    if (this.check !== check || this.step !== "skill-check") return;
+    this.skillCheckStep(check, answers, step, true);
+  }
+
+  /** "Skip: I'm new to all of this": the fixed check with no answers stores an all-unknown result.
+   * Inside a question's form it shares the form's busy state and errors; elsewhere `onError` says why. */
+  skipButton(getForm, onError) {
+    const skip = el("button", { type: "button", class: "drona-btn drona-btn--link" }, "Skip: I'm new to all of this");
+    const check = this.check;
+    const run = async () => {
+      const result = await api.post("onboarding/skill-check", { track_id: this.track.id, answers: {} });
+      if (this.check !== check || this.step !== "skill-check") return;
+      this.showSkillResult(result, true);
+    };
+    skip.addEventListener("click", () => {
+      const f = getForm();
+      if (f) {
+        busy(f, run);
+        return;
+      }
+      if (skip.getAttribute("aria-disabled") === "true") return;
+      skip.setAttribute("aria-disabled", "true");
+      run().catch((err) => {
+        skip.setAttribute("aria-disabled", "false");
+        if (onError) onError(err);
+      });
+    });
+    return skip;
+  }
+
+  showSkillResult(result, skipped) {
+    this.check = null; // a late answer from this check changes nothing now
     this.state = { ...this.state, state: { ...(this.state.state || {}), "skill-check": result } };
     const known = result.known_skills || [];
     const cont = el("button", { type: "button", class: "drona-btn drona-btn--primary" }, "Continue");
@@ -320,6 +413,43 @@ class Onboarding {
     if (fresh) focusHeading(heading);
     return heading;
   }
+}
+
+/** Run `work` from a button outside the form's submit, with the form's busy state and error summary. */
+async function busy(f, work) {
+  if (f.submit.getAttribute("aria-disabled") === "true") return;
+  clearErrors(f.node);
+  f.submit.setAttribute("aria-disabled", "true");
+  f.node.setAttribute("aria-busy", "true");
+  try {
+    await work();
+  } catch (err) {
+    showError(f.node, friendlyError(err));
+  } finally {
+    f.submit.setAttribute("aria-disabled", "false");
+    f.node.removeAttribute("aria-busy");
+  }
+}
+
+/** The rate limit's own message speaks of the tutor: say it in the skill check's words, with the wait
+ * from Retry-After. Other errors stay as they are. */
+function friendlyError(err, answering = true) {
+  if (!(err instanceof ApiError) || err.status !== 429) return err;
+  const wait = err.retryAfter || (err.details && err.details.retry_after_seconds);
+  let message = "Lots of requests in a short time, so the server asked for a short pause." +
+    (answering ? " Your answers so far are kept." : "");
+  if (wait) message += ` Try again in ${wait >= 120 ? Math.ceil(wait / 60) + " minutes" : wait + " seconds"}.`;
+  return new ApiError(429, err.code, message); // no retryAfter: showError would add the wait again
+}
+
+/** An error as a sentence, for the notices outside a form. */
+function errorText(err) {
+  if (err instanceof ApiError) return friendlyError(err, false).message;
+  if (err instanceof ServerUnavailable) {
+    return "The Dronacharya server did not answer. Check your connection and try again.";
+  }
+  console.error("drona:", err);
+  return "Something went wrong. Please try again.";
 }
 
 function closest(minutes) {
