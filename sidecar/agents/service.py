@@ -225,7 +225,7 @@ def prepare(*, engine: Engine, settings: Settings, user: User, profile: UserProf
     earned = reply.reveals_solution or (activity is not None and activity.bottom_out_seen)
     policy = LeakPolicy(exercise=exercise, protected=not earned,
                         context="\n".join([exercise.prompt if exercise else "", message, body.code or ""]))
-    verdict = policy.check(reply.text)
+    verdict = policy.check(_without_quotes(reply.text, turn))
     if verdict is not None:
         # The policy's own reply tripped the guard (e.g. a scaffold too close to the answer): ask instead.
         log_leak(engine=engine, user_id=user.id, session_id=session_id, exercise_id=exercise.id if exercise else None,
@@ -237,6 +237,19 @@ def prepare(*, engine: Engine, settings: Settings, user: User, profile: UserProf
                  and agent not in ("quiz_generator",) and reply.item is None and turn.pending_item is None)
     return Prepared(session_id=session_id, learner_message_id=message_id, client_id=body.client_id, turn=turn,
                     agent=agent, reply=reply, policy=policy, use_model=use_model)
+
+
+def _without_quotes(text: str, turn: Turn) -> str:
+    """The policy's reply minus the course text it quotes verbatim: lesson passages and the worked
+    example are public on the site (and validated not to contain the solution), so a number in
+    them ("3 + 4 = 7" in the lesson) is not the policy giving an answer away."""
+    from .tutor import excerpt
+
+    for passage in turn.passages:
+        text = text.replace(excerpt(passage.text), "")
+    if turn.exercise is not None and turn.exercise.example:
+        text = text.replace(turn.exercise.example.strip(), "")
+    return text
 
 
 def log_leak(*, engine: Engine, user_id: str | None, session_id: str | None, exercise_id: str | None, source: str,

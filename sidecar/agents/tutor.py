@@ -18,7 +18,7 @@ from .turn import Reply, Turn, cite, read_more
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s")
 
 
-def _excerpt(text: str, limit: int = 420) -> str:
+def excerpt(text: str, limit: int = 420) -> str:
     """The first paragraph(s) of a passage, cut at a sentence, code fences kept whole."""
     out = ""
     for paragraph in text.split("\n\n"):
@@ -61,7 +61,7 @@ def _explanation(turn: Turn) -> str:
     passage = turn.passages[0]
     where = passage.lesson_title if passage.heading in ("", passage.lesson_title) else \
         f"{passage.lesson_title} › {passage.heading}"
-    return f"Here is the idea again, from *{where}*:\n\n{_excerpt(passage.text)}"
+    return f"Here is the idea again, from *{where}*:\n\n{excerpt(passage.text)}"
 
 
 def _scaffold(turn: Turn) -> str:
