@@ -134,5 +134,5 @@ def respond(turn: Turn) -> Reply:
     if citations:
         pointer = f"The lesson [{citations[0]['title']}]({citations[0]['url']}) covers this."
     return Reply(text=tone.join(tone.pick(tone.OPEN_QUESTION, kind) if intent == "explain" else "", question,
-                                pointer, read_more(citations[1:])),
+                                pointer),
                  agent="tutor", mode="socratic", citations=citations)
