@@ -122,12 +122,6 @@ def delete_sessions(*, engine: Engine, user_id: str, session_id: str | None) -> 
         return len(ids)
 
 
-def message_count(*, engine: Engine, session_id: str) -> int:
-    with read_session(engine) as session:
-        return session.scalar(select(func.count()).select_from(AiMessage)
-                              .where(AiMessage.session_id == session_id)) or 0
-
-
 def last_reply_with_intent(*, engine: Engine, user_id: str, intent: str) -> datetime | None:
     """When the tutor last gave this kind of reply (e.g. the weekly reflection prompt)."""
     with read_session(engine) as session:

@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import re
 
-INTENTS = ("injection", "answer_request", "check_answer", "hint", "example", "review", "quiz", "project",
-           "mentor", "struggle", "explain", "greeting", "question")
-
 _RULES: list[tuple[str, re.Pattern[str]]] = [
     ("answer_request", re.compile(
         r"\b(give|tell|show|write|send|paste|type|print|reveal|post)\b.{0,25}\b(answer|solution|code|program|"

@@ -12,7 +12,6 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
@@ -283,6 +282,3 @@ def finish(*, engine: Engine, prepared: Prepared, text: str, llm_used: bool, gua
                        mode=reply.mode, llm=llm_used, guarded=guarded, citations=reply.citations, hint=reply.hint,
                        item=reply.item)
 
-
-def catalog_path(settings: Settings) -> Path:
-    return settings.catalog_db

@@ -32,9 +32,10 @@ def failing_test(turn: Turn) -> dict[str, str] | None:
 
 
 def objective(turn: Turn) -> str | None:
+    """One of the lesson's objectives, a different one as the conversation goes on."""
     if turn.lesson and turn.lesson.objectives:
-        return turn.lesson.objectives[min(turn.interactions, len(turn.lesson.objectives)) - 1 if turn.interactions
-                                      else 0]
+        objectives = turn.lesson.objectives
+        return objectives[max(turn.interactions - 1, 0) % len(objectives)]
     return None
 
 

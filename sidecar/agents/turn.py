@@ -10,8 +10,6 @@ from typing import Any
 
 from .content import ExerciseText, LessonText
 
-MODES = ("socratic", "adaptive", "scaffolded")
-
 
 @dataclass
 class Turn:
