@@ -270,6 +270,7 @@ APP_PAGES = (
     ("account/onboarding.md", "Welcome", "onboarding"),
     ("account/reset.md", "Reset your password", "reset"),
     ("account/settings.md", "Profile and settings", "settings"),
+    ("account/tutor-history.md", "Tutor history", "tutor-history"),
     ("dashboard.md", "Your dashboard", "dashboard"),
     ("leaderboard.md", "Leaderboard", "leaderboard"),
 )

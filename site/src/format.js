@@ -23,6 +23,7 @@ export const pages = {
   onboarding: () => siteUrl("account/onboarding/"),
   reset: () => siteUrl("account/reset/"),
   settings: () => siteUrl("account/settings/"),
+  tutorHistory: () => siteUrl("account/tutor-history/"),
   dashboard: () => siteUrl("dashboard/"),
   leaderboard: () => siteUrl("leaderboard/"),
   home: () => urls.root,
@@ -73,6 +74,13 @@ export function formatDate(iso) {
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return "";
   return new Intl.DateTimeFormat("en", { year: "numeric", month: "short", day: "numeric" }).format(date);
+}
+
+/** "Jan 5, 2025, 3:04 PM" in the browser's time zone; "" for a bad date. */
+export function formatDateTime(iso) {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return "";
+  return new Intl.DateTimeFormat("en", { dateStyle: "medium", timeStyle: "short" }).format(date);
 }
 
 // Browsers (ICU) report some zones by their old names; show the IANA names people know.

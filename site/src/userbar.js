@@ -1,5 +1,5 @@
 // The user bar in Material's header: "Sign in", or the learner's level, XP and streak with a
-// menu (dashboard, leaderboard, settings, sign out). Injected once into .md-header__inner, which
+// menu (dashboard, leaderboard, tutor history, settings, sign out). Injected once into .md-header__inner, which
 // Material's instant navigation keeps; it follows the session live (progress events, sign-out).
 //
 // Gamification modes: full and moderate show level, XP and streak; minimal shows level and
@@ -150,6 +150,7 @@ class UserBar {
       user.onboarded ? null : item(pages.onboarding(), "check-circle", "Finish setting up"),
       item(pages.dashboard(), "dashboard", "Dashboard"),
       mode === "full" || mode === "moderate" ? item(pages.leaderboard(), "podium", "Leaderboard") : null,
+      item(pages.tutorHistory(), "tutor", "Tutor history"),
       item(pages.settings(), "cog", "Settings"),
       el("li", {}, signOutBtn),
     );

@@ -5,6 +5,7 @@ import { mountOnboarding } from "./onboarding.js";
 import { mountSettings } from "./settings.js";
 import { mountDashboard } from "./dashboard.js";
 import { mountLeaderboard } from "./leaderboard.js";
+import { mountTutorHistory } from "./tutor-history.js";
 
 const APPS = {
   signin: mountSignin,
@@ -14,6 +15,7 @@ const APPS = {
   settings: mountSettings,
   dashboard: mountDashboard,
   leaderboard: mountLeaderboard,
+  "tutor-history": mountTutorHistory,
 };
 
 /** Mount the app named by data-drona-app; returns {root, dispose} at once (apps load async). */
