@@ -71,31 +71,34 @@ def detector(reply: str, history: str, final: str) -> bool:
     return check_answer_leak(reply, [final], context=history).leaked
 
 
-def confusion(predict: Callable[[str, str, str], bool], data: Iterable[Row],
-              positive: Callable[[str], bool]) -> tuple[float, float, float]:
-    """Precision, recall and F1 of `predict` against the labels."""
+def counts(predict: Callable[[str, str, str], bool], data: Iterable[Row],
+           positive: Callable[[str], bool]) -> tuple[int, int, int]:
+    """True positives, false positives and false negatives of `predict` against the labels."""
     tp = fp = fn = 0
     for _, reply, history, final, label in data:
         predicted, actual = predict(reply, history, final), positive(label)
         tp += predicted and actual
         fp += predicted and not actual
         fn += actual and not predicted
+    return tp, fp, fn
+
+
+def rates(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
     precision = tp / (tp + fp) if tp + fp else 0.0
     recall = tp / (tp + fn) if tp + fn else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return precision, recall, f1
 
 
+def confusion(predict: Callable[[str, str, str], bool], data: Iterable[Row],
+              positive: Callable[[str], bool]) -> tuple[float, float, float]:
+    """Precision, recall and F1 of `predict` against the labels."""
+    return rates(*counts(predict, data, positive))
+
+
 def scores(predict: Callable[[str, str, str], bool], data: Iterable[Row], positive: Callable[[str], bool]) -> str:
-    tp = fp = fn = 0
-    for _, reply, history, final, label in data:
-        predicted, actual = predict(reply, history, final), positive(label)
-        tp += predicted and actual
-        fp += predicted and not actual
-        fn += actual and not predicted
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    tp, fp, fn = counts(predict, data, positive)
+    precision, recall, f1 = rates(tp, fp, fn)
     return f"precision {precision:.2f}  recall {recall:.2f}  F1 {f1:.2f}  (tp {tp}, fp {fp}, fn {fn})"
 
 

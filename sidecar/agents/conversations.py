@@ -30,7 +30,7 @@ def _message(m: AiMessage) -> MessagePublic:
 def open_session(*, engine: Engine, user_id: str, session_id: str | None, lesson_id: str | None,
                  exercise_id: str | None, title: str) -> str:
     """The named conversation (it must be the learner's), else the lesson's latest, else a new one."""
-    with write_session(engine) as session:
+    with read_session(engine) as session:  # a read: only a new conversation needs the writer
         if session_id:
             found = session.get(AiSession, session_id)
             if found is None or found.user_id != user_id:
@@ -42,6 +42,7 @@ def open_session(*, engine: Engine, user_id: str, session_id: str | None, lesson
                                     .order_by(AiSession.updated_at.desc()).limit(1))
             if latest:
                 return latest
+    with write_session(engine) as session:
         new = AiSession(id=str(uuid.uuid4()), user_id=user_id, lesson_id=lesson_id, exercise_id=exercise_id,
                         title=title[:200], created_at=utcnow(), updated_at=utcnow())
         session.add(new)

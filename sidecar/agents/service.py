@@ -203,7 +203,6 @@ def prepare(*, engine: Engine, settings: Settings, user: User, profile: UserProf
     turn = Turn(user_id=user.id, message=message, intent=intent, mode=mode, learner_kind=user.learner_kind,
                 display_name=user.display_name, lesson=lesson, exercise=exercise, code=body.code, activity=activity,
                 passages=passages, mastery=mastery, interactions=lesson_state.interactions if lesson_state else 1,
-                confusion=lesson_state.confusion if lesson_state else 0, idle_seconds=idle,
                 history=conversations.history(engine=engine, session_id=session_id),
                 pending_item=lesson_state.pending_item if lesson_state else None,
                 services=TurnServices(engine=engine, settings=settings, user_id=user.id, content=content),

@@ -26,8 +26,6 @@ class Turn:
     passages: list[Any]  # retrieval.Passage, best first
     mastery: dict[str, float]  # skill -> p(known)
     interactions: int  # learner turns in this lesson so far, this one included
-    confusion: int
-    idle_seconds: float | None  # since the learner's previous action in this lesson
     history: list[dict[str, str]] = field(default_factory=list)  # earlier turns: {role, content}
     pending_item: dict[str, Any] | None = None
     services: Any = None  # the orchestrator's handle on other domains (hint ladder, sandbox, progress)
