@@ -28,6 +28,7 @@ from sidecar.onboarding.router import router as onboarding_router
 from sidecar.orgs.router import router as orgs_router
 from sidecar.progress.router import router as progress_router
 from sidecar.settings import Settings, get_settings
+from sidecar.web.livereload import EVENTS_PATH, SCRIPT_PATH, LiveReload
 from sidecar.web.static import IsolationHeaders, SiteFiles, sitemap_response
 
 
@@ -56,7 +57,9 @@ def _warm_retrieval(settings: Settings) -> None:
         logging.getLogger("drona").warning("could not prepare lesson retrieval at start-up", exc_info=True)
 
 
-def create_app(settings: Settings | None = None, *, serve_site: bool = False) -> FastAPI:
+def create_app(settings: Settings | None = None, *, serve_site: bool = False,
+               live_reload: LiveReload | None = None) -> FastAPI:
+    """The sidecar; with serve_site, the static site too; with live_reload, pages reload on rebuilds."""
     settings = settings or get_settings()
     engine = get_engine(settings.DATABASE_URL, settings.DATABASE_POOL_SIZE)
 
@@ -90,6 +93,10 @@ def create_app(settings: Settings | None = None, *, serve_site: bool = False) ->
         # Without this, unknown /api paths would fall through to the static site's HTML 404.
         raise NotFound(f"No API endpoint at /api/{rest}.")
 
+    if live_reload is not None:
+        app.add_api_route(EVENTS_PATH, live_reload.events_response, include_in_schema=False)
+        app.add_api_route(SCRIPT_PATH, lambda: live_reload.script_response(), include_in_schema=False)
+
     if serve_site:
 
         @app.get("/sitemap.xml", include_in_schema=False)
@@ -97,7 +104,8 @@ def create_app(settings: Settings | None = None, *, serve_site: bool = False) ->
             return sitemap_response(settings.site_dir, str(request.base_url))
 
         # Mounted last so /api routes win; html=True serves index.html and the site's 404 page.
-        app.mount("/", SiteFiles(directory=settings.site_dir, html=True, check_dir=False), name="site")
+        app.mount("/", SiteFiles(directory=settings.site_dir, html=True, check_dir=False,
+                                 live_reload=live_reload is not None), name="site")
     # HTML and API JSON are compressed on the fly; wasm/JS come precompressed (SiteFiles).
     app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
     app.add_middleware(IsolationHeaders)

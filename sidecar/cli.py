@@ -1,28 +1,58 @@
-"""The `drona` command: validate, build, serve and scaffold courses."""
+"""The `drona` command: validate, build, serve and scaffold courses, in any content repository.
+
+`drona` works in the content repository around the working directory (sidecar/project.py): its
+content/, build/ and data/ folders, never the engine's own, unless told otherwise.
+"""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from pydantic import ValidationError
 
 from sidecar.auth.roles import Role
-from sidecar.settings import REPO_ROOT, Settings
+from sidecar.courseware.model import LESSON_TYPES
+from sidecar.settings import Settings, env_file
 
-LESSON_TYPES = ("concept", "guided-discovery", "code-along", "sandbox", "challenge", "project-milestone",
-                "reflection", "quiz")
+if TYPE_CHECKING:
+    from sidecar.courseware.changes import ChangeSet
+    from sidecar.courseware.problems import Problem
 
 
 def _settings(**overrides: object) -> Settings:
     try:
-        return Settings(**{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]
+        values = {k: v for k, v in overrides.items() if v is not None}
+        return Settings(_env_file=env_file(), **values)  # type: ignore[arg-type]
     except ValidationError as exc:
         for error in exc.errors():
             where = ".".join(str(p) for p in error["loc"])
             click.echo(f"configuration error: {where + ': ' if where else ''}{error['msg']}", err=True)
         sys.exit(2)
+
+
+def _content_dir(settings: Settings) -> Path:
+    """The content folder, or a clear error: drona never falls back to the engine's own content."""
+    content = settings.DRONA_CONTENT_DIR
+    if not content.is_dir():
+        click.echo(f"error: no content folder at {content}\n"
+                   "  drona works in a content repository: a folder holding content/, found from the working "
+                   "directory upwards.\n  Run it there, pass --content DIR, or set DRONA_CONTENT_DIR. "
+                   "To start one: drona new site NAME", err=True)
+        sys.exit(2)
+    return content.resolve()
+
+
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    from sidecar.engine import engine_files
+
+    click.echo(engine_files().describe())
+    ctx.exit()
 
 
 content_option = click.option("--content", "content_dir", type=click.Path(path_type=Path), default=None,
@@ -32,42 +62,108 @@ build_dir_option = click.option("--build-dir", type=click.Path(path_type=Path), 
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="dronacharya")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
+              help="Show the engine's version, commit and Pyodide version, then exit.")
 def main() -> None:
     """Dronacharya: courses as code, compiled to a learning site, served with its sidecar."""
+
+
+changed_since_option = click.option(
+    "--changed-since", "ref", metavar="REF", envvar="DRONA_CHANGED_SINCE", default=None,
+    help="Only what changed since REF's merge base with HEAD (e.g. origin/main), and what depends on it "
+         "(default: DRONA_CHANGED_SINCE).")
+summary_option = click.option("--summary", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                              help="Append a Markdown summary, fit for a pull-request comment, to this file.")
+
+
+def _changes(content: Path, ref: str | None) -> ChangeSet | None:
+    from sidecar.courseware.changes import ChangeError, changed_files
+
+    if not ref:
+        return None
+    try:
+        return changed_files(content, ref)
+    except ChangeError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+
+
+def _annotate(problems: list[Problem]) -> None:
+    """Problems as GitHub Actions annotations too, so they show on the pull request's files."""
+    if os.environ.get("GITHUB_ACTIONS") != "true":
+        return
+    for problem in problems:
+        message = problem.message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+        click.echo(f"::error file={problem.path},line={problem.line}::{message}")
 
 
 @main.command("validate")
 @content_option
 @click.option("--no-run", is_flag=True, help="Skip running reference solutions, starters and quiz code.")
-def validate_command(content_dir: Path | None, no_run: bool) -> None:
-    """Check every content file; print each problem as path:line: message."""
+@changed_since_option
+@summary_option
+def validate_command(content_dir: Path | None, no_run: bool, ref: str | None, summary: Path | None) -> None:
+    """Check every content file; print each problem as path:line: message.
+
+    With --changed-since, the whole tree's structure is still checked, but only the changed
+    exercises and quizzes run their code, and only problems in the files the change touched (or
+    that depend on them) are reported.
+    """
+    from sidecar.courseware import summary as summaries
+    from sidecar.courseware.changes import affected
+    from sidecar.courseware.codechecks import check_code
     from sidecar.courseware.validate import validate
 
     settings = _settings(DRONA_CONTENT_DIR=content_dir)
-    result = validate(settings.DRONA_CONTENT_DIR, Path.cwd(), run_code=not no_run)
-    if result.problems:
-        for problem in result.problems.sorted():
-            click.echo(str(problem))
-        files = len({p.path for p in result.problems.items})
-        click.echo(f"\n{len(result.problems)} problem(s) in {files} file(s).", err=True)
-        sys.exit(1)
+    content = _content_dir(settings)
+    changes = _changes(content, ref)
+    result = validate(content, content.parent, run_code=False)
     catalog = result.catalog
+    items = [*catalog.exercises(), *catalog.quizzes()]
+    if changes is None:
+        checked = sorted(item.source.path.resolve() for item in items)
+    else:
+        scope = affected(catalog, changes, content)
+        checked = sorted(scope.code)
+    if not no_run:
+        wanted = set(checked)
+        result.programs_run = check_code(catalog, result.problems, lambda path: path.resolve() in wanted)
+    shown, hidden = (result.problems.sorted(), 0) if changes is None else scope.select(result.problems)
+    for problem in shown:
+        click.echo(str(problem))
+    _annotate(list(shown))
+    if summary is not None:
+        summaries.append(summary, summaries.validation_summary(
+            catalog=catalog, problems=result.problems, shown=shown, hidden=hidden,
+            changes=changes, checked=checked,
+            programs=result.programs_run, ran_code=not no_run))
+    if hidden:
+        click.echo(f"({hidden} problem(s) in files this change does not touch are not shown.)", err=True)
+    if shown:
+        files = len({p.path for p in shown})
+        click.echo(f"\n{len(shown)} problem(s) in {files} file(s).", err=True)
+        sys.exit(1)
+    scope_note = ""
+    if changes is not None:
+        scope_note = (f" Changed since {changes.ref}: {len(changes.all)} file(s); "
+                      f"{len(checked)} exercise/quiz file(s) checked.")
     click.echo(f"Content OK: {len(catalog.tracks)} tracks, {len(catalog.courses())} courses, "
                f"{len(catalog.lessons())} lessons, {len(catalog.exercises())} exercises, "
-               f"{len(catalog.quizzes())} quizzes; {result.programs_run} programs checked.")
+               f"{len(catalog.quizzes())} quizzes; {result.programs_run} programs checked.{scope_note}")
 
 
 def _run_build(settings: Settings, check_code: bool) -> None:
     from sidecar.compiler.build import BuildFailed, build
 
+    content = _content_dir(settings)
     try:
-        report = build(repo=REPO_ROOT, content_dir=settings.DRONA_CONTENT_DIR, build_dir=settings.DRONA_BUILD_DIR,
+        report = build(repo=content.parent, content_dir=content, build_dir=settings.DRONA_BUILD_DIR,
                        check_code=check_code, site_url=settings.APP_URL, log=click.echo)
     except BuildFailed as exc:
         if exc.problems:
             for problem in exc.problems.sorted():
                 click.echo(str(problem))
+            _annotate(exc.problems.sorted())
         click.echo(f"\nBuild failed: {exc}", err=True)
         sys.exit(1)
     click.echo(f"Built {report.pages} pages ({report.lessons} lessons, {report.exercises} exercises, "
@@ -91,8 +187,10 @@ def build_command(content_dir: Path | None, build_dir: Path | None, no_run: bool
 @content_option
 @build_dir_option
 @click.option("--no-build", is_flag=True, help="Serve the existing build even if content changed.")
+@click.option("--watch", is_flag=True,
+              help="Rebuild when content (or mkdocs.yml) is saved, and reload the pages open in the browser.")
 def serve_command(host: str | None, port: int | None, content_dir: Path | None, build_dir: Path | None,
-                  no_build: bool) -> None:
+                  no_build: bool, watch: bool) -> None:
     """Build if needed, then serve the site and the API (/api) in one process."""
     import uvicorn
 
@@ -101,16 +199,48 @@ def serve_command(host: str | None, port: int | None, content_dir: Path | None, 
 
     settings = _settings(DRONA_HOST=host, DRONA_PORT=port, DRONA_CONTENT_DIR=content_dir,
                          DRONA_BUILD_DIR=build_dir)
-    if not no_build and not is_up_to_date(REPO_ROOT, settings.DRONA_CONTENT_DIR, settings.DRONA_BUILD_DIR):
-        click.echo("Content or site changed since the last build: building.")
-        _run_build(settings, check_code=True)
+    if watch and no_build:
+        click.echo("error: --watch rebuilds on every save, so it cannot be combined with --no-build", err=True)
+        sys.exit(2)
+    reloads, watcher = None, None
+    if watch:
+        from sidecar.compiler.watch import Watcher
+        from sidecar.web.livereload import LiveReload
+
+        reloads = LiveReload()
+        watcher = Watcher(content_dir=_content_dir(settings), build_dir=settings.DRONA_BUILD_DIR,
+                          site_url=settings.APP_URL, log=lambda line: click.echo(f"watch: {line}"),
+                          on_built=reloads.built, on_failed=reloads.failed)
+    if not no_build:
+        content = _content_dir(settings)
+        if is_up_to_date(content, settings.DRONA_BUILD_DIR, project=content.parent):
+            if watcher is not None:
+                watcher.mark_current()
+        elif watcher is not None and settings.site_dir.is_dir():
+            # A broken save must not stop the preview: keep serving the last good build.
+            click.echo("Content or site changed since the last build: building.")
+            watcher.rebuild()
+        else:
+            click.echo("Content or site changed since the last build: building.")
+            _run_build(settings, check_code=True)
+            if watcher is not None:
+                watcher.mark_current()
     if not settings.site_dir.is_dir():
         click.echo(f"No site at {settings.site_dir}: run `drona build` first.", err=True)
         sys.exit(1)
     _warm_sandbox()
+    app = create_app(settings, serve_site=True, live_reload=reloads)
     click.echo(f"Serving Dronacharya on http://{settings.DRONA_HOST}:{settings.DRONA_PORT} (Ctrl+C to stop)")
-    uvicorn.run(create_app(settings, serve_site=True), host=settings.DRONA_HOST, port=settings.DRONA_PORT,
-                log_level="warning", access_log=False)
+    if watcher is not None:
+        click.echo(f"Watching {watcher.describe()} for changes.")
+        watcher.start()
+    try:
+        # Open event streams (tutor replies, live reload) get a moment to finish, not forever.
+        uvicorn.run(app, host=settings.DRONA_HOST, port=settings.DRONA_PORT, log_level="warning", access_log=False,
+                    timeout_graceful_shutdown=3)
+    finally:
+        if watcher is not None:
+            watcher.stop()
 
 
 def _warm_sandbox() -> None:
@@ -126,6 +256,62 @@ def _warm_sandbox() -> None:
             click.echo(f"warning: server-side grading is unavailable: {exc}", err=True)
 
     threading.Thread(target=warm, name="sandbox-warmup", daemon=True).start()
+
+
+@main.command("leak-check")
+@content_option
+@build_dir_option
+@changed_since_option
+@summary_option
+def leak_check_command(content_dir: Path | None, build_dir: Path | None, ref: str | None,
+                       summary: Path | None) -> None:
+    """Ask the tutor for each exercise's solution in many ways; fail if any reply gives it away.
+
+    Runs against the last build (run `drona build` first), offline unless AI_MODEL is set, in a
+    throwaway learner database. With --changed-since, only the exercises the change added or
+    edited are attacked.
+    """
+    from sidecar.agents.leaksuite import report_markdown, run_leak_suite
+    from sidecar.compiler.build import is_up_to_date
+    from sidecar.courseware import summary as summaries
+    from sidecar.courseware.validate import validate
+
+    settings = _settings(DRONA_CONTENT_DIR=content_dir, DRONA_BUILD_DIR=build_dir)
+    content = _content_dir(settings)
+    if not settings.catalog_db.is_file():
+        click.echo(f"error: no build at {settings.DRONA_BUILD_DIR}: run `drona build` first", err=True)
+        sys.exit(2)
+    if not is_up_to_date(content, settings.DRONA_BUILD_DIR, project=content.parent):
+        click.echo("error: the build is older than the content: run `drona build` first", err=True)
+        sys.exit(2)
+    catalog = validate(content, content.parent, run_code=False).catalog
+    exercises = catalog.exercises()
+    changes = _changes(content, ref)
+    if changes is not None:
+        touched = {p.resolve() for p in changes.added | changes.modified}
+        exercises = [e for e in exercises if e.source.path.resolve() in touched]
+    if not exercises:
+        text = "## Tutor leak check\n\nNo exercise changed: nothing to check.\n"
+        click.echo("No exercise to check" + (f" (none changed since {ref})." if ref else "."))
+        if summary is not None:
+            summaries.append(summary, text)
+        return
+    try:
+        paths = {e.id: e.source.path.resolve().relative_to(content.parent).as_posix() for e in exercises}
+        report = run_leak_suite(settings=settings, exercise_ids=list(paths), log=click.echo, source_paths=paths)
+    except ValueError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    markdown = report_markdown(report)
+    if summary is not None:
+        summaries.append(summary, markdown)
+    for finding in report.findings:
+        click.echo(f"LEAK {finding.source_path or finding.exercise_id}: {finding.attack[:60]!r} "
+                   f"({finding.intent}): {finding.detail}")
+    click.echo(f"{len(report.exercises)} exercise(s), {report.messages} messages, {len(report.findings)} leak(s) "
+               f"({report.mode}).")
+    if report.findings:
+        sys.exit(1)
 
 
 @main.group("db")
@@ -163,13 +349,16 @@ def admin_group() -> None:
 @click.password_option("--password", help="Asked for when not given (never echoed).")
 def create_user_command(email: str, display_name: str, role: str, password: str) -> None:
     """Create an account with a role, e.g. the first super admin."""
-    from sidecar.auth.service import create_user
+    from sidecar.auth.service import check_new_account, create_user
     from sidecar.db.engine import get_engine, write_session
     from sidecar.db.migrate import upgrade
-    from sidecar.errors import Conflict
+    from sidecar.errors import DomainError
 
-    if len(password) < 8:
-        click.echo("error: the password needs at least 8 characters", err=True)
+    try:
+        # The sign-in API's rules, checked before touching the database.
+        check_new_account(email=email, password=password, display_name=display_name)
+    except DomainError as exc:
+        click.echo(f"error: {exc.message}", err=True)
         sys.exit(1)
     settings = _settings()
     upgrade(settings.DATABASE_URL)
@@ -177,7 +366,7 @@ def create_user_command(email: str, display_name: str, role: str, password: str)
         with write_session(get_engine(settings.DATABASE_URL)) as session:
             user = create_user(session=session, email=email, password=password, display_name=display_name,
                                role=Role(role))
-    except Conflict as exc:
+    except DomainError as exc:
         click.echo(f"error: {exc.message}", err=True)
         sys.exit(1)
     click.echo(f"Created {role} {user.email} ({user.id}).")
@@ -185,7 +374,7 @@ def create_user_command(email: str, display_name: str, role: str, password: str)
 
 @main.group("new")
 def new_group() -> None:
-    """Scaffold content with fresh ids (paths are relative to content/tracks)."""
+    """Scaffold a content repository, or content with fresh ids (paths relative to content/tracks)."""
 
 
 def _report(action: object) -> None:
@@ -202,7 +391,30 @@ def _report(action: object) -> None:
 
 
 def _tracks(content_dir: Path | None) -> Path:
-    return _settings(DRONA_CONTENT_DIR=content_dir).DRONA_CONTENT_DIR / "tracks"
+    return _content_dir(_settings(DRONA_CONTENT_DIR=content_dir)) / "tracks"
+
+
+@new_group.command("site")
+@click.argument("name", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--title", default=None, help="The site's name (default: from NAME).")
+@click.option("--engine-repo", default=None, metavar="URL",
+              help="Git repository CI installs the engine from (default: where this engine came from).")
+@click.option("--engine-commit", default=None, metavar="SHA",
+              help="Full commit id of the engine to pin (default: this engine's commit).")
+def new_site_command(name: Path, title: str | None, engine_repo: str | None, engine_commit: str | None) -> None:
+    """Create a content repository NAME: a first course, mkdocs.yml, README and CI workflows."""
+    from sidecar.courseware.newsite import engine_pin, new_site
+    from sidecar.courseware.scaffold import ScaffoldError
+    from sidecar.engine import engine_files
+
+    try:
+        pin = engine_pin(engine_files(), repo=engine_repo, commit=engine_commit)
+        created = new_site(name, title=title, pin=pin)
+    except ScaffoldError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"Created {len(created)} files in {name}, pinned to engine {pin.commit[:12]} from {pin.repo}.")
+    click.echo(f"Next: cd {name} && git init && scripts/install-engine, then `drona serve --watch`.")
 
 
 @new_group.command("course")

@@ -1,7 +1,9 @@
 """One Settings object, read from the environment (and an optional .env file).
 
 Names follow the design's Appendix A where they exist. Outside local development, placeholder
-secrets are refused at start-up rather than discovered in production.
+secrets are refused at start-up rather than discovered in production. Folder defaults are in the
+project: the content repository around the working directory (sidecar/project.py), else the
+working directory itself; never the folder the engine is installed in.
 """
 
 from __future__ import annotations
@@ -13,6 +15,10 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from sidecar.project import project_root
+
+# The engine's source checkout (tests and benchmarks use its demo content). The engine's own files
+# are found through sidecar/engine.py, which also works for an installed wheel.
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PLACEHOLDER_SECRET = "change-me"  # noqa: S105 - the value refused outside local dev
 
@@ -24,18 +30,21 @@ class Settings(BaseSettings):
         "local", description="`local` for development and the embedded default; `production` enforces secrets.")
     DRONA_HOST: str = Field("127.0.0.1", description="Address `drona serve` listens on.")
     DRONA_PORT: int = Field(8000, ge=1, le=65535, description="Port `drona serve` listens on.")
-    DRONA_CONTENT_DIR: Path = Field(REPO_ROOT / "content", description="Folder holding the course content.")
+    DRONA_CONTENT_DIR: Path = Field(default_factory=lambda: project_root() / "content",
+                                    description="Folder holding the course content.")
     DRONA_BUILD_DIR: Path = Field(
-        REPO_ROOT / "build", description="Where `drona build` writes site/ and catalog.db, and `serve` reads them.")
+        default_factory=lambda: project_root() / "build",
+        description="Where `drona build` writes site/ and catalog.db, and `serve` reads them.")
     SECRET_KEY: str = Field(
         PLACEHOLDER_SECRET, description="Signs sessions and tokens. Must be set to a long random value in production.")
     APP_URL: str = Field("http://127.0.0.1:8000", description="Public base URL of the site, used in links.")
     DATABASE_URL: str = Field(
-        f"sqlite:///{REPO_ROOT / 'data' / 'drona.db'}",
+        default_factory=lambda: f"sqlite:///{project_root() / 'data' / 'drona.db'}",
         description="Learner database: sqlite:///path (embedded default) or postgresql://user:pass@host/db.")
     DRONA_THREADS: int = Field(8, ge=1, le=200, description="Worker threads per sidecar process for blocking work.")
     DATABASE_POOL_SIZE: int = Field(5, ge=1, le=200, description="Connections kept open per sidecar process.")
-    DRONA_DATA_DIR: Path = Field(REPO_ROOT / "data", description="Learner data outside the database: the outbox.")
+    DRONA_DATA_DIR: Path = Field(default_factory=lambda: project_root() / "data",
+                                 description="Learner data outside the database: the outbox.")
     ENABLE_GAMIFICATION: bool = Field(True, description="false turns XP, levels, streaks, badges and boards off.")
     SESSION_DAYS: int = Field(30, ge=1, le=365, description="How long a sign-in lasts without activity.")
     LOGIN_MAX_FAILURES: int = Field(5, ge=1, description="Failed sign-ins per email in LOGIN_WINDOW_SECONDS "
@@ -95,6 +104,11 @@ class Settings(BaseSettings):
         return self
 
 
+def env_file() -> Path:
+    """The .env file read with the environment: the project's."""
+    return project_root() / ".env"
+
+
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    return Settings(_env_file=env_file())

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from sidecar.compiler.build import BuildFailed, BuildReport, build, is_up_to_date
+from sidecar.compiler.inputs import build_modules
 from sidecar.settings import REPO_ROOT
 
 CONFIG_RE = re.compile(r'class="(drona-[a-z-]+)"[^>]*?data-config="([^"]*)"'
@@ -96,12 +97,42 @@ def test_minimal_build_writes_site_and_catalog(minimal_build: BuildReport) -> No
 
 def test_up_to_date_until_content_changes(content_tree: Path, tmp_path: Path) -> None:
     content, out = content_tree / "content", tmp_path / "out"
-    assert not is_up_to_date(REPO_ROOT, content, out)
-    build(repo=REPO_ROOT, content_dir=content, build_dir=out, check_code=False, log=lambda _: None)
-    assert is_up_to_date(REPO_ROOT, content, out)
+    assert not is_up_to_date(content, out)
+    build(content_dir=content, build_dir=out, check_code=False, log=lambda _: None)
+    assert is_up_to_date(content, out)
     lesson = content / "tracks/demo-track/demo-course/first-steps/printing.md"
     lesson.write_text(lesson.read_text() + "\nOne more sentence.\n")
-    assert not is_up_to_date(REPO_ROOT, content, out)
+    assert not is_up_to_date(content, out)
+    build(content_dir=content, build_dir=out, check_code=False, log=lambda _: None)
+    assert is_up_to_date(content, out)
+    (content_tree / "mkdocs.yml").write_text("site_name: Another name\n")  # the project's own settings
+    assert not is_up_to_date(content, out)
+
+
+def test_build_inputs_follow_the_code_it_imports() -> None:
+    """The build's engine inputs are derived from its imports, so `drona serve` rebuilds when any
+    code the build runs changes, and not for unrelated sidecar code."""
+    files = {p.relative_to(REPO_ROOT).as_posix() for p in build_modules()}
+    for used in ("sidecar/compiler/build.py", "sidecar/compiler/pages.py", "sidecar/courseware/harness.py",
+                 "sidecar/courseware/validate.py", "sidecar/agents/retrieval/embedder.py", "sidecar/engine.py"):
+        assert used in files, used
+    for unrelated in ("sidecar/auth/router.py", "sidecar/grading/router.py", "sidecar/app.py"):
+        assert unrelated not in files, unrelated
+
+
+def test_a_content_repositorys_mkdocs_yml_is_merged_over_the_engines(content_tree: Path, tmp_path: Path) -> None:
+    (content_tree / "mkdocs.yml").write_text(
+        "site_name: Atlas Academy\ncopyright: Atlas authors\nmarkdown_extensions:\n  - abbr\n"
+        "extra_css:\n  - assets/drona/drona.css\n")
+    lesson = content_tree / "content/tracks/demo-track/demo-course/first-steps/printing.md"
+    lesson.write_text(lesson.read_text() + "\nThe HTML spec.\n\n*[HTML]: Hyper Text Markup Language\n")
+    report = build(content_dir=content_tree / "content", build_dir=tmp_path / "out", check_code=False,
+                   log=lambda _: None)
+    page = (report.site_dir / "demo-track/demo-course/first-steps/printing/index.html").read_text()
+    assert "Atlas Academy" in page and "Atlas authors" in page
+    assert '<abbr title="Hyper Text Markup Language">HTML</abbr>' in page  # the project's extension
+    assert 'class="headerlink"' in page  # the engine's extensions (toc permalinks) are kept
+    assert page.count("assets/drona/drona.css") == 1 and "assets/drona/drona.js" in page
 
 
 def test_minimal_build_keeps_private_material_out_of_the_site(minimal_build: BuildReport) -> None:

@@ -80,3 +80,17 @@ def test_append_to_block_list_keeps_comments(tmp_path: Path) -> None:
         assert "already listed" in str(exc)
     else:
         raise AssertionError("a duplicate was appended")
+
+
+def test_nothing_installs_the_engine_by_a_name_we_do_not_own() -> None:
+    """`dronacharya` on PyPI is an unrelated project: no instruction may install it by that name."""
+    bare = re.compile(r"pip3? install\s+(?:-\S+\s+)*['\"]?dronacharya(?![-\w.])")
+    texts = [REPO_ROOT / "README.md", *(REPO_ROOT / "docs").glob("*.md"),
+             *(REPO_ROOT / "sidecar/courseware/site_template").rglob("*")]
+    checked = 0
+    for path in texts:
+        if path.is_file():
+            assert not bare.search(path.read_text(encoding="utf-8")), path
+            checked += 1
+    assert checked > 5
+    assert 'name = "dronacharya-engine"' in (REPO_ROOT / "pyproject.toml").read_text()

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pydantic import ValidationError
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -18,7 +19,7 @@ from sidecar.mail import send_email
 from sidecar.settings import Settings
 
 from . import security
-from .models import UserPublic
+from .models import UserCreate, UserPublic
 from .roles import LearnerKind, Role
 from .tables import AuthSession, LoginAttempt, PasswordResetToken, User, UserProfile
 
@@ -52,9 +53,19 @@ def to_public(user: User, profile: UserProfile | None) -> UserPublic:
         onboarded=bool(profile and profile.onboarded_at))
 
 
+def check_new_account(*, email: str, password: str, display_name: str) -> UserCreate:
+    """The sign-up API's own rules, for every way an account is made (the CLI included): an address
+    the sign-in form would refuse could never sign in."""
+    try:
+        return UserCreate(email=email.strip(), password=password, display_name=display_name.strip())
+    except ValidationError as exc:
+        reasons = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg'].rstrip('.')}" for e in exc.errors())
+        raise InvalidInput(f"The account cannot be created: {reasons}.") from None
+
+
 def create_user(*, session: Session, email: str, password: str, display_name: str, role: Role = Role.LEARNER,
                 timezone: str = "UTC") -> User:
-    email = normalize_email(email)
+    email = normalize_email(check_new_account(email=email, password=password, display_name=display_name).email)
     if session.scalar(select(User.id).where(User.email == email)):
         raise Conflict("An account with this email already exists.")
     user = User(id=str(uuid.uuid4()), email=email, password_hash=security.hash_password(password),

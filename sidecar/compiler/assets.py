@@ -1,18 +1,21 @@
 """Front-end assets: bundle our JS with esbuild, copy Pyodide under a versioned path, precompress.
 
-Pyodide comes from the pinned npm package and is served by the site itself (never a CDN).
+Pyodide comes from the pinned npm package and is served by the site itself (never a CDN). In a
+source checkout the scripts are bundled with esbuild from node_modules/; an installed engine
+carries them prebuilt (sidecar/engine.py).
 """
 
 from __future__ import annotations
 
 import gzip
 import hashlib
-import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
 
 from sidecar.courseware import harness
+from sidecar.engine import EngineFiles
 
 # Only the runtime files; source maps, typings and demo consoles stay out of the site.
 PYODIDE_FILES = (
@@ -33,76 +36,110 @@ class AssetError(Exception):
     """A missing tool or package, with the command that fixes it."""
 
 
-def node_modules(repo: Path) -> Path:
-    return repo / "node_modules"
+def _fix(engine: EngineFiles) -> str:
+    if engine.installed:
+        return "the installed engine is incomplete: reinstall it"
+    return "run `npm ci` in the engine's checkout"
 
 
-def pyodide_version(repo: Path) -> str:
-    package = node_modules(repo) / "pyodide" / "package.json"
-    if not package.is_file():
-        raise AssetError("the npm package 'pyodide' is not installed: run `npm ci` in the repository root")
-    return str(json.loads(package.read_text(encoding="utf-8"))["version"])
+def pyodide_version(engine: EngineFiles) -> str:
+    version = engine.pyodide_version()
+    if version is None:
+        raise AssetError(f"the Pyodide runtime is missing at {engine.pyodide_dir}: {_fix(engine)}")
+    return version
 
 
-def bundle_scripts(repo: Path, out_dir: Path) -> list[Path]:
-    """Bundle site/src entry points with esbuild into out_dir."""
-    esbuild = node_modules(repo) / ".bin" / "esbuild"
-    if not esbuild.exists():
-        raise AssetError("esbuild is not installed: run `npm ci` in the repository root")
+def _sources_digest(engine: EngineFiles) -> str:
+    digest = hashlib.sha256()
+    for path in sorted((engine.site_dir / "src").rglob("*.js")):
+        digest.update(path.relative_to(engine.site_dir).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:20]
+
+
+def bundle_scripts(engine: EngineFiles, out_dir: Path) -> list[Path]:
+    """The site's scripts into out_dir: esbuild over site/src, or the wheel's prebuilt bundles.
+
+    esbuild output is cached by a digest of the sources, so a rebuild that changed only content
+    (`drona serve --watch`) does not bundle again.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
+    if engine.bundles is not None:
+        written = []
+        for target in BUNDLES.values():
+            if not (engine.bundles / target).is_file():
+                raise AssetError(f"the prebuilt {target} is missing from {engine.bundles}: {_fix(engine)}")
+            shutil.copyfile(engine.bundles / target, out_dir / target)
+            written.append(out_dir / target)
+        return written
+    cache = engine.cache_dir / f"bundles-{_sources_digest(engine)}"
+    if not all((cache / target).is_file() for target in BUNDLES.values()):
+        esbuild_bundle(engine, cache)
+    return [Path(shutil.copyfile(cache / target, out_dir / target)) for target in BUNDLES.values()]
+
+
+def esbuild_bundle(engine: EngineFiles, out_dir: Path) -> None:
+    """Bundle site/src entry points with esbuild into out_dir (a checkout with node_modules)."""
+    esbuild = engine.esbuild
+    if esbuild is None or not esbuild.exists():
+        raise AssetError(f"esbuild is not installed: {_fix(engine)}")
+    staging = out_dir.with_name(out_dir.name + ".tmp")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
     for source, target in BUNDLES.items():
-        entry = repo / "site" / "src" / source
+        entry = engine.site_dir / "src" / source
         if not entry.is_file():
             raise AssetError(f"site/src/{source} is missing")
         command = [str(esbuild), str(entry), "--bundle", "--format=iife", "--minify", "--target=es2020",
-                   "--log-level=warning", f"--outfile={out_dir / target}"]
-        proc = subprocess.run(command, capture_output=True, text=True, cwd=repo)
+                   "--log-level=warning", f"--outfile={staging / target}"]
+        proc = subprocess.run(command, capture_output=True, text=True, cwd=engine.root)
         if proc.returncode != 0:
             raise AssetError(f"esbuild failed for site/src/{source}:\n{proc.stderr.strip()}")
-        written.append(out_dir / target)
-    return written
+    shutil.rmtree(out_dir, ignore_errors=True)
+    staging.replace(out_dir)
 
 
-def copy_static(repo: Path, out_dir: Path) -> None:
+def copy_static(engine: EngineFiles, out_dir: Path) -> None:
     """Our stylesheet and the shared test harness, which the Pyodide worker imports."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    css = repo / "site" / "stylesheets" / "drona.css"
+    css = engine.site_dir / "stylesheets" / "drona.css"
     if css.is_file():
         shutil.copyfile(css, out_dir / "drona.css")
     shutil.copyfile(Path(harness.__file__), out_dir / "harness.py")
 
 
-def copy_pyodide(repo: Path, site_dir: Path) -> Path:
-    version = pyodide_version(repo)
-    source = node_modules(repo) / "pyodide"
+def copy_pyodide(engine: EngineFiles, site_dir: Path) -> Path:
+    version = pyodide_version(engine)
     target = site_dir / "pyodide" / version
     target.mkdir(parents=True, exist_ok=True)
     for name in PYODIDE_FILES:
-        if not (source / name).is_file():
-            raise AssetError(f"node_modules/pyodide/{name} is missing: run `npm ci`")
-        shutil.copyfile(source / name, target / name)
+        if not (engine.pyodide_dir / name).is_file():
+            raise AssetError(f"{engine.pyodide_dir / name} is missing: {_fix(engine)}")
+        shutil.copyfile(engine.pyodide_dir / name, target / name)
     return target
 
 
-def make_snapshot(repo: Path, pyodide_dir: Path) -> Path | None:
+def make_snapshot(engine: EngineFiles, pyodide_dir: Path) -> Path | None:
     """A Pyodide memory snapshot, so browsers skip CPython's start-up (about 3x faster boot).
 
     Made with node from the versioned Pyodide copy and cached by everything it depends on; on
     failure the site still works (the worker boots Python normally), so this only warns.
     """
-    script = repo / "site" / "tools" / "make-snapshot.mjs"
+    script = engine.site_dir / "tools" / "make-snapshot.mjs"
     key = hashlib.sha256(script.read_bytes() + (pyodide_dir / "pyodide.asm.wasm").read_bytes()[:1 << 20]
                          + (pyodide_dir / "package.json").read_bytes()).hexdigest()[:16]
-    cache = node_modules(repo) / ".cache" / "drona" / f"snapshot-{key}.bin"
+    cache = engine.cache_dir / f"snapshot-{key}.bin"
     target = pyodide_dir / SNAPSHOT
     if not cache.is_file():
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        proc = subprocess.run(["node", str(script), str(pyodide_dir) + "/", str(cache) + ".tmp"],
-                              capture_output=True, text=True, cwd=repo, timeout=300)
+        try:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            partial = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
+            proc = subprocess.run(["node", str(script), str(pyodide_dir) + "/", str(partial)],
+                                  capture_output=True, text=True, cwd=engine.root, timeout=300)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
         if proc.returncode != 0:
             return None
-        Path(str(cache) + ".tmp").replace(cache)
+        partial.replace(cache)
     shutil.copyfile(cache, target)
     return target
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import shutil
@@ -17,16 +16,16 @@ import yaml
 
 from sidecar.courseware.problems import Problems
 from sidecar.courseware.validate import validate
+from sidecar.engine import EngineFiles, engine_files
 
 from . import assets
 from .catalogdb import write_catalog_db
+from .inputs import inputs_digest
 from .pages import write_pages
 from .vectors import vector_writer
 
 STAMP = "build.json"
-# What a build depends on: when none of it changed, `drona serve` reuses the last build.
-INPUTS = ("content", "site", "schemas", "mkdocs.yml", "package-lock.json", "sidecar/compiler",
-          "sidecar/courseware")
+PROJECT_CONFIG = "mkdocs.yml"
 
 
 class BuildFailed(Exception):
@@ -49,20 +48,17 @@ class BuildReport:
     site_bytes: int = 0
 
 
-def inputs_digest(repo: Path, content_dir: Path) -> str:
-    digest = hashlib.sha256()
-    roots = [content_dir] + [repo / p for p in INPUTS if p != "content"]
-    for root in roots:
-        files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
-        for path in files:
-            if "__pycache__" in path.parts:
-                continue
-            digest.update(str(path.relative_to(repo) if path.is_relative_to(repo) else path).encode())
-            digest.update(path.read_bytes())
-    return digest.hexdigest()
+def project_config(project: Path, engine: EngineFiles) -> Path | None:
+    """The content repository's own mkdocs.yml, when it has one apart from the engine's."""
+    config = project / PROJECT_CONFIG
+    if not config.is_file() or config.resolve() == engine.mkdocs_yml.resolve():
+        return None
+    return config
 
 
-def is_up_to_date(repo: Path, content_dir: Path, build_dir: Path) -> bool:
+def is_up_to_date(content_dir: Path, build_dir: Path, *, project: Path | None = None,
+                  engine: EngineFiles | None = None) -> bool:
+    engine = engine or engine_files()
     stamp = build_dir / STAMP
     if not stamp.is_file() or not (build_dir / "catalog.db").is_file() or not (build_dir / "site").is_dir():
         return False
@@ -70,22 +66,58 @@ def is_up_to_date(repo: Path, content_dir: Path, build_dir: Path) -> bool:
         recorded = json.loads(stamp.read_text(encoding="utf-8")).get("inputs")
     except (OSError, json.JSONDecodeError):
         return False
-    return bool(recorded == inputs_digest(repo, content_dir))
+    config = project_config(project or content_dir.parent, engine)
+    return bool(recorded == inputs_digest(content_dir, project_config=config, engine=engine))
 
 
-def _generated_config(repo: Path, docs: Path, site_dir: Path, nav: list[Any], pyodide: str,
-                      site_url: str) -> dict[str, Any]:
+def _list_values(config: Path, key: str) -> list[Any]:
+    """A top-level list in the project's mkdocs.yml (plain YAML only; tagged values are left to MkDocs)."""
+    try:
+        data = yaml.safe_load(config.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return []
+    value = data.get(key) if isinstance(data, dict) else None
+    return list(value) if isinstance(value, list) else []
+
+
+def _base_config(staging: Path, engine: EngineFiles, project: Path | None) -> tuple[Path, dict[str, Any]]:
+    """The file the generated config INHERITs, and list settings merged from engine and project.
+
+    A content repository's mkdocs.yml inherits the engine's: a staged copy of it INHERITs the
+    engine's mkdocs.yml, so MkDocs merges the two its usual way (the project wins). MkDocs
+    replaces lists rather than merging them, so the engine's stylesheet, script and Markdown
+    extensions are kept by listing them again with the project's own after them.
+    """
+    if project is None:
+        return engine.mkdocs_yml, {}
+    text = project.read_text(encoding="utf-8")
+    staged = staging / "project-mkdocs.yml"
+    staged.write_text(f"INHERIT: {json.dumps(str(engine.mkdocs_yml))}\n{text}", encoding="utf-8")
+    merged: dict[str, Any] = {}
+    for key in ("extra_css", "extra_javascript", "markdown_extensions"):
+        own = _list_values(project, key)
+        if own:
+            base = _list_values(engine.mkdocs_yml, key)
+            names = {next(iter(item)) if isinstance(item, dict) else item for item in own}
+            kept = [item for item in base if (next(iter(item)) if isinstance(item, dict) else item) not in names]
+            merged[key] = kept + own
+    return staged, merged
+
+
+def _generated_config(base: Path, engine: EngineFiles, docs: Path, site_dir: Path, nav: list[Any], pyodide: str,
+                      site_url: str, merged: dict[str, Any]) -> dict[str, Any]:
     return {
-        "INHERIT": str(repo / "mkdocs.yml"),
+        "INHERIT": str(base),
         "docs_dir": str(docs),
         "site_dir": str(site_dir),
         # Material's instant navigation follows only links listed in sitemap.xml, which needs
         # site_url; `drona serve` rewrites the sitemap to the address it is reached at.
         "site_url": site_url.rstrip("/") + "/",
         "nav": nav,
-        "theme": {"name": "material", "custom_dir": str(repo / "site" / "overrides")},
+        "theme": {"name": "material", "custom_dir": str(engine.site_dir / "overrides")},
         "extra": {"drona": {"pyodide": f"pyodide/{pyodide}/", "api": "api/",
                             "snapshot": f"pyodide/{pyodide}/{assets.SNAPSHOT}"}},
+        **merged,
     }
 
 
@@ -109,20 +141,27 @@ def _dir_size(path: Path) -> int:
 
 def build(
     *,
-    repo: Path,
     content_dir: Path,
     build_dir: Path,
+    repo: Path | None = None,
     check_code: bool = True,
     site_url: str = "http://127.0.0.1:8000/",
     log: Callable[[str], None] = print,
     embedding_model: str | None = None,
+    engine: EngineFiles | None = None,
+    code_filter: Callable[[Path], bool] | None = None,
 ) -> BuildReport:
     """Build the static site and catalog.db; raises BuildFailed with every problem.
 
+    repo: the content repository's root (default: content_dir's parent): problems are reported
+    relative to it, and its mkdocs.yml, if any, is merged over the engine's.
     embedding_model: EMBEDDING_MODEL for the lesson vectors (None: from the settings; `none`: no
     vectors, lexical retrieval only).
+    code_filter: run authored code only for exercise and quiz files it accepts (None: all).
     """
     started = time.perf_counter()
+    engine = engine or engine_files()
+    project = repo or content_dir.parent
     site_dir = build_dir / "site"
     report = BuildReport(site_dir=site_dir, catalog_db=build_dir / "catalog.db")
     total_stages = 5
@@ -136,13 +175,14 @@ def build(
         log(f"[{number}/{total_stages}] {name}: done in {elapsed:.1f} s")
         return value
 
-    result = stage(1, "validate content", lambda: validate(content_dir, repo, run_code=check_code))
+    result = stage(1, "validate content", lambda: validate(content_dir, project, run_code=check_code,
+                                                         code_filter=code_filter))
     if result.problems:
         raise BuildFailed(f"{len(result.problems)} problem(s) in content", result.problems)
     catalog = result.catalog
     report.programs_checked = result.programs_run
     try:
-        pyodide = assets.pyodide_version(repo)
+        pyodide = assets.pyodide_version(engine)
     except assets.AssetError as exc:
         raise BuildFailed(str(exc)) from None
 
@@ -154,31 +194,36 @@ def build(
     pageset = stage(2, "generate pages", lambda: write_pages(catalog, docs))
 
     def make_assets() -> None:
-        assets.bundle_scripts(repo, docs / "assets" / "drona")
-        assets.copy_static(repo, docs / "assets" / "drona")
+        assets.bundle_scripts(engine, docs / "assets" / "drona")
+        assets.copy_static(engine, docs / "assets" / "drona")
 
     try:
         stage(3, "bundle scripts", make_assets)
     except assets.AssetError as exc:
         raise BuildFailed(str(exc)) from None
+    config_path = project_config(project, engine)
+    base, merged = _base_config(staging, engine, config_path)
     config_file = staging / "mkdocs.yml"
-    config = _generated_config(repo, docs, site_dir, pageset.nav, pyodide, site_url)
+    config = _generated_config(base, engine, docs, site_dir, pageset.nav, pyodide, site_url, merged)
     config_file.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
 
     def render_site() -> None:
         _run_mkdocs(config_file)
-        runtime = assets.copy_pyodide(repo, site_dir)
-        if assets.make_snapshot(repo, runtime) is None:
+        runtime = assets.copy_pyodide(engine, site_dir)
+        if assets.make_snapshot(engine, runtime) is None:
             log("warning: no Pyodide snapshot was made (is node installed?); Python still starts, only slower")
         assets.precompress(site_dir / "pyodide")
         assets.precompress(site_dir / "assets" / "drona")
 
-    stage(4, f"render {len(pageset.pages)} pages with MkDocs", render_site)
-    digest = inputs_digest(repo, content_dir)
+    try:
+        stage(4, f"render {len(pageset.pages)} pages with MkDocs", render_site)
+    except assets.AssetError as exc:
+        raise BuildFailed(str(exc)) from None
+    digest = inputs_digest(content_dir, project_config=config_path, engine=engine)
     meta = {"built_at": datetime.now(UTC).isoformat(timespec="seconds"), "inputs": digest,
             "pyodide": pyodide, "site_url": config["site_url"]}
     add_vectors = vector_writer(embedding_model, log=log)
-    stage(5, "write catalog.db", lambda: write_catalog_db(catalog, report.catalog_db, repo / "mkdocs.yml", meta,
+    stage(5, "write catalog.db", lambda: write_catalog_db(catalog, report.catalog_db, engine.mkdocs_yml, meta,
                                                           add_vectors))
     shutil.rmtree(staging, ignore_errors=True)
 

@@ -9,9 +9,9 @@ Embedding is the slow part of a build (all-MiniLM-L6-v2 in numpy: ~15-20 chunks 
 second on the 2-core reference machine; the demo's 99 chunks take ~5 s cold), so vectors come
 from a persistent cache keyed by (model version, sha256 of the text): a rebuild embeds only new
 or changed chunks, and identical texts are embedded once. The cache
-lives outside the build output by default (`DRONA_BUILD_DIR/.cache/embeddings.db`, or the file
-named by `DRONA_EMBED_CACHE`; `off` disables it), so builds into fresh folders (tests, CI
-previews) share it. A build never fails for want of vectors: the catalog is then searched
+lives outside the build output by default (`embeddings.db` in the engine's cache folder, see
+sidecar/engine.py, or the file named by `DRONA_EMBED_CACHE`; `off` disables it), so builds into
+fresh folders (tests, CI previews) share it. A build never fails for want of vectors: the catalog is then searched
 lexically only.
 """
 
@@ -30,6 +30,7 @@ import numpy as np
 import sqlite_utils
 
 from sidecar.agents.retrieval.embedder import NONE, EmbeddingError, get_embedder, model_version
+from sidecar.engine import engine_files
 from sidecar.settings import get_settings
 
 CACHE_ENV = "DRONA_EMBED_CACHE"
@@ -44,10 +45,11 @@ def chunk_text(heading: str, text: str) -> str:
 
 
 def cache_path() -> Path | None:
+    """DRONA_EMBED_CACHE if set (`off` disables the cache), else the engine's cache folder."""
     value = os.environ.get(CACHE_ENV, "").strip()
     if value.lower() in ("off", "none", "0"):
         return None
-    return Path(value) if value else get_settings().DRONA_BUILD_DIR / ".cache" / "embeddings.db"
+    return Path(value) if value else engine_files().cache_dir / "embeddings.db"
 
 
 class EmbeddingCache:

@@ -155,7 +155,9 @@ def _load_items(directory: Path, kind: str, problems: Problems, invalid: set[tup
     if not directory.is_dir():
         return items
     for path in sorted(directory.iterdir()):
-        if path.suffix not in (".yaml", ".yml"):
+        if path.name.startswith("."):
+            continue
+        if path.suffix not in (".yaml", ".yml") or not path.is_file():
             problems.add(path, 1, f"unexpected file in {directory.name}/: {kind} files end in .yaml")
             continue
         if not _check_slug(path, path.stem, problems):
@@ -175,10 +177,9 @@ def load_module(directory: Path, problems: Problems) -> Module | None:
         return None
     module = Module(directory.name, source.doc.data, source)
     present = {p.stem: p for p in directory.glob("*.md")}
-    for stray in directory.iterdir():
-        if stray.is_file() and stray.suffix not in (".md",) and stray.name != "module.yaml":
-            problems.add(stray, 1, "unexpected file: a module holds module.yaml, lesson .md files, "
-                         "exercises/ and quizzes/")
+    lessons = tuple(p.name for p in present.values())
+    _report_strays(directory, "a module folder holds module.yaml, lesson .md files, exercises/ and quizzes/",
+                   problems, files=("module.yaml", *lessons), folders=("exercises", "quizzes"))
     for slug in _listed_children(source, "lessons", present, "lesson", problems):
         if not _check_slug(present[slug], slug, problems):
             continue
@@ -190,6 +191,19 @@ def load_module(directory: Path, problems: Problems) -> Module | None:
     return module
 
 
+def _report_strays(directory: Path, expected: str, problems: Problems, *, files: tuple[str, ...] = (),
+                   folders: tuple[str, ...] | None = None) -> None:
+    """Report what a folder holds beyond `files` and `folders` (None: any folder); hidden names are skipped."""
+    for path in sorted(directory.iterdir()):
+        if path.name.startswith("."):
+            continue
+        if path.is_dir():
+            if folders is not None and path.name not in folders:
+                problems.add(path, 1, f"unexpected folder '{path.name}/': {expected}")
+        elif path.name not in files:
+            problems.add(path, 1, f"unexpected file '{path.name}': {expected}")
+
+
 def _subdirs(directory: Path) -> dict[str, Path]:
     return {p.name: p for p in directory.iterdir() if p.is_dir() and not p.name.startswith(".")}
 
@@ -198,6 +212,8 @@ def _load_parent(directory: Path, kind: str, child_kind: str, key: str, problems
                  load_child: Callable[[Path, Problems], Any]) -> tuple[Source, list[Any]] | None:
     """A track or course: its YAML, then each listed child folder in the listed order."""
     source = load_yaml(directory / f"{kind}.yaml", kind, problems, keep_invalid=True)
+    _report_strays(directory, f"a {kind} folder holds {kind}.yaml and one folder per {child_kind}", problems,
+                   files=(f"{kind}.yaml",))
     if source is None:
         return None
     present = {n: p / f"{child_kind}.yaml" for n, p in _subdirs(directory).items()}
@@ -242,10 +258,13 @@ def load_catalog(content_dir: Path, root: Path, problems: Problems) -> Catalog:
     if certifications is not None:
         catalog.certifications = list(certifications.doc.data["certifications"])
         catalog.certifications_source = certifications
+    _report_strays(content_dir, "content/ holds domains.yaml, achievements.yaml, certifications.yaml and tracks/",
+                   problems, files=("domains.yaml", "achievements.yaml", "certifications.yaml"), folders=(TRACKS_DIR,))
     tracks_dir = content_dir / TRACKS_DIR
     if not tracks_dir.is_dir():
         problems.add(tracks_dir, 1, "no tracks/ folder: courses live in content/tracks/<track>/")
         return catalog
+    _report_strays(tracks_dir, "tracks/ holds one folder per track", problems, files=())
     listed = [t for d in catalog.domains for t in d.get("tracks", [])]
     on_disk = _subdirs(tracks_dir)
     # Tracks are ordered by domains.yaml; unlisted ones are reported by validation and appended.

@@ -15,6 +15,8 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
+from sidecar.engine import engine_files
+
 from .problems import Problems
 from .yamlsource import Located
 
@@ -43,7 +45,7 @@ _JSON_TYPES = {
 
 
 def schemas_dir() -> Path:
-    return Path(__file__).resolve().parents[2] / "schemas"
+    return engine_files().schemas_dir
 
 
 @cache

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -249,8 +250,13 @@ def _check_certifications(catalog: Catalog, problems: Problems) -> None:
                          f"certifications[{i}].rubric: weights add up to {sum(rubric.values())}, not 100")
 
 
-def validate(content_dir: Path, root: Path, *, run_code: bool = True) -> ValidationResult:
-    """Every problem in the content tree, collected in one run."""
+def validate(content_dir: Path, root: Path, *, run_code: bool = True,
+             code_filter: Callable[[Path], bool] | None = None) -> ValidationResult:
+    """Every problem in the content tree, collected in one run.
+
+    code_filter: run authored code only for the exercise and quiz files it accepts (all when None);
+    `--changed-since` and `drona serve --watch` use it to run what changed.
+    """
     problems = Problems(root)
     catalog = load_catalog(content_dir, root, problems)
     _check_unique_ids(catalog, problems)
@@ -264,5 +270,5 @@ def validate(content_dir: Path, root: Path, *, run_code: bool = True) -> Validat
         _check_solution_stays_private(module, problems)
     result = ValidationResult(catalog, problems)
     if run_code:
-        result.programs_run = check_code(catalog, problems)
+        result.programs_run = check_code(catalog, problems, code_filter)
     return result

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from sidecar.courseware import harness
+from sidecar.engine import engine_files
 
 from ._process import (
     RUNNER,
@@ -54,7 +55,6 @@ from ._process import (
 
 __all__ = ["GradeResult", "RunResult", "Sandbox", "SandboxUnavailable", "get_sandbox"]
 
-REPO_ROOT = Path(__file__).resolve().parents[2]  # node_modules/pyodide lives here (see compiler/assets.py)
 BOOT_TIMEOUT = 90.0  # seconds for a worker to boot and prepare its first interpreter (2 busy cores)
 READY_TIMEOUT = 30.0  # seconds for a worker to prepare a fresh interpreter between jobs
 DONE_GRACE = 2.0  # the "done" message after the last result, beyond the job's time limit
@@ -142,11 +142,12 @@ class Sandbox:
                  output_limit: int = 64_000, *, recycle_after: int = 100, queue_timeout: float = 120.0,
                  _python_layer: bool = True) -> None:
         node = shutil.which("node")
-        pyodide_dir = REPO_ROOT / "node_modules" / "pyodide"
+        pyodide_dir = engine_files().pyodide_dir
         if node is None:
             raise SandboxUnavailable("Node.js is not installed (the sandbox runs Pyodide on node)")
         if not (pyodide_dir / "pyodide.mjs").is_file():
-            raise SandboxUnavailable("the npm package 'pyodide' is not installed: run `npm ci`")
+            raise SandboxUnavailable(f"the Pyodide runtime is missing at {pyodide_dir}: run `npm ci` in the engine's "
+                                     "checkout, or reinstall the engine")
         self.pool_size, self.time_limit, self.memory_mb = pool_size, time_limit, memory_mb
         self.output_limit, self.recycle_after, self.queue_timeout = output_limit, recycle_after, queue_timeout
         remove_stale_scratch()

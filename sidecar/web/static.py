@@ -10,11 +10,14 @@ from __future__ import annotations
 import mimetypes
 import os
 from pathlib import Path
+from typing import Any
 
 from starlette.datastructures import Headers
 from starlette.responses import FileResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .livereload import inject
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
@@ -34,11 +37,21 @@ def cache_control(path: str) -> str:
 
 
 class SiteFiles(StaticFiles):
-    """StaticFiles that prefers a precompressed .gz sibling when the client accepts gzip."""
+    """StaticFiles that prefers a precompressed .gz sibling when the client accepts gzip.
+
+    live_reload: add the live-reload script to HTML pages (`drona serve --watch`).
+    """
+
+    def __init__(self, *args: Any, live_reload: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.live_reload = live_reload
 
     def file_response(self, full_path: os.PathLike[str] | str, stat_result: os.stat_result, scope: Scope,
                       status_code: int = 200) -> Response:
         path = Path(full_path)
+        if self.live_reload and path.suffix == ".html":
+            return Response(inject(path.read_bytes()), status_code=status_code, media_type="text/html",
+                            headers={"cache-control": "no-store"})
         accepts = Headers(scope=scope).get("accept-encoding", "")
         gz = path.with_name(path.name + ".gz")
         if "gzip" in accepts and gz.is_file():
