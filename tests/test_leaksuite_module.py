@@ -180,12 +180,18 @@ def test_runs_from_inside_a_running_event_loop(demo_build, tmp_path) -> None:
     """`drona leak-check` may be called from code that already runs an event loop (a server, a
     test framework): the suite starts its own loop in a thread of its own."""
     import asyncio
+    import threading
 
     settings = _settings(demo_build, tmp_path)
     exercise = _two(demo_build)[0]
+    reports: list[Any] = []
 
     async def inside() -> Any:
         return run_leak_suite(settings=settings, exercise_ids=[exercise.id])
 
-    report = asyncio.run(inside())
-    assert report.messages == attacks_per_exercise() and report.findings == []
+    # A thread of its own with its own running loop (pytest's main thread may already run one).
+    thread = threading.Thread(target=lambda: reports.append(asyncio.run(inside())))
+    thread.start()
+    thread.join()
+    assert len(reports) == 1
+    assert reports[0].messages == attacks_per_exercise() and reports[0].findings == []
