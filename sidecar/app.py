@@ -9,8 +9,11 @@ from contextlib import asynccontextmanager
 
 import anyio.to_thread
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel
 from starlette.middleware.gzip import GZipMiddleware
+from starlette.routing import BaseRoute, Match, Route
+from starlette.types import Receive, Scope, Send
 
 from sidecar import __version__
 from sidecar.agents.router import router as agents_router
@@ -20,7 +23,7 @@ from sidecar.catalog.router import router as catalog_router
 from sidecar.db.engine import get_engine, is_sqlite
 from sidecar.db.migrate import upgrade
 from sidecar.deps import SettingsDep
-from sidecar.errors import NotFound, install_error_handlers
+from sidecar.errors import MethodNotAllowed, NotFound, install_error_handlers
 from sidecar.gamification import service as gamification_service
 from sidecar.gamification.router import router as gamification_router
 from sidecar.grading.router import router as grading_router
@@ -28,7 +31,9 @@ from sidecar.onboarding.router import router as onboarding_router
 from sidecar.orgs.router import router as orgs_router
 from sidecar.progress.router import router as progress_router
 from sidecar.settings import Settings, get_settings
+from sidecar.web.limits import RequestBodyGuard
 from sidecar.web.livereload import EVENTS_PATH, SCRIPT_PATH, LiveReload
+from sidecar.web.openapi import install_openapi
 from sidecar.web.static import IsolationHeaders, SiteFiles, sitemap_response
 
 
@@ -57,6 +62,38 @@ def _warm_retrieval(settings: Settings) -> None:
         logging.getLogger("drona").warning("could not prepare lesson retrieval at start-up", exc_info=True)
 
 
+def _allowed_methods(routes: list[BaseRoute], scope: Scope, *, besides: object) -> list[str]:
+    """The methods of the routes (other than the one of endpoint `besides`) whose path matches the request's."""
+    allowed: set[str] = set()
+    # iter_route_contexts: the routes of included routers, with their prefixes.
+    for route in iter_route_contexts(routes):
+        methods = route.methods
+        if getattr(route.original_route, "endpoint", None) is besides or not methods:
+            continue  # the static site's mount has no methods: it is not an API path
+        match, _ = route.matches(scope)
+        if match is not Match.NONE:
+            allowed |= set(methods)
+    return sorted(allowed)
+
+
+class _ApiFallback:
+    """The last /api route: 404 for an unknown path, 405 with Allow for a known one asked with another method.
+
+    An ASGI app rather than a function, so that its Route takes every method: with a method list
+    (a function endpoint's default is GET) a known path asked with, say, PUT could still end here
+    and get a 404 instead of the 405 that tells the client what to use.
+    """
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        allowed = _allowed_methods(self.app.router.routes, scope, besides=self)
+        if allowed:
+            raise MethodNotAllowed(f"{scope['method']} is not allowed here; use {', '.join(allowed)}.", allowed)
+        raise NotFound(f"No API endpoint at {scope['path']}.")
+
+
 def create_app(settings: Settings | None = None, *, serve_site: bool = False,
                live_reload: LiveReload | None = None) -> FastAPI:
     """The sidecar; with serve_site, the static site too; with live_reload, pages reload on rebuilds."""
@@ -77,21 +114,24 @@ def create_app(settings: Settings | None = None, *, serve_site: bool = False,
         threading.Thread(target=_warm_retrieval, args=(settings,), daemon=True, name="drona-warm-retrieval").start()
         yield
 
+    # (No default_response_class: a custom one turns off FastAPI's fast path, which serialises
+    # response models straight to JSON bytes, on every endpoint. Text that predates the request
+    # body check is repaired where it can be stored instead: see sidecar/web/text.py.)
     app = FastAPI(title="Dronacharya sidecar", version=__version__, openapi_url="/openapi.json",
                   docs_url="/api/docs", redoc_url=None, lifespan=lifespan)
     app.state.settings = settings
     app.state.engine = engine
     install_error_handlers(app)
+    install_openapi(app)
     api = APIRouter(prefix="/api", dependencies=[Depends(csrf_protect)])
     for router in (health_router, auth_router, onboarding_router, catalog_router, progress_router,
                    gamification_router, orgs_router, grading_router, agents_router):
         api.include_router(router)
     app.include_router(api)
 
-    @app.api_route("/api/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
-    def api_not_found(rest: str) -> None:
-        # Without this, unknown /api paths would fall through to the static site's HTML 404.
-        raise NotFound(f"No API endpoint at /api/{rest}.")
+    # Without this, unknown /api paths would fall through to the static site's HTML 404.
+    fallback = Route("/api/{rest:path}", _ApiFallback(app), include_in_schema=False)
+    app.router.routes.append(fallback)
 
     if live_reload is not None:
         app.add_api_route(EVENTS_PATH, live_reload.events_response, include_in_schema=False)
@@ -107,6 +147,8 @@ def create_app(settings: Settings | None = None, *, serve_site: bool = False,
         app.mount("/", SiteFiles(directory=settings.site_dir, html=True, check_dir=False,
                                  live_reload=live_reload is not None), name="site")
     # HTML and API JSON are compressed on the fly; wasm/JS come precompressed (SiteFiles).
+    # Innermost, so its refusals get the headers below; before any endpoint reads a body.
+    app.add_middleware(RequestBodyGuard)
     app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
     app.add_middleware(IsolationHeaders)
     return app

@@ -11,8 +11,10 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from sidecar.web.text import SafeJSONResponse as JSONResponse
 
 logger = logging.getLogger("drona")
 
@@ -25,6 +27,11 @@ class DomainError(Exception):
         super().__init__(message)
         self.message = message
         self.details = details
+
+    @property
+    def headers(self) -> dict[str, str] | None:
+        """Extra response headers (Retry-After, Allow)."""
+        return None
 
 
 class NotFound(DomainError):
@@ -52,6 +59,19 @@ class Forbidden(DomainError):
     code = "forbidden"
 
 
+class MethodNotAllowed(DomainError):
+    status_code = 405
+    code = "method_not_allowed"
+
+    def __init__(self, message: str, allow: list[str]) -> None:
+        super().__init__(message, {"allow": allow})
+        self.allow = allow
+
+    @property
+    def headers(self) -> dict[str, str] | None:
+        return {"Allow": ", ".join(self.allow)}
+
+
 class Conflict(DomainError):
     status_code = 409
     code = "conflict"
@@ -65,6 +85,10 @@ class RateLimited(DomainError):
         super().__init__(message, {"retry_after_seconds": retry_after})
         self.retry_after = retry_after
 
+    @property
+    def headers(self) -> dict[str, str] | None:
+        return {"Retry-After": str(self.retry_after)}
+
 
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     body: dict[str, Any] = {"code": code, "message": message}
@@ -73,16 +97,28 @@ def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     return {"error": body}
 
 
+class ErrorDetail(BaseModel):
+    code: str = Field(description="Machine-readable, e.g. not_found, invalid_input, too_large.")
+    message: str = Field(description="Human-readable.")
+    details: Any = Field(None, description="More about the error where there is more (omitted otherwise).")
+
+
+class ErrorResponse(BaseModel):
+    """The body of every error response (documented for each operation in the OpenAPI document)."""
+
+    error: ErrorDetail
+
+
 _STATUS_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-                 405: "method_not_allowed", 409: "conflict", 413: "too_large", 429: "rate_limited"}
+                 405: "method_not_allowed", 409: "conflict", 413: "too_large", 422: "invalid_input",
+                 429: "rate_limited"}
 
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
-        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
         return JSONResponse(error_body(exc.code, exc.message, exc.details), status_code=exc.status_code,
-                            headers=headers)
+                            headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -91,8 +127,14 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = _STATUS_CODES.get(exc.status_code, "error")
-        return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code,
+        # The request-body guard's errors (sidecar/web/limits.py) carry their own code and details.
+        code = getattr(exc, "code", None) or _STATUS_CODES.get(exc.status_code, "error")
+        message, details = str(exc.detail), getattr(exc, "details", None)
+        allow = (exc.headers or {}).get("Allow") if exc.status_code == 405 else None
+        if allow:  # the router's own 405: say what to use instead
+            message = f"{request.method} is not allowed here; use {allow}."
+            details = {"allow": [m.strip() for m in allow.split(",")]}
+        return JSONResponse(error_body(code, message, details), status_code=exc.status_code,
                             headers=getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)

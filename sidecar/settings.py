@@ -8,12 +8,14 @@ working directory itself; never the folder the engine is installed in.
 
 from __future__ import annotations
 
+import ipaddress
+import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from sidecar.project import project_root
 
@@ -45,11 +47,22 @@ class Settings(BaseSettings):
     DATABASE_POOL_SIZE: int = Field(5, ge=1, le=200, description="Connections kept open per sidecar process.")
     DRONA_DATA_DIR: Path = Field(default_factory=lambda: project_root() / "data",
                                  description="Learner data outside the database: the outbox.")
+    GRADING_WORKERS: int = Field(2, ge=1, le=64, description="Submissions graded at once per sidecar process "
+                                 "(sandbox host processes; about one per CPU core).")
+    GRADING_QUEUE_PER_LEARNER: int = Field(2, ge=0, le=20, description="Submissions a learner may have waiting "
+                                           "behind their running one; more get 429 with Retry-After.")
+    GRADING_QUEUE_PER_WORKER: int = Field(4, ge=1, le=100, description="Submissions waiting overall, per grading "
+                                          "worker; beyond that new ones get 429 with Retry-After.")
     ENABLE_GAMIFICATION: bool = Field(True, description="false turns XP, levels, streaks, badges and boards off.")
     SESSION_DAYS: int = Field(30, ge=1, le=365, description="How long a sign-in lasts without activity.")
-    LOGIN_MAX_FAILURES: int = Field(5, ge=1, description="Failed sign-ins per email in LOGIN_WINDOW_SECONDS "
-                                    "before further attempts are refused.")
-    LOGIN_WINDOW_SECONDS: int = Field(900, ge=1, description="Window for LOGIN_MAX_FAILURES.")
+    LOGIN_MAX_FAILURES: int = Field(5, ge=1, description="Failed sign-ins per account in LOGIN_WINDOW_SECONDS "
+                                    "before each further attempt must wait (exponential back-off).")
+    LOGIN_WINDOW_SECONDS: int = Field(900, ge=1, description="Window in which failed sign-ins count.")
+    LOGIN_BACKOFF_MAX_SECONDS: int = Field(300, ge=1, description="Longest wait the per-account back-off imposes "
+                                           "between password attempts; the emailed sign-in link always works.")
+    TRUSTED_PROXIES: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Reverse proxies (IP addresses or CIDR networks, JSON list or comma-"
+        "separated) whose X-Forwarded-For is believed for the client address. Empty: the socket peer's address.")
     SMTP_HOST: str | None = Field(None, description="SMTP server for email; unset: emails go to the log and outbox.")
     SMTP_PORT: int = Field(587, description="SMTP port (STARTTLS).")
     SMTP_USER: str | None = Field(None, description="SMTP user name.")
@@ -94,6 +107,20 @@ class Settings(BaseSettings):
     @property
     def catalog_db(self) -> Path:
         return self.DRONA_BUILD_DIR / "catalog.db"
+
+    @field_validator("TRUSTED_PROXIES", mode="before")
+    @classmethod
+    def _proxy_list(cls, value: Any) -> Any:
+        # The environment gives a string: a JSON list, or the friendlier "10.0.0.1, 10.1.0.0/16".
+        if isinstance(value, str):
+            text = value.strip()
+            value = json.loads(text) if text.startswith("[") else [p for p in text.replace(",", " ").split() if p]
+        if isinstance(value, list):
+            for entry in value:
+                # A typo must stop the start-up, not silently trust nobody (or everybody).
+                ipaddress.ip_network(str(entry).strip(), strict=False)
+            return [str(entry).strip() for entry in value]
+        return value
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:

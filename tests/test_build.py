@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from sidecar.compiler.build import BuildFailed, BuildReport, build, is_up_to_date
+from sidecar.compiler.catalogdb import markdown_renderer
 from sidecar.compiler.inputs import build_modules
 from sidecar.settings import REPO_ROOT
 
@@ -31,6 +32,46 @@ def _variants(secret: str) -> set[str]:
     return {secret, html.escape(secret), html.escape(secret, quote=False), as_json, html.escape(as_json)}
 
 
+def _later_rungs(catalog_db: Path) -> dict[str, str]:
+    """Every hint rung after the first, of every exercise: only the server hands these out."""
+    conn = sqlite3.connect(catalog_db)
+    rungs = {f"hint rung {n} of {ex_id}": hint["text"]
+             for ex_id, hints in conn.execute("SELECT id, hints FROM exercises")
+             for n, hint in enumerate(json.loads(hints)[1:], 2)}
+    conn.close()
+    return rungs
+
+
+_TAG_RE = re.compile(r"<[^<>]*>")
+
+
+def _plain(text: str) -> str:
+    """Text as a reader or the search index has it: no tags, no entities, and no whitespace at all
+    (pages and the search index space words differently around inline code)."""
+    return "".join(html.unescape(_TAG_RE.sub("", text)).split())
+
+
+def _strings_of(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings_of(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings_of(v)]
+    return []
+
+
+def _reader_text(path: Path, text: str) -> str | None:
+    """The plain text of a page or of a JSON file (the search index); None for other files."""
+    name = path.name.removesuffix(".gz")
+    if name.endswith(".json"):
+        try:
+            return _plain(" ".join(_strings_of(json.loads(text))))
+        except ValueError:
+            return _plain(text)
+    return _plain(text) if name.endswith((".html", ".xml")) else None
+
+
 def _private_strings(catalog_db: Path) -> dict[str, str]:
     conn = sqlite3.connect(catalog_db)
     secrets: dict[str, str] = {}
@@ -44,6 +85,7 @@ def _private_strings(catalog_db: Path) -> dict[str, str]:
         if kind in ("predict-output", "code-completion") and len(value.strip()) >= 8:
             secrets[f"answer of {item_id}"] = value
     conn.close()
+    secrets.update(_later_rungs(catalog_db))
     return {k: v for k, v in secrets.items() if v.strip()}
 
 
@@ -60,12 +102,23 @@ def _site_texts(site: Path):
 def _assert_private_material_absent(report: BuildReport) -> int:
     secrets = _private_strings(report.catalog_db)
     assert secrets, "the catalog holds private material to look for"
+    assert _later_rungs(report.catalog_db), "the catalog holds hint rungs after the first to look for"
     needles = {variant: name for name, secret in secrets.items() for variant in _variants(secret)}
+    # A rung is Markdown: in a page it is HTML, in the search index text. Compare what a reader sees.
+    render = markdown_renderer(REPO_ROOT / "mkdocs.yml")
+    rungs = {}
+    for name, text in _later_rungs(report.catalog_db).items():
+        render.reset()
+        rungs[_plain(render.convert(text))] = name
     files = 0
     for path, text in _site_texts(report.site_dir):
         files += 1
         for needle, name in needles.items():
             assert needle not in text, f"{name} leaked into {path.relative_to(report.site_dir)}"
+        reader = _reader_text(path, text)
+        if reader is not None:
+            for needle, name in rungs.items():
+                assert needle not in reader, f"{name} leaked into {path.relative_to(report.site_dir)}"
         for match in CONFIG_RE.finditer(text):
             css = match.group(1) or match.group(4)
             config = json.loads(html.unescape(match.group(2) or match.group(3)))
@@ -142,6 +195,37 @@ def test_minimal_build_keeps_private_material_out_of_the_site(minimal_build: Bui
 def test_demo_build_keeps_private_material_out_of_the_site(demo_build: BuildReport) -> None:
     assert demo_build.exercises >= 15 and demo_build.quizzes >= 3
     assert _assert_private_material_absent(demo_build) > 50
+
+
+def test_only_the_first_hint_rung_is_public(demo_build: BuildReport) -> None:
+    conn = sqlite3.connect(demo_build.catalog_db)
+    ladders = {ex_id: json.loads(hints) for ex_id, hints in conn.execute("SELECT id, hints FROM exercises")}
+    conn.close()
+    assert len(ladders) >= 15 and all(len(ladder) >= 3 for ladder in ladders.values())
+    pages = [path.read_text(encoding="utf-8") for path in demo_build.site_dir.rglob("index.html")]
+    for ex_id, ladder in ladders.items():
+        page = next(p for p in pages if f'data-exercise-id="{ex_id}"' in p)
+        # One rung per exercise on the page: the first, for signed-out learners.
+        assert page.count('class="drona-hint"') == page.count('class="drona-exercise"') >= 1
+        assert f'data-count="{len(ladder)}"' in page
+    index = (demo_build.site_dir / "search" / "search_index.json").read_text(encoding="utf-8")
+    assert len(json.loads(index)["docs"]) > 10
+
+
+@pytest.mark.parametrize("where", ["page", "search index"])
+def test_the_private_material_check_finds_a_later_rung(minimal_build: BuildReport, tmp_path: Path,
+                                                       where: str) -> None:
+    """The check itself: a later rung in a page (as HTML) or in the search index (as text) fails it."""
+    (tmp_path / "search").mkdir()
+    if where == "page":
+        (tmp_path / "index.html").write_text(
+            '<div class="drona-hint"><p>A function hands back its result with <code>return</code>.</p></div>')
+    else:
+        (tmp_path / "search" / "search_index.json").write_text(json.dumps(
+            {"docs": [{"location": "x/", "text": "Hints: A function hands back its result with return. More"}]}))
+    report = BuildReport(site_dir=tmp_path, catalog_db=minimal_build.catalog_db)
+    with pytest.raises(AssertionError, match="hint rung 2 of 00000000-0000-4000-8000-000000000015"):
+        _assert_private_material_absent(report)
 
 
 def test_site_makes_no_third_party_requests(demo_build: BuildReport) -> None:

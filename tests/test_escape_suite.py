@@ -2,7 +2,15 @@
 
 Every attack is graded against a small exercise (`add(2, 3) == 5` visible, `add(-1, -1) == -2`
 hidden) and must not pass; nothing secret may show up in the result; the listening socket must
-see no connection; and the next submission, a correct solution, must be graded correctly.
+see no connection; and the next submission, a correct solution, must be graded correctly and
+within its normal time.
+
+The tests run in a trusted judge process, so attacks on them from inside the program (patched
+builtins, frames, capture buffers, the harness) can only change the program's own answers. The
+suite also covers the classes of a security review: the JavaScript bridge (`_imp` handing out
+`_pyodide_core`), state across jobs (prototype pollution, ArrayBuffers kept alive), frame and
+globals tampering, capture-buffer patching, timeouts as an oracle on hidden inputs, and one
+learner starving the others (tests/test_grading_fairness.py covers that through the API).
 
 Attacks that try something and report back use the REPORT pattern: the program records what
 happened and `add` raises it as the assertion message, which the visible test then shows. So a
@@ -33,9 +41,11 @@ from sidecar.sandbox import Sandbox
 from sidecar.sandbox._process import LAUNCHER
 from sidecar.settings import REPO_ROOT
 
-pytestmark = pytest.mark.skipif(shutil.which("node") is None
-                                or not (REPO_ROOT / "node_modules" / "pyodide" / "pyodide.mjs").is_file(),
-                                reason="needs Node.js and node_modules/pyodide (npm ci)")
+if shutil.which("node") is None or not (REPO_ROOT / "node_modules" / "pyodide" / "pyodide.mjs").is_file():
+    # Never skipped where it matters: CI sets DRONA_REQUIRE_NODE=1 (.ci/run).
+    if os.environ.get("DRONA_REQUIRE_NODE") == "1":
+        raise RuntimeError("Node.js and node_modules/pyodide are required here (DRONA_REQUIRE_NODE=1)")
+    pytestmark = pytest.mark.skip(reason="needs Node.js and node_modules/pyodide (npm ci)")
 
 SECRET_ENV = "DRONA_ESCAPE_SUITE_SECRET"
 SECRET = "env-secret-5f1c2e"
@@ -46,6 +56,7 @@ TESTS: list[dict[str, Any]] = [
 ]
 GOOD = "def add(a, b):\n    return a + b\n"
 TIME_LIMIT = 5.0
+NORMAL_SECONDS = 3.0  # a correct submission after an attack is graded within this (a fresh isolate included)
 
 
 def report(attempt: str) -> str:
@@ -137,8 +148,10 @@ def assert_contained(box: Sandbox, code: str, listener: Listener, secret_db: Pat
     assert result.results[1]["message"] == "Try negative numbers.", "hidden tests show only their feedback"
     time.sleep(0.05)
     assert listener.connections == before, "the attack reached the listening socket"
+    started = time.monotonic()
     after = box.grade(GOOD, TESTS, seed=7)
     assert after.passed and after.status == "ok", f"the next submission was not graded correctly: {after}"
+    assert time.monotonic() - started < NORMAL_SECONDS, "the next submission was slowed down by the attack"
     return str(result.results[0]["message"])
 
 
@@ -276,9 +289,10 @@ def test_infinite_loop_times_out(sandbox: Sandbox) -> None:
     started = time.monotonic()
     result = sandbox.grade("while True:\n    pass\n", TESTS, seed=1)
     elapsed = time.monotonic() - started
-    assert result.status == "timeout" and "timed out after 5 s" in result.message
+    assert result.status == "timeout" and "took too long (over 5 s)" in result.message
     assert elapsed < TIME_LIMIT + 2, f"took {elapsed:.1f} s"
-    assert result.worker_restarts == 1
+    # The isolate is terminated; the host process itself goes on.
+    assert result.worker_restarts == 0
     assert sandbox.grade(GOOD, TESTS, seed=1).passed
 
 
@@ -349,7 +363,7 @@ def test_js_and_os_layers_hold_without_the_python_layer(bare_sandbox: Sandbox, l
                                                          secret_db: Path, code: str) -> None:
     message = assert_contained(bare_sandbox, code, listener, secret_db)
     # Either the attempt raised, or it killed its own interpreter (then the worker is replaced).
-    assert message.startswith(("blocked ", "The program stopped the Python interpreter")), message
+    assert message.startswith(("blocked ", "This test did not finish: the program stopped")), message
 
 
 OS_PROBE = """
@@ -381,3 +395,144 @@ def test_os_layers_hold_without_node_permissions(sandbox: Sandbox, listener: Lis
     assert listener.connections == 0 and found["net"] != "ESCAPED" and found["env"] == 0, found
     if layer == "seccomp":
         assert found == {"env": 0, "exec": "EPERM", "kill": "EPERM", "net": "EACCES"}
+
+
+# ---- the classes of the security review (issue #10) ---------------------------------------------
+BRIDGE = [
+    # The reported forge: `_imp.create_builtin` loaded `_pyodide_core` without an "import" audit event.
+    pytest.param(report("import importlib._bootstrap as b, importlib.machinery as m\n"
+                        "core = b._imp.create_builtin(m.ModuleSpec('_pyodide_core', None))\n"
+                        "raise RuntimeError('got ' + repr(core))"), id="_imp-create_builtin"),
+    pytest.param(report("import _imp"), id="import-_imp"),
+    pytest.param(report("import sys\nraise RuntimeError(repr(sys.modules['_imp']))"), id="sys.modules-_imp"),
+    pytest.param(report("import _pyodide_core"), id="import-_pyodide_core"),
+    pytest.param(report("import importlib.machinery as m\n"
+                        "core = m.BuiltinImporter.create_module(m.ModuleSpec('_pyodide_core', None))\n"
+                        "raise RuntimeError('got ' + repr(core))"), id="BuiltinImporter-create_module"),
+    pytest.param(report("import asyncio\npolicy = asyncio.events._event_loop_policy\n"
+                        "if policy is not None:\n    raise RuntimeError('ESCAPED policy ' + repr(policy))\n"
+                        "raise LookupError('no policy left')"), id="webloop-policy"),
+    pytest.param(report("import sys\nfinders = [f for f in sys.meta_path if 'pyodide' in type(f).__module__]\n"
+                        "if finders:\n    raise RuntimeError('ESCAPED ' + repr(finders))\n"
+                        "raise LookupError('no JS finder')"), id="meta_path-JsFinder"),
+]
+FRAMES_AND_GLOBALS = [
+    # Walking up from a function the test calls finds the runner, never a test or an expected value.
+    pytest.param("import sys\ndef add(a, b):\n    seen = []\n    f = sys._getframe()\n    while f:\n"
+                 "        seen += [repr(f.f_locals)[:3000], repr(f.f_globals.keys())[:500]]\n        f = f.f_back\n"
+                 "    raise AssertionError(' '.join(seen))\n", id="walk-frames-from-a-call"),
+    pytest.param("import sys\ndef add(a, b):\n    f = sys._getframe(1)\n    f.f_locals['expected'] = a + b\n"
+                 "    f.f_globals['AssertionError'] = KeyError\n    return None\n", id="rewrite-caller-locals"),
+    pytest.param("import builtins\nbuiltins.str = lambda *a: '5'\nbuiltins.int = lambda *a: 5\n"
+                 "builtins.isinstance = lambda *a: True\nbuiltins.len = lambda *a: 1\n"
+                 "def add(a, b):\n    return 'five'\n", id="shadow-builtins"),
+    pytest.param("str = lambda *a: '5'\nabs = lambda *a: 0\nAssertionError = KeyError\n"
+                 "def add(a, b):\n    return 'five'\n", id="shadow-names-in-the-program"),
+    pytest.param("class Anything:\n    def __eq__(self, other):\n        return True\n    __hash__ = None\n"
+                 "    def __bool__(self):\n        return True\ndef add(a, b):\n    return Anything()\n",
+                 id="object-equal-to-anything"),
+    pytest.param("class Five(int):\n    def __eq__(self, other):\n        return True\n"
+                 "def add(a, b):\n    return Five(0)\n", id="int-subclass-equal-to-anything"),
+]
+CAPTURE = [
+    # The program's output is captured outside Python: patched buffers change nothing.
+    pytest.param("import io, sys\nio.StringIO.getvalue = lambda self: '5\\n'\n"
+                 "class Fake:\n    def write(self, s):\n        return len(s)\n    def getvalue(self):\n"
+                 "        return '5\\n'\n    def flush(self):\n        pass\nsys.stdout = Fake()\nprint('nothing')\n",
+                 id="patch-getvalue-and-stdout"),
+    pytest.param("import sys\nsys.stdout.write = lambda s: len(s)\nprint('4')\n", id="patch-stdout-write"),
+]
+PRINT_TESTS: list[dict[str, Any]] = [
+    {"name": "prints five", "code": "assert output == '5\\n', repr(output)"},
+    {"name": "prints five (hidden)", "code": "assert output.strip() == '5'", "hidden": True,
+     "feedback": "Print the sum."},
+]
+
+
+@pytest.mark.parametrize("code", BRIDGE)
+def test_the_js_bridge_is_out_of_reach(sandbox: Sandbox, listener: Listener, secret_db: Path, code: str) -> None:
+    message = assert_contained(sandbox, code, listener, secret_db)
+    assert message.startswith("blocked "), message
+    assert "got <module" not in message and "ESCAPED" not in message
+
+
+@pytest.mark.parametrize("code", FRAMES_AND_GLOBALS)
+def test_frames_globals_and_lookalikes_cannot_pass(sandbox: Sandbox, listener: Listener, secret_db: Path,
+                                                    code: str) -> None:
+    hidden = {"name": "secret", "code": "expected = 42  # hidden-marker-27182\nassert add(40, 2) == expected",
+              "hidden": True, "feedback": "Try other numbers."}
+    result = sandbox.grade(code, [TESTS[0], hidden], seed=5)
+    assert not result.passed and [r["passed"] for r in result.results] == [False, False], result
+    assert "hidden-marker-27182" not in repr(result) and "expected" not in result.results[0]["message"]
+    assert_contained(sandbox, code, listener, secret_db)
+
+
+@pytest.mark.parametrize("code", CAPTURE)
+def test_capture_buffer_patching_changes_nothing(sandbox: Sandbox, code: str) -> None:
+    result = sandbox.grade(code, PRINT_TESTS, seed=1)
+    assert not result.passed and [r["passed"] for r in result.results] == [False, False], result
+    assert sandbox.grade("print(2 + 3)\n", PRINT_TESTS, seed=1).passed
+
+
+def test_timeouts_do_not_say_which_hidden_input(sandbox: Sandbox) -> None:
+    """A program that hangs on one hidden input learns only that some hidden test did not finish."""
+    visible = {"name": "doubles", "stdin": "4\n", "code": "assert output == '8\\n', output"}
+    hidden = [{"name": f"hidden {n}", "stdin": f"{n}\n", "code": f"assert output == '{2 * n}\\n'", "hidden": True,
+               "feedback": "Double any number."} for n in (1, 2, 3)]
+    probe = "n = int(input())\nif n == 2:\n    while True:\n        pass\nprint(n * 2)\n"
+    result = sandbox.grade(probe, [visible, *hidden], seed=1, time_limit=2.0)
+    assert result.status == "timeout"
+    assert result.results[0]["passed"] is True  # visible tests keep their honest result
+    hidden_results = [(r["passed"], r["message"]) for r in result.results[1:]]
+    assert len(set(hidden_results)) == 1, hidden_results  # hidden 1 (which passed) reads like hidden 2 and 3
+    assert "hidden 2" not in hidden_results[0][1] and "took longer" in hidden_results[0][1]
+    # Its message on a visible input names the timeout plainly.
+    plain = sandbox.grade(probe, [dict(visible, stdin="2\n")], seed=1, time_limit=1.0)
+    assert plain.status == "timeout" and "did not finish" in plain.results[0]["message"]
+
+
+PROTOTYPE = ("from pyodide.ffi import to_js, create_proxy\nproto = to_js({}).constructor.prototype\n"
+             "obj = to_js({}).constructor\n"
+             "obj.defineProperty(proto, 'passed', to_js({'get': create_proxy(lambda: True), 'configurable': True}))")
+
+
+def test_js_state_never_reaches_the_next_job(bare_sandbox: Sandbox, listener: Listener, secret_db: Path) -> None:
+    """Without the Python layer a program reaches JavaScript: frozen intrinsics refuse a getter on a
+    shared prototype, and nothing it leaves in its realm (a big ArrayBuffer kept alive, globals)
+    exists in the next job, which starts in a fresh isolate."""
+    message = assert_contained(bare_sandbox, report(PROTOTYPE), listener, secret_db)
+    assert message.startswith("blocked "), message
+    hoard = ("from pyodide.ffi import to_js\nimport js\nKEEP = [to_js(bytearray(32 * 2**20)) for _ in range(4)]\n"
+             "to_js({}).constructor.prototype\ndef add(a, b):\n    return a - b\n")
+    for _ in range(3):
+        assert not bare_sandbox.grade(hoard, TESTS, seed=1).passed
+    probe = ("from pyodide.ffi import to_js\nproto = to_js({}).constructor.prototype\n"
+             "print(repr(getattr(proto, 'passed', None)), 'KEEP' in globals())\n")
+    for _ in range(3):
+        started = time.monotonic()
+        ran = bare_sandbox.run(probe)
+        assert ran.status == "ok" and ran.output == "None False\n", ran
+        assert time.monotonic() - started < NORMAL_SECONDS
+
+
+def test_the_audit_hook_has_no_state_to_rewrite(sandbox: Sandbox, listener: Listener, secret_db: Path) -> None:
+    """The reported bypass: clear whatever mutable state the hook's frame holds, from a caught
+    PermissionError's traceback, then try again. The hook's state is immutable (frozensets,
+    tuples, builtin classes in its defaults, which cannot be replaced), so it still holds."""
+    attack = report(
+        "import sys\ntry:\n    sys.settrace(None)\nexcept PermissionError as err:\n    tb = err.__traceback__\n"
+        "    while tb is not None:\n        for value in list(tb.tb_frame.f_locals.values()):\n"
+        "            for method in ('clear', 'popitem'):\n                try:\n"
+        "                    getattr(value, method)()\n                except Exception:\n"
+        "                    pass\n        tb = tb.tb_next\n"
+        "hooks = [f for f in (getattr(sys, '_getframe')(),)]\n"
+        "import _imp")
+    message = assert_contained(sandbox, attack, listener, secret_db)
+    assert message.startswith("blocked ImportError"), message
+    swap = report("import sys\ntry:\n    sys.settrace(None)\nexcept PermissionError as err:\n"
+                  "    frame = err.__traceback__.tb_next.tb_frame if err.__traceback__.tb_next else None\n"
+                  "    if frame is not None and 'hook' in frame.f_code.co_name:\n"
+                  "        raise RuntimeError('no function object to reach from here')\n"
+                  "def hook():\n    pass\nhook.__defaults__ = ()\nimport ctypes")
+    message = assert_contained(sandbox, swap, listener, secret_db)
+    assert message.startswith("blocked "), message

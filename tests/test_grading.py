@@ -78,15 +78,24 @@ def test_submissions_need_a_session_and_a_real_exercise(make_client, db_url: str
     assert _submit(client, DOUBLE, "x" * 60_000).status_code == 422
 
 
-def test_hint_ladder_is_recorded_and_bottom_out_needs_an_attempt(make_client, db_url: str) -> None:
+def test_hint_ladder_is_recorded_and_bottom_out_needs_attempts_and_time(make_client, db_url: str,
+                                                                       monkeypatch) -> None:
+    from sidecar.grading import hints
+
     client = make_client(db_url)
     client.signup("hints@example.com")
     first = client.post(f"/api/exercises/{DOUBLE}/hints").json()
     second = client.post(f"/api/exercises/{DOUBLE}/hints").json()
     assert (first["rung"], second["rung"], second["remaining"]) == (1, 2, 1)
     blocked = client.post(f"/api/exercises/{DOUBLE}/hints")
-    assert blocked.status_code == 409 and "attempt" in blocked.json()["error"]["message"]
+    assert blocked.status_code == 409 and "3 more different attempts" in blocked.json()["error"]["message"]
     _submit(client, DOUBLE, "def double(n):\n    return n\n")
+    still = client.post(f"/api/exercises/{DOUBLE}/hints")
+    assert still.status_code == 409 and still.json()["error"]["details"]["attempts_needed"] == 2
+    for code in ("def double(n):\n    return n + 1\n", "def double(n):\n    return -n\n"):
+        _submit(client, DOUBLE, code)
+    moved = utcnow() + timedelta(minutes=6)  # the server's clock, moved instead of waiting
+    monkeypatch.setattr(hints, "now", lambda: moved)
     last = client.post(f"/api/exercises/{DOUBLE}/hints").json()
     assert last["bottom_out"] is True and last["remaining"] == 0
     assert _submit(client, DOUBLE, GOOD).json()["passed"] is True

@@ -87,14 +87,19 @@ def test_continue_where_you_left_off(make_client, db_url: str) -> None:
 
 
 def test_queued_events_keep_their_time(make_client, db_url: str) -> None:
+    # An event queued offline yesterday records the lesson with yesterday's time (history), but its
+    # rewards count today, when the server received it: a client's clock cannot back-date a streak.
     client = make_client(db_url)
     client.signup("q@example.com")
-    yesterday = (datetime.now(UTC) - timedelta(days=1)).isoformat()
-    _event(client, CONCEPT, occurred_at=yesterday)
+    yesterday = datetime.now(UTC) - timedelta(days=1)
+    done = _event(client, CONCEPT, occurred_at=yesterday.isoformat()).json()
     _event(client, REFLECTION)
+    assert done["state"] == "completed" and done["xp_awarded"] > 0
+    (lesson,) = [s for s in client.get("/api/progress").json()["lessons"] if s["lesson_id"] == CONCEPT]
+    assert abs(datetime.fromisoformat(lesson["completed_at"]) - yesterday) < timedelta(seconds=1)
     streak = client.get("/api/gamification/profile").json()["streak"]
-    assert streak["current"] == 2, "an event queued offline yesterday counts for yesterday"
-    assert len(streak["calendar"]) == 2
+    assert streak["current"] == 1, "yesterday's queued event counts on the day it arrived"
+    assert list(streak["calendar"]) == [streak["today"]]
 
 
 def test_gamification_can_be_turned_off(make_client, db_url: str) -> None:
@@ -158,17 +163,20 @@ def test_events_that_change_nothing_are_still_recorded_once(make_client, db_url:
     assert profile["xp"] == 63 and profile["streak"]["current"] == 1 and len(profile["streak"]["calendar"]) == 1
 
 
-def test_a_late_event_for_an_earlier_day_still_marks_that_day(make_client, db_url: str) -> None:
-    # Today first, then an event queued offline yesterday: the streak's last day does not move back,
-    # but yesterday counts as a day of practice (so this event cannot take the no-op shortcut).
+def test_a_late_event_for_an_earlier_day_is_recorded_but_counts_today(make_client, db_url: str) -> None:
+    # Today first, then an event queued offline yesterday: it is stored with yesterday's time, and
+    # today is the only day of practice (rewards use the server's clock).
     client = make_client(db_url)
-    client.signup("late@example.com")
+    user_id = client.signup("late@example.com")["id"]
     _event(client, CONCEPT, "started")
-    yesterday = (datetime.now(UTC) - timedelta(days=1)).isoformat()
-    late = _event(client, CONCEPT, "started", occurred_at=yesterday).json()
+    yesterday = datetime.now(UTC) - timedelta(days=1)
+    late = _event(client, CONCEPT, "started", occurred_at=yesterday.isoformat()).json()
     assert late["duplicate"] is False and late["state"] == "started"
+    with read_session(get_engine(db_url)) as session:
+        stored = session.scalars(select(ProgressEvent.occurred_at).where(ProgressEvent.user_id == user_id)).all()
+    assert any(abs(at - yesterday) < timedelta(seconds=1) for at in stored)
     streak = client.get("/api/gamification/profile").json()["streak"]
-    assert len(streak["calendar"]) == 2 and streak["current"] == 1
+    assert len(streak["calendar"]) == 1 and streak["current"] == 1
 
 
 def test_concurrent_events_of_many_learners_are_each_counted_once(make_client, db_url: str, minimal_build) -> None:

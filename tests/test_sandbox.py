@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,9 +24,10 @@ from sidecar.courseware.harness import run_tests
 from sidecar.sandbox import Sandbox
 from sidecar.settings import REPO_ROOT
 
-pytestmark = pytest.mark.skipif(shutil.which("node") is None
-                                or not (REPO_ROOT / "node_modules" / "pyodide" / "pyodide.mjs").is_file(),
-                                reason="needs Node.js and node_modules/pyodide (npm ci)")
+if shutil.which("node") is None or not (REPO_ROOT / "node_modules" / "pyodide" / "pyodide.mjs").is_file():
+    if os.environ.get("DRONA_REQUIRE_NODE") == "1":
+        raise RuntimeError("Node.js and node_modules/pyodide are required here (DRONA_REQUIRE_NODE=1)")
+    pytestmark = pytest.mark.skip(reason="needs Node.js and node_modules/pyodide (npm ci)")
 
 BASICS = REPO_ROOT / "content" / "tracks" / "python-developer" / "python-basics"
 ADD_TESTS: list[dict[str, Any]] = [
@@ -120,13 +122,15 @@ def test_program_errors_and_exit(sandbox: Sandbox) -> None:
 def test_state_does_not_leak_between_jobs(sandbox: Sandbox) -> None:
     plant = ("import builtins, random, sys\nbuiltins.PLANTED = 'x'\nrandom.PLANTED = 'x'\n"
              "sys.modules['planted'] = sys\nopen('/tmp/planted', 'w').write('x')\ndef add(a, b):\n    return a + b\n")
-    probe = [{"name": "clean", "code": "import builtins, os, random, sys\nassert not hasattr(builtins, 'PLANTED')\n"
-                                       "assert not hasattr(random, 'PLANTED') and 'planted' not in sys.modules\n"
-                                       "assert not os.path.exists('/tmp/planted')"}]
-    for _ in range(4):  # enough jobs to land on every worker
+    # The program looks at its own interpreter (the tests run elsewhere, in the judge).
+    probe = ("import builtins, os, random, sys\n"
+             "print(hasattr(builtins, 'PLANTED'), hasattr(random, 'PLANTED'), 'planted' in sys.modules, "
+             "os.path.exists('/tmp/planted'))\n")
+    clean = [{"name": "clean", "code": "assert output == 'False False False False\\n', output"}]
+    for _ in range(4):  # enough jobs to land on every host
         assert sandbox.grade(plant, ADD_TESTS, seed=0).passed
     for _ in range(4):
-        assert sandbox.grade("", probe, seed=0).passed
+        assert sandbox.grade(probe, clean, seed=0).passed
 
 
 def test_concurrent_submissions_are_not_mixed_up(sandbox: Sandbox) -> None:
@@ -172,7 +176,7 @@ def test_run_captures_output_and_errors(sandbox: Sandbox) -> None:
 def test_time_limit_per_call(sandbox: Sandbox) -> None:
     result = sandbox.grade("import time\nt = time.time()\nwhile time.time() - t < 3:\n    pass\n",
                            [{"name": "t", "code": "pass"}], seed=0, time_limit=1.0)
-    assert result.status == "timeout" and "timed out after 1 s" in result.message
+    assert result.status == "timeout" and "took too long (over 1 s)" in result.message
 
 
 def test_describe_and_stats(sandbox: Sandbox) -> None:
@@ -215,3 +219,77 @@ def test_close_leaves_no_processes() -> None:
     proc = subprocess.run([sys.executable, "-c", CLOSE_CHECK], cwd=REPO_ROOT, capture_output=True, text=True,
                           timeout=120)
     assert proc.returncode == 0 and proc.stdout.strip() == "clean", proc.stderr[-2000:]
+
+
+def test_hidden_tests_never_enter_the_sandbox(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Everything the isolate receives is the program and the questions about it (inputs, names,
+    arguments): no test code, no expected value, no verdict."""
+    from sidecar.sandbox import pool
+
+    sent: list[str] = []
+    real_send = pool.HostProcess.send
+
+    def spy(self: Any, message: dict[str, Any]) -> None:
+        sent.append(repr(message))
+        real_send(self, message)
+
+    monkeypatch.setattr(pool.HostProcess, "send", spy)
+    tests = [
+        {"name": "visible", "code": "assert add(2, 3) == 5"},
+        {"name": "hidden", "code": "marker = 'hidden-code-60221'\nassert add(400, 2) == 402 + 0 * 987654321",
+         "hidden": True, "feedback": "Check large numbers."},
+        {"name": "hidden stdin", "stdin": "41\n", "code": "assert output == str(41 + 1) + '\\n'  # expected-42",
+         "hidden": True},
+    ]
+    code = "def add(a, b):\n    return a + b\nprint(int(input()) + 1) if False else None\n"
+    result = sandbox.grade(code, tests, seed=3)
+    assert [r["passed"] for r in result.results] == [True, True, False]
+    traffic = "\n".join(sent)
+    assert "400" in traffic and "41\\\\n" in traffic  # the inputs do travel...
+    for secret in ("hidden-code-60221", "987654321", "402", "expected-42", "assert", "Check large numbers"):
+        assert secret not in traffic, secret  # ...never the tests, expected values or feedback
+
+
+def test_memory_budget_per_exercise(sandbox: Sandbox) -> None:
+    """An exercise's memory_mb is the program's budget for that submission (the JS side included)."""
+    hungry = "block = bytearray(120 * 2**20)\nprint(len(block) // 2**20)\n"
+    tests = [{"name": "t", "code": "assert output == '120\\n', output"}]
+    small = sandbox.grade(hungry, tests, seed=0, memory_mb=64)
+    assert small.status == "memory" and not small.passed and "more than 64 MB" in small.message
+    roomy = sandbox.grade(hungry, tests, seed=0, memory_mb=512)
+    assert roomy.status == "ok" and roomy.passed
+
+
+def _nice_values(pid: int) -> list[int]:
+    values = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            values.append(int((task / "stat").read_text().rsplit(")", 1)[1].split()[16]))
+        except (OSError, IndexError, ValueError):
+            continue
+    return values
+
+
+def test_a_long_job_gives_way_to_the_others(sandbox: Sandbox) -> None:
+    """Past a second, a job's host runs at a lower priority (everyone else's short jobs first); its
+    priority is restored when the job ends (or, where the system refuses that, the host is replaced)."""
+    seen: dict[int, list[int]] = {}
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            for pid in sandbox.stats()["pids"]:
+                seen.setdefault(pid, []).extend(_nice_values(pid))
+            time.sleep(0.2)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        result = sandbox.grade("while True:\n    pass\n", [{"name": "t", "code": "pass"}], seed=0, time_limit=2.5)
+    finally:
+        done.set()
+        watcher.join()
+    assert result.status == "timeout"
+    assert any(max(values, default=0) >= 10 for values in seen.values()), seen
+    for pid in sandbox.stats()["pids"]:
+        assert max(_nice_values(pid), default=0) == 0, "priority restored (or the host replaced)"

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import uuid
+
+from sqlalchemy import select
 
 from sidecar.auth.roles import Role
 from sidecar.auth.service import create_user
-from sidecar.db.engine import get_engine, write_session
+from sidecar.auth.tables import OutboxEmail
+from sidecar.db.engine import get_engine, read_session, write_session
 
 CONCEPT = "00000000-0000-4000-8000-000000000031"
 REFLECTION = "00000000-0000-4000-8000-000000000032"
@@ -20,6 +24,18 @@ def _admin(make_client, db_url: str, email: str, role: Role):
     client = make_client(db_url)
     assert client.post("/api/auth/login", json={"email": email, "password": "admin password"}).status_code == 200
     return client
+
+
+def _join(admin, member, db_url: str, org_id: str, email: str, role: str = "learner") -> None:
+    """Membership by invitation: the admin invites, the member accepts with the emailed link's token."""
+    invited = admin.post(f"/api/orgs/{org_id}/invitations", json={"email": email, "role": role})
+    assert invited.status_code == 201, invited.text
+    with read_session(get_engine(db_url)) as session:
+        body = session.scalars(select(OutboxEmail.body).where(OutboxEmail.to_address == email)
+                               .order_by(OutboxEmail.id.desc())).first()
+    token = re.search(r"token=([\w-]+)", body or "").group(1)  # type: ignore[union-attr]
+    accepted = member.post(f"/api/me/invitations/{invited.json()['id']}/accept", json={"token": token})
+    assert accepted.status_code == 200, accepted.text
 
 
 def _learner(make_client, db_url: str, name: str, lessons: tuple[str, ...] = ()):
@@ -53,14 +69,13 @@ def test_team_board_needs_membership(make_client, db_url: str) -> None:
     root = _admin(make_client, db_url, "root@example.com", Role.SUPER_ADMIN)
     org = root.post("/api/orgs", json={"name": "Acme"}).json()
     boss = _admin(make_client, db_url, "boss@example.com", Role.LEARNER)
-    assert root.post(f"/api/orgs/{org['id']}/members", json={"email": "boss@example.com",
-                                                             "role": "enterprise_admin"}).status_code == 204
+    _join(root, boss, db_url, org["id"], "boss@example.com", "enterprise_admin")
     team = boss.post(f"/api/orgs/{org['id']}/teams", json={"name": "Platform", "kind": "team"}).json()
     ada = _learner(make_client, db_url, "ada", (CONCEPT,))
     outsider = _learner(make_client, db_url, "eve", (CONCEPT, REFLECTION))
     assert outsider.post(f"/api/orgs/{org['id']}/teams", json={"name": "Mine"}).status_code == 403
     assert boss.post(f"/api/teams/{team['id']}/members", json={"email": "ada@example.com"}).status_code == 422
-    boss.post(f"/api/orgs/{org['id']}/members", json={"email": "ada@example.com"})
+    _join(boss, ada, db_url, org["id"], "ada@example.com")
     assert boss.post(f"/api/teams/{team['id']}/members", json={"email": "ada@example.com"}).status_code == 204
     board = ada.get("/api/gamification/leaderboard?scope=team&period=all_time").json()
     assert [(e["display_name"], e["xp"]) for e in board["entries"]] == [("Ada", 63)]
@@ -84,7 +99,7 @@ def test_organisation_sets_default_gamification_mode(make_client, db_url: str) -
     org = root.post("/api/orgs", json={"name": "Bank", "gamification_mode": "minimal"}).json()
     ada = _learner(make_client, db_url, "ada")
     assert ada.get("/api/gamification/profile").json()["mode"] == "full"
-    root.post(f"/api/orgs/{org['id']}/members", json={"email": "ada@example.com"})
+    _join(root, ada, db_url, org["id"], "ada@example.com")
     assert ada.get("/api/gamification/profile").json()["mode"] == "minimal"
     ada.patch("/api/me/settings", json={"gamification_mode": "moderate"})
     assert ada.get("/api/gamification/profile").json()["mode"] == "moderate"

@@ -70,6 +70,32 @@ def assess(*, engine: Engine, settings: Settings, user_id: str, body: AssessCrea
                         known_skills=step.known_skills, done=step.done)
 
 
+def _review_grading(*, engine: Engine, settings: Settings, user_id: str, exercise_id: str,
+                    code: str) -> dict[str, Any]:
+    """The tests a review may show: the visible ones, run now, and never the hidden ones.
+
+    Hidden tests run only in a recorded submission (POST /api/exercises/{id}/submissions): run here,
+    they would be a free oracle that no attempt count, XP rule or hint gate ever sees. When the
+    learner's latest recorded submission is this very code, its stored hidden-test results (their
+    feedback only) come along, read back, not run again.
+    """
+    from sidecar.sandbox import get_sandbox
+
+    record = grading.load_exercise(settings.catalog_db, exercise_id)
+    # The exercise's own memory budget, as its submissions get (when the catalog sets one).
+    memory = getattr(record, "memory_mb", None)
+    graded = get_sandbox().grade(code, record.visible_tests, seed=0, time_limit=record.time_limit,
+                                 **({"memory_mb": memory} if memory else {}))
+    results = [{"name": r["name"], "passed": r["passed"], "message": r["message"], "hidden": False}
+               for r in graded.results]
+    activity = grading.activity(engine=engine, catalog_db=settings.catalog_db, user_id=user_id,
+                                exercise_id=exercise_id)
+    stored = activity.last_code == code
+    hidden = [dict(r) for r in activity.last_results if r["hidden"]] if stored else []
+    return {"passed": bool(graded.passed) and all(r["passed"] for r in hidden), "status": graded.status,
+            "message": graded.message, "results": results + hidden, "hidden_from_submission": stored}
+
+
 def review(*, engine: Engine, settings: Settings, user_id: str, body: ReviewCreate) -> ReviewPublic:
     from .reviewer import review_code
 
@@ -82,15 +108,18 @@ def review(*, engine: Engine, settings: Settings, user_id: str, body: ReviewCrea
         solution = exercise.solution
         lesson = content.lessons.get(exercise.lesson_id or "")
         skills = lesson.skills if lesson else []
-        from sidecar.sandbox import get_sandbox
-
-        record = grading.load_exercise(settings.catalog_db, body.exercise_id)
-        tests = record.visible_tests + [dict(t, hidden=True) for t in record.hidden_tests]
-        graded = get_sandbox().grade(body.code, tests, seed=0, time_limit=record.time_limit)
-        results = [{"name": r["name"], "passed": r["passed"], "message": r["message"], "hidden": r["hidden"]}
-                   for r in graded.results]
+        graded = _review_grading(engine=engine, settings=settings, user_id=user_id, exercise_id=body.exercise_id,
+                                 code=body.code)
+        results = graded["results"]
     result = review_code(body.code, grading=graded, solution=solution, lesson_skills=skills)
-    return ReviewPublic(summary=result.summary, debugging_steps=list(result.debugging_steps), passed=result.passed,
+    summary, passed = result.summary, result.passed
+    hidden = "not_graded" if graded is None else "from_submission" if graded["hidden_from_submission"] else "not_run"
+    if hidden == "not_run":
+        summary += (" Only the visible tests ran here: the hidden ones run when you press Check, which "
+                    "grades and records your solution.")
+        if passed:
+            passed = None  # the visible tests pass; without the hidden ones there is no verdict yet
+    return ReviewPublic(summary=summary, debugging_steps=list(result.debugging_steps), passed=passed,
                         findings=[FindingPublic(line=f.line, category=f.category, severity=f.severity,
                                                 message=f.message, question=f.question, rule=f.rule)
-                                  for f in result.findings], results=results)
+                                  for f in result.findings], results=results, hidden_tests=hidden)

@@ -32,9 +32,10 @@ class LeakPolicy:
 
 
 def public_material(exercise: ExerciseText) -> tuple[str, ...]:
-    """What every learner can already read on the lesson page: the worked example (a different
-    problem with the same pattern) and the hint rungs before the bottom-out one. Validation
-    guarantees those rungs do not reveal the solution themselves (courseware/validate.py)."""
+    """What any learner may already have read: the worked example on the lesson page (a different
+    problem with the same pattern) and the hint rungs before the bottom-out one (the first on the
+    page, the others from the server on request, with no gate). Validation guarantees those rungs
+    do not reveal the solution themselves (courseware/validate.py)."""
     hints = tuple(h["text"] for h in exercise.hints if not h.get("bottom_out"))
     return ((exercise.example,) if exercise.example else ()) + hints
 

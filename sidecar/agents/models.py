@@ -85,8 +85,13 @@ class ReviewPublic(BaseModel):
     summary: str
     findings: list[FindingPublic]
     debugging_steps: list[str]
-    passed: bool | None
+    passed: bool | None = Field(description="The verdict: null when the code was not graded, or when the visible "
+                                "tests pass but the hidden ones did not run (`hidden_tests` is `not_run`).")
     results: list[dict[str, Any]] = Field(default_factory=list, description="Test results when graded.")
+    hidden_tests: Literal["not_graded", "not_run", "from_submission"] = Field(
+        "not_graded", description="Hidden tests never run in a review. `from_submission`: this code is your latest "
+        "recorded submission, and its stored hidden-test results (feedback only) are included; `not_run`: only "
+        "the visible tests ran; `not_graded`: no exercise was given.")
 
 
 class AssessPublic(BaseModel):

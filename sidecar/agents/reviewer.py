@@ -25,6 +25,7 @@ from sidecar.courseware.harness import PROGRAM_FILENAME
 from .review.astchecks import run_checks
 from .review.findings import Finding, sort_key
 from .review.lint import SAME_AS_AST, lint
+from .review.markdown import code as quote_code
 
 __all__ = ["Finding", "Review", "review_code"]
 
@@ -127,8 +128,9 @@ def _test_findings(grading: Any | None, failures: list[dict[str, Any]]) -> list[
         else:
             question = ("What does your program produce for this test's input, and how does that differ from what "
                         "the test expects? Which line first makes a value you did not predict?")
-        findings.append(Finding(line, "correctness", "error", f'The test "{failure["name"]}" failed: {shown}'.strip(),
-                                question, f"test:{failure['name']}"))
+        # The message may hold the program's own output: quoted as code, it cannot become Markdown.
+        failed = f'The test "{failure["name"]}" failed' + (f": {quote_code(shown)}" if shown.strip() else ".")
+        findings.append(Finding(line, "correctness", "error", failed, question, f"test:{failure['name']}"))
     return findings
 
 
@@ -172,8 +174,10 @@ def _syntax_finding(err: Exception, code: str) -> Finding:
     source = (code.splitlines()[line - 1].strip() if line and 0 < line <= len(code.splitlines()) else "")
     where = f"line {line}" if line else "your code"
     message = f"Python could not read {where}"
-    message += f" (`{source}`)" if source and len(source) <= 80 else ""
-    message += f": {explanation}." if explanation else f'. Python says: "{raw}".'
+    # The line is the learner's code (and Python's message may quote it): quoted so that neither
+    # can end the code span and be read as Markdown (review/markdown.py).
+    message += f" ({quote_code(source)})" if source and len(source) <= 80 else ""
+    message += f": {explanation}." if explanation else f". Python says: {quote_code(raw)}."
     question = (f"Look at {where} and the line just above it: is every bracket and quote closed, and does every "
                 "if/for/while/def line end the way Python expects?")
     return Finding(line, "error", "error", message, question, "syntax")

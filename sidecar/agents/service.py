@@ -21,6 +21,7 @@ from sidecar.db.base import utcnow
 from sidecar.db.engine import write_session
 from sidecar.errors import InvalidInput, NotFound
 from sidecar.grading import exercises as grading
+from sidecar.grading import hints
 from sidecar.settings import Settings
 
 from . import conversations, guard, intents, llm, orchestrator
@@ -57,8 +58,10 @@ class TurnServices:
         self.engine, self.settings, self.user_id, self.content = engine, settings, user_id, content
 
     def reveal_hint(self, exercise_id: str) -> Any:
-        return grading.reveal_hint(engine=self.engine, catalog_db=self.settings.catalog_db, user_id=self.user_id,
-                                   exercise_id=exercise_id)
+        # The same path as POST /api/exercises/{id}/hints: recorded, and the bottom-out rung only once
+        # hints.bottom_out_status says it is earned (Conflict otherwise).
+        return hints.reveal_next(engine=self.engine, catalog_db=self.settings.catalog_db, user_id=self.user_id,
+                                 exercise_id=exercise_id)
 
     def learner_summary(self) -> dict[str, Any]:
         from sidecar.gamification import service as gamification
@@ -220,6 +223,8 @@ def prepare(*, engine: Engine, settings: Settings, user: User, profile: UserProf
                                            guarded=bool((earlier.meta or {}).get("guarded")),
                                            citations=earlier.citations or [], hint=(earlier.meta or {}).get("hint")))
     reply = orchestrator.apply_patterns(orchestrator.policy_reply(turn, agent), turn)
+    # The guard stands down only once the bottom-out rung has been revealed (now or before), and
+    # hints.reveal_next reveals it only when hints.bottom_out_status holds: never on a first try.
     earned = reply.reveals_solution or (activity is not None and activity.bottom_out_seen)
     policy = LeakPolicy(exercise=exercise, protected=not earned,
                         context="\n".join([exercise.prompt if exercise else "", message, body.code or ""]))

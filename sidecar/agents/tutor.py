@@ -2,8 +2,9 @@
 
 Socratic asks and never tells; Adaptive explains from the course's own text, then asks a
 smaller question; Scaffolded shows the solution's shape with the answer-carrying parts blank.
-Hints come only from the authored ladder, through the grading service, which holds the
-bottom-out rung until the learner has tried.
+Hints come only from the authored ladder, through the grading service (sidecar/grading/hints.py),
+which holds the bottom-out rung until the learner has earned it (different failed attempts and time
+on the exercise) and then says what is still missing.
 """
 
 from __future__ import annotations
@@ -97,7 +98,7 @@ def respond(turn: Turn) -> Reply:
         text = tone.join(
             "I won't write the answer for you — the figuring out is the part that teaches you. "
             "If you've tried and are still stuck, ask for a **Hint**: the ladder ends with a worked answer once "
-            "you've submitted an attempt.",
+            "you've submitted a few different attempts and spent a few minutes on it.",
             f"Let's take the next step together: {question}", more)
         return Reply(text=text, agent="tutor", mode="socratic", citations=citations)
     if intent == "check_answer":

@@ -9,8 +9,28 @@ from sidecar.errors import InvalidInput
 from sidecar.settings import Settings
 
 from . import security, service
-from .deps import CSRF_COOKIE, SESSION_COOKIE, CurrentPrincipal, EngineDep, OptionalPrincipal
-from .models import CsrfPublic, LoginIn, PasswordChange, ResetConfirm, ResetRequest, UserCreate, UserPublic
+from .deps import (
+    CSRF_COOKIE,
+    DEVICE_COOKIE,
+    SESSION_COOKIE,
+    CurrentPrincipal,
+    EngineDep,
+    OptionalPrincipal,
+    client_ip,
+    csrf_token,
+)
+from .models import (
+    CsrfPublic,
+    DisplayName,
+    LoginIn,
+    PasswordChange,
+    ResetConfirm,
+    ResetRequest,
+    SignInLinkConfirm,
+    SignInLinkRequest,
+    UserCreate,
+    UserPublic,
+)
 from .tables import User, UserProfile
 
 router = APIRouter(tags=["auth"])
@@ -18,26 +38,43 @@ router = APIRouter(tags=["auth"])
 GAMIFICATION_MODES = ("full", "moderate", "minimal", "off")
 
 
-def _set_cookies(response: Response, settings: Settings, token: str | None) -> None:
+DEVICE_COOKIE_DAYS = 365
+
+
+def _set_csrf_cookie(response: Response, settings: Settings, token: str) -> None:
+    # Readable by our scripts (not HttpOnly) by design: they echo it in X-CSRF-Token.
+    response.set_cookie(CSRF_COOKIE, token, httponly=False, samesite="lax", secure=settings.secure_cookies, path="/")
+
+
+def _set_cookies(response: Response, settings: Settings, signed_in: service.SignedIn) -> None:
     secure = settings.secure_cookies
-    if token is not None:
-        response.set_cookie(SESSION_COOKIE, token, max_age=settings.SESSION_DAYS * 86400, httponly=True,
-                            samesite="lax", secure=secure, path="/")
-    # A fresh CSRF token with each sign-in; readable by our scripts (not HttpOnly) by design.
-    response.set_cookie(CSRF_COOKIE, security.new_token(), httponly=False, samesite="lax", secure=secure, path="/")
+    response.set_cookie(SESSION_COOKIE, signed_in.token, max_age=settings.SESSION_DAYS * 86400, httponly=True,
+                        samesite="lax", secure=secure, path="/")
+    # A new session, a new CSRF token: bound to it, so one issued before sign-in stops working.
+    _set_csrf_cookie(response, settings, security.csrf_for_session(settings.SECRET_KEY, signed_in.token))
+    if signed_in.device:
+        # Only the sign-in endpoints read it.
+        response.set_cookie(DEVICE_COOKIE, signed_in.device, max_age=DEVICE_COOKIE_DAYS * 86400, httponly=True,
+                            samesite="lax", secure=secure, path="/api/auth")
 
 
-def _client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+def _signed_out(response: Response, settings: Settings) -> None:
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    # A fresh signed-out token: the session's bound one dies with the session.
+    _set_csrf_cookie(response, settings, security.new_token())
+
+
+def _user_agent(request: Request) -> str:
+    return request.headers.get("user-agent", "")
 
 
 @router.get("/auth/csrf", response_model=CsrfPublic, summary="Get (and set) the CSRF token cookie")
 def get_csrf(request: Request, response: Response, settings: SettingsDep) -> CsrfPublic:
-    token = request.cookies.get(CSRF_COOKIE)
-    if not token:
-        token = security.new_token()
-        response.set_cookie(CSRF_COOKIE, token, httponly=False, samesite="lax", secure=settings.secure_cookies,
-                            path="/")
+    """Signed in: the token bound to this session; signed out: the double-submit cookie's token."""
+    current = request.cookies.get(CSRF_COOKIE)
+    token = csrf_token(request, settings) or current or security.new_token()
+    if token != current:
+        _set_csrf_cookie(response, settings, token)
     return CsrfPublic(csrf_token=token)
 
 
@@ -46,26 +83,45 @@ def get_csrf(request: Request, response: Response, settings: SettingsDep) -> Csr
 def signup(body: UserCreate, request: Request, response: Response, engine: EngineDep,
            settings: SettingsDep) -> UserPublic:
     signed_in = service.signup(engine=engine, settings=settings, email=body.email, password=body.password,
-                               display_name=body.display_name, user_agent=request.headers.get("user-agent", ""))
-    _set_cookies(response, settings, signed_in.token)
+                               display_name=body.display_name, ip=client_ip(request, settings),
+                               user_agent=_user_agent(request), device_cookie=request.cookies.get(DEVICE_COOKIE))
+    _set_cookies(response, settings, signed_in)
     return signed_in.user
 
 
 @router.post("/auth/login", response_model=UserPublic, summary="Sign in")
 def login(body: LoginIn, request: Request, response: Response, engine: EngineDep, settings: SettingsDep) -> UserPublic:
     signed_in = service.login(engine=engine, settings=settings, email=body.email, password=body.password,
-                              ip=_client_ip(request), user_agent=request.headers.get("user-agent", ""))
-    _set_cookies(response, settings, signed_in.token)
+                              ip=client_ip(request, settings), user_agent=_user_agent(request),
+                              device_cookie=request.cookies.get(DEVICE_COOKIE))
+    _set_cookies(response, settings, signed_in)
+    return signed_in.user
+
+
+@router.post("/auth/signin-link", status_code=status.HTTP_202_ACCEPTED, summary="Email a one-time sign-in link")
+def request_signin_link(body: SignInLinkRequest, request: Request, engine: EngineDep,
+                        settings: SettingsDep) -> dict[str, str]:
+    service.request_signin_link(engine=engine, settings=settings, email=body.email, ip=client_ip(request, settings))
+    return {"status": "If an account exists for this email, a sign-in link is on its way."}
+
+
+@router.post("/auth/signin-link/confirm", response_model=UserPublic, summary="Sign in with an emailed link")
+def confirm_signin_link(body: SignInLinkConfirm, request: Request, response: Response, engine: EngineDep,
+                        settings: SettingsDep) -> UserPublic:
+    signed_in = service.signin_with_link(engine=engine, settings=settings, token=body.token,
+                                         user_agent=_user_agent(request),
+                                         device_cookie=request.cookies.get(DEVICE_COOKIE))
+    _set_cookies(response, settings, signed_in)
     return signed_in.user
 
 
 @router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT, summary="Sign out this browser")
-def logout(request: Request, engine: EngineDep) -> Response:
+def logout(request: Request, engine: EngineDep, settings: SettingsDep) -> Response:
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         service.logout(engine=engine, token=token)
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
-    response.delete_cookie(SESSION_COOKIE, path="/")
+    _signed_out(response, settings)
     return response
 
 
@@ -74,9 +130,10 @@ class RevokedPublic(BaseModel):
 
 
 @router.post("/auth/logout-all", response_model=RevokedPublic, summary="Sign out everywhere")
-def logout_all(principal: CurrentPrincipal, engine: EngineDep, response: Response) -> RevokedPublic:
+def logout_all(principal: CurrentPrincipal, engine: EngineDep, response: Response,
+               settings: SettingsDep) -> RevokedPublic:
     revoked = service.logout_everywhere(engine=engine, user_id=principal.user.id)
-    response.delete_cookie(SESSION_COOKIE, path="/")
+    _signed_out(response, settings)
     return RevokedPublic(revoked_sessions=revoked)
 
 
@@ -116,7 +173,7 @@ def me(principal: CurrentPrincipal) -> UserPublic:
 
 
 class SettingsUpdate(BaseModel):
-    display_name: str | None = Field(None, min_length=1, max_length=80)
+    display_name: DisplayName | None = None
     timezone: str | None = Field(None, max_length=64, description="An IANA time zone, e.g. Asia/Kolkata.")
     gamification_mode: str | None = Field(None, description="full, moderate, minimal, off, or 'default'.")
     leaderboard_opt_in: bool | None = None
@@ -154,7 +211,7 @@ def update_settings(body: SettingsUpdate, principal: CurrentPrincipal, engine: E
         profile = session.get(UserProfile, principal.user.id)
         assert user is not None and profile is not None
         if body.display_name is not None:
-            user.display_name = body.display_name.strip()
+            user.display_name = body.display_name  # trimmed and checked by DisplayName
         if body.timezone is not None:
             profile.timezone = body.timezone
         if body.gamification_mode is not None:

@@ -22,6 +22,10 @@ class User(Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set once the owner proves they read this address's mail (a sign-in link, a password reset or an
+    # invitation link). Sign-up does not verify: until then, anything bound to the address (pending
+    # organisation invitations) needs the emailed token itself.
+    email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class UserProfile(Base):
@@ -65,8 +69,21 @@ class PasswordResetToken(Base):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class SignInLink(Base):
+    """An emailed one-time sign-in link: the way in that strangers' failed passwords cannot block."""
+
+    __tablename__ = "signin_links"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class LoginAttempt(Base):
-    """Failed and successful sign-ins, for throttling across sidecar processes."""
+    """Sign-in attempts (passwords, sign-ups of taken addresses, sign-in link requests), for throttling
+    across sidecar processes."""
 
     __tablename__ = "login_attempts"
     __table_args__ = (Index("ix_login_attempts_email_at", "email", "at"), Index("ix_login_attempts_ip_at", "ip", "at"))
@@ -76,6 +93,11 @@ class LoginAttempt(Base):
     ip: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     succeeded: Mapped[bool] = mapped_column(Boolean, default=False)
+    # password | signup (of a taken address: its password is checked) | link (a sign-in link request)
+    kind: Mapped[str] = mapped_column(String(16), default="password", server_default="password")
+    # SHA-256 of the browser's device cookie when it was valid for this account: failures from a browser
+    # the owner signed in with are counted apart from strangers' (see service._check_password_backoff).
+    device: Mapped[str | None] = mapped_column(String(64))
 
 
 class OutboxEmail(Base):

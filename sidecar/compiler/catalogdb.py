@@ -155,10 +155,14 @@ def _tables(catalog: Catalog, render: markdown.Markdown) -> dict[str, list[dict[
                         "lesson_id": lesson_of.get(("exercise", exercise.slug)), "title": data["title"],
                         "prompt": data["prompt"], "starter": data["starter"], "solution": data["solution"],
                         "time_limit_seconds": exercise.time_limit,
+                        "memory_mb": exercise.memory_mb or 0,  # 0: the sandbox's default
                         "randomized": bool(data.get("randomized", False)),
                         "visible_tests": data["tests"]["visible"], "hidden_tests": data["tests"]["hidden"],
                         "hints": data["hints"], "misconceptions": data["misconceptions"],
-                        "example": data.get("example")})
+                        "example": data.get("example"),
+                        # When the bottom-out rung is earned (sidecar/grading/hints.py), defaults filled in.
+                        "bottom_out_attempts": exercise.bottom_out_attempts,
+                        "bottom_out_minutes": exercise.bottom_out_minutes})
                 for quiz in module.quizzes.values():
                     rows["quizzes"].append({
                         "id": quiz.id, "slug": quiz.slug, "module_id": module.id,

@@ -1,8 +1,9 @@
 """Generate the MkDocs docs tree (Markdown pages) from the content model.
 
-Only public material goes into pages: prompts, starter code, visible tests, hints,
-misconceptions, quiz prompts and choices. Reference solutions, hidden tests, answer keys and
-explanations go to catalog.db alone (see catalogdb.py); tests/test_build.py checks that.
+Only public material goes into pages: prompts, starter code, visible tests, the first hint rung,
+misconceptions, quiz prompts and choices. Reference solutions, hidden tests, the later hint rungs,
+answer keys and explanations go to catalog.db alone (see catalogdb.py); tests/test_build.py checks
+that.
 """
 
 from __future__ import annotations
@@ -81,9 +82,13 @@ def exercise_html(exercise: Exercise) -> str:
         "time_limit_seconds": exercise.time_limit,
         "randomized": bool(data.get("randomized", False)),
     }
+    # Only the first rung goes into the page (signed-out learners get that one). Every later rung
+    # comes from the server one at a time, recorded, and the bottom-out rung only once earned
+    # (sidecar/grading/hints.py): a rung in the page would be in everyone's hands, and in the
+    # search index too. The count is public, so the panel can say "Hint 1 of 4".
     hints = "".join(
-        _md_block("drona-hint", hint["text"], f' data-bottom-out="{str(bool(hint.get("bottom_out"))).lower()}"')
-        for hint in data["hints"]
+        _md_block("drona-hint", hint["text"], ' data-bottom-out="false"')
+        for hint in data["hints"][:1] if not hint.get("bottom_out")
     )
     misconceptions = "".join(
         _md_block("drona-misconception", item["question"], f' data-pattern="{html.escape(item.get("pattern", ""))}"')
@@ -93,7 +98,8 @@ def exercise_html(exercise: Exercise) -> str:
         f'<div class="drona-exercise" data-exercise-id="{exercise.id}" data-config="{_attr(config)}" markdown>\n',
         f'<h3 class="drona-exercise__title">{html.escape(data["title"])}</h3>\n',
         _md_block("drona-exercise__prompt", data["prompt"]),
-        f'<div class="drona-hints" hidden data-search-exclude="true" markdown>\n{hints}</div>\n',
+        f'<div class="drona-hints" hidden data-search-exclude="true" data-count="{len(data["hints"])}" markdown>\n'
+        f'{hints}</div>\n',
         f'<div class="drona-misconceptions" hidden data-search-exclude="true" markdown>\n{misconceptions}</div>\n',
     ]
     if data.get("example"):
@@ -271,6 +277,7 @@ APP_PAGES = (
     ("account/reset.md", "Reset your password", "reset"),
     ("account/settings.md", "Profile and settings", "settings"),
     ("account/tutor-history.md", "Tutor history", "tutor-history"),
+    ("account/invitations.md", "Invitations", "invitations"),
     ("dashboard.md", "Your dashboard", "dashboard"),
     ("leaderboard.md", "Leaderboard", "leaderboard"),
 )

@@ -1,19 +1,38 @@
 """The test harness shared by the browser (Pyodide), `drona validate` and the grading server.
 
-One file, standard library only, so a visible test behaves the same wherever it runs. The
-compiler copies it into the static site; the Pyodide worker imports it as `drona_harness`.
+One file, standard library only, so a test behaves the same wherever it runs. The compiler
+copies it into the static site; the Pyodide worker imports it as `drona_harness`.
 
 Contract for a test (see docs/authoring.md):
-  - the learner's program runs afresh as ``__main__`` with the test's ``stdin``;
-  - the test's ``code`` runs with the program's globals plus ``output``, ``rng`` and ``run``;
+  - the learner's program runs afresh as ``__main__`` with the test's ``stdin``; ``output`` is
+    everything it printed (prompts of ``input()`` included);
+  - the test's ``code`` runs in a namespace of its own with ``output``, ``rng`` (seeded per
+    test), ``run(stdin)`` (run the program again, return what it printed), Python's builtins,
+    and then the program's top-level names;
+  - the program's names cross a boundary that lets only plain data through: numbers, text,
+    bytes, True/False/None, and lists, tuples, dicts and sets of those. Functions and classes
+    are called across it (arguments and results as plain data; what a call prints is printed
+    in the test); other objects arrive as handles whose attributes and methods can be used but
+    which cannot be compared. An exception raised by the program is raised in the test as the
+    builtin exception of the same name (``except ValueError`` works), else as ProgramException;
   - a test passes when its code raises nothing.
+
+The boundary is what makes server grading trustworthy. On the server the program runs in a
+sandbox (an *oracle* that answers questions about it: run with this input, call this function
+with these arguments) and the tests run in a separate trusted process, so nothing the program
+does can decide a verdict or see a hidden test (sidecar/sandbox). Here, in one interpreter
+(browser, validation), the same boundary is crossed through LocalOracle, so the results match.
 """
 
 from __future__ import annotations
 
+import base64
 import builtins
+import contextlib
 import io
+import json
 import linecache
+import math
 import random
 import sys
 import traceback
@@ -24,10 +43,17 @@ PROGRAM_FILENAME = "main.py"
 TEST_FILENAME = "test.py"
 # Output kept per program run: a runaway print loop must not exhaust memory in a test.
 MAX_OUTPUT_CHARS = 100_000
+# What one value crossing the boundary may hold.
+MAX_DEPTH = 32
+MAX_ITEMS = 100_000
+MAX_TEXT_CHARS = 1_000_000
+# Builtin exceptions a test may catch by name when the program raises them.
+_EXCEPTIONS = {name: value for name, value in vars(builtins).items()
+               if isinstance(value, type) and issubclass(value, Exception)}
 
 
 class ProgramError(Exception):
-    """The learner's program raised while a test was running it."""
+    """The learner's program raised while running (as a whole, or during a test's `run`)."""
 
     def __init__(self, formatted: str, exc_type: str) -> None:
         super().__init__(formatted)
@@ -35,6 +61,136 @@ class ProgramError(Exception):
         self.exc_type = exc_type
 
 
+class ProgramException(Exception):
+    """An exception of the program's own class (or not a builtin one), raised in the test."""
+
+
+class NotPlainData(Exception):
+    """A value that cannot cross the boundary: the test fails with this message."""
+
+
+class OracleFailure(BaseException):
+    """The oracle cannot answer any more (the program ran out of time or memory, or crashed).
+
+    BaseException, so a test's `except Exception` cannot swallow it: the test stops here."""
+
+
+# ---- the boundary: plain data only ------------------------------------------------------------
+class Handles:
+    """Objects of the program's own kinds, known to the test only by number."""
+
+    def __init__(self) -> None:
+        self.objects: list[Any] = []
+
+    def add(self, value: Any) -> int:
+        self.objects.append(value)
+        return len(self.objects) - 1
+
+    def get(self, number: Any) -> Any:
+        if type(number) is not int or not 0 <= number < len(self.objects):
+            raise NotPlainData("unknown object")
+        return self.objects[number]
+
+
+def encode(value: Any, handles: Handles | None = None) -> Any:
+    """`value` as JSON-compatible data; exact builtin types only, so a lookalike cannot pass.
+
+    Containers are tagged ({"$tuple": [...]}, ...) so that they come back as what they were.
+    Other objects become {"$object": n, "type": name} when `handles` is given, else NotPlainData.
+    """
+    budget = [MAX_ITEMS, MAX_TEXT_CHARS]
+
+    def enc(item: Any, depth: int) -> Any:
+        if depth > MAX_DEPTH:
+            raise NotPlainData(f"a value nested more than {MAX_DEPTH} levels deep")
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise NotPlainData(f"a value with more than {MAX_ITEMS:,} parts")
+        kind = type(item)
+        if item is None or kind is bool or kind is int:
+            return item
+        if kind is float:
+            return item if math.isfinite(item) else {"$float": repr(item)}
+        if kind is str:
+            budget[1] -= len(item)
+            if budget[1] < 0:
+                raise NotPlainData(f"more than {MAX_TEXT_CHARS:,} characters of text")
+            return item
+        if kind is list:
+            return [enc(x, depth + 1) for x in item]
+        if kind is tuple:
+            return {"$tuple": [enc(x, depth + 1) for x in item]}
+        if kind is dict:
+            return {"$dict": [[enc(k, depth + 1), enc(v, depth + 1)] for k, v in item.items()]}
+        if kind is set or kind is frozenset:
+            return {"$set" if kind is set else "$frozenset": [enc(x, depth + 1) for x in item]}
+        if kind is bytes:
+            budget[1] -= len(item)
+            if budget[1] < 0:
+                raise NotPlainData(f"more than {MAX_TEXT_CHARS:,} bytes")
+            return {"$bytes": base64.b64encode(item).decode("ascii")}
+        if kind is complex:
+            return {"$complex": [enc(item.real, depth + 1), enc(item.imag, depth + 1)]}
+        name = str(type.__dict__["__name__"].__get__(kind))[:80]
+        if handles is not None:
+            return {"$object": handles.add(item), "type": name}
+        raise NotPlainData(f"a {name} object")
+
+    return enc(value, 0)
+
+
+def decode(data: Any, on_object: Any = None) -> Any:
+    """Plain Python values from `encode`'s output; anything else is NotPlainData.
+
+    on_object(number, type_name) builds the stand-in for a handle (None: refuse handles).
+    """
+    count = [0]
+
+    def dec(item: Any, depth: int) -> Any:
+        count[0] += 1
+        if depth > MAX_DEPTH + 2 or count[0] > MAX_ITEMS + 10:
+            raise NotPlainData("a value too large or too deeply nested")
+        kind = type(item)
+        if item is None or kind in (bool, int, float, str):
+            return item
+        if kind is list:
+            return [dec(x, depth + 1) for x in item]
+        tags = [k for k in item if type(k) is str and k.startswith("$")] if kind is dict else []
+        if len(tags) == 1 and (len(item) == 1 or (tags[0] == "$object" and set(item) == {"$object", "type"})):
+            tag = tags[0]
+            body = item[tag]
+            if tag == "$tuple" and type(body) is list:
+                return tuple(dec(x, depth + 1) for x in body)
+            if tag in ("$set", "$frozenset") and type(body) is list:
+                values = [dec(x, depth + 1) for x in body]
+                try:
+                    return set(values) if tag == "$set" else frozenset(values)
+                except TypeError:
+                    raise NotPlainData("a set holding unhashable values") from None
+            if tag == "$dict" and type(body) is list:
+                result = {}
+                for pair in body:
+                    if type(pair) is not list or len(pair) != 2:
+                        raise NotPlainData("a malformed dict")
+                    try:
+                        result[dec(pair[0], depth + 1)] = dec(pair[1], depth + 1)
+                    except TypeError:
+                        raise NotPlainData("a dict with an unhashable key") from None
+                return result
+            if tag == "$float" and body in ("nan", "inf", "-inf"):
+                return float(body)
+            if tag == "$bytes" and type(body) is str:
+                return base64.b64decode(body.encode("ascii"), validate=True)
+            if tag == "$complex" and type(body) is list and len(body) == 2:
+                return complex(dec(body[0], depth + 1), dec(body[1], depth + 1))
+            if tag == "$object" and on_object is not None and type(body) is int:
+                return on_object(body, str(item.get("type", "object"))[:80])
+        raise NotPlainData("an answer that is not plain data")
+
+    return dec(data, 0)
+
+
+# ---- running the program ------------------------------------------------------------------------
 class _CappedStringIO(io.StringIO):
     def write(self, s: str) -> int:
         room = MAX_OUTPUT_CHARS - self.tell()
@@ -62,7 +218,8 @@ def format_exception(exc: BaseException) -> str:
     return "".join(lines).rstrip("\n")
 
 
-def _make_input(stdin: str, out: io.StringIO):
+def make_input(stdin: str, out: Any) -> Any:
+    """input() for a program under test: reads the test's stdin, echoes the prompt to `out`."""
     lines = io.StringIO(stdin)
 
     def fake_input(prompt: object = "") -> str:
@@ -75,44 +232,284 @@ def _make_input(stdin: str, out: io.StringIO):
     return fake_input
 
 
-def execute(code: str, stdin: str = "") -> tuple[dict[str, Any], str]:
-    """Run the learner program once; return its globals and everything it printed.
+def run_module(code: str, stdin: str, out: Any) -> dict[str, Any]:
+    """Run the program once as __main__, its input() reading `stdin` and echoing to `out`.
 
     Raises ProgramError (with a learner-facing traceback) when the program fails.
     """
     _register_source(PROGRAM_FILENAME, code)
-    out = _CappedStringIO()
     namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins}
-    namespace["input"] = _make_input(stdin, out)
+    namespace["input"] = make_input(stdin, out)
     try:
         compiled = compile(code, PROGRAM_FILENAME, "exec")
-        with redirect_stdout(out), redirect_stderr(out):
-            exec(compiled, namespace)
+        exec(compiled, namespace)
     except SystemExit as exc:
         if exc.code not in (None, 0):
             raise ProgramError(f"The program exited with status {exc.code}.", "SystemExit") from None
     except Exception as exc:  # noqa: BLE001 - any learner error becomes a readable message
         raise ProgramError(format_exception(exc), type(exc).__name__) from None
     namespace.pop("input", None)
+    return namespace
+
+
+def execute(code: str, stdin: str = "") -> tuple[dict[str, Any], str]:
+    """Run the learner program once; return its globals and everything it printed."""
+    out = _CappedStringIO()
+    with redirect_stdout(out), redirect_stderr(out):
+        namespace = run_module(code, stdin, out)
     return namespace, out.getvalue()
 
 
-def run_test(code: str, test: dict[str, Any], seed: int) -> dict[str, Any]:
-    """Run one test against the learner code; never raises."""
+def describe_error(exc: BaseException) -> dict[str, str]:
+    """A program's exception as data: its class name, message and learner-facing traceback."""
+    kind = type(exc)
+    try:
+        message = str(exc)
+    except Exception:  # noqa: BLE001 - a learner exception whose __str__ fails
+        message = ""
+    return {"type": str(type.__dict__["__name__"].__get__(kind))[:80], "message": message[:2000],
+            "traceback": format_exception(exc)[:8000]}
+
+
+class ProgramSide:
+    """The program end of the boundary: what an oracle does in the program's interpreter.
+
+    Every answer is plain JSON data (see `encode`). The sandbox's runner uses this with the
+    output captured outside Python; LocalOracle uses it in-process.
+    """
+
+    def __init__(self, code: str) -> None:
+        self.code = code
+        self.namespace: dict[str, Any] = {}
+        self.handles = Handles()
+
+    def run(self, stdin: str, keep: bool, out: Any) -> dict[str, Any]:
+        try:
+            namespace = run_module(self.code, stdin, out)
+        except ProgramError as err:
+            return {"error": err.formatted, "exc_type": err.exc_type}
+        if keep:
+            self.namespace, self.handles = namespace, Handles()
+        return {"error": None}
+
+    def _target(self, target: Any) -> Any:
+        if type(target) is list and len(target) == 2 and type(target[1]) is str:
+            owner = self.handles.get(target[0])
+            return getattr(owner, target[1])
+        if type(target) is str:
+            return self.namespace[target]
+        raise NotPlainData("a malformed request")
+
+    def lookup(self, name: Any) -> dict[str, Any]:
+        if type(name) is not str or name not in self.namespace:
+            return {"kind": "missing"}
+        return self._describe(self.namespace[name])
+
+    def attribute(self, number: Any, name: Any) -> dict[str, Any]:
+        try:
+            value = getattr(self.handles.get(number), str(name))
+        except NotPlainData:
+            return {"kind": "missing"}
+        except Exception as exc:  # noqa: BLE001 - the program's own property raised
+            return {"kind": "error", "error": describe_error(exc)}
+        return self._describe(value)
+
+    def _describe(self, value: Any) -> dict[str, Any]:
+        if callable(value):
+            return {"kind": "callable", "type": str(type.__dict__["__name__"].__get__(type(value)))[:80]}
+        return {"kind": "value", "value": encode(value, self.handles)}
+
+    def call(self, target: Any, args: Any, kwargs: Any) -> dict[str, Any]:
+        try:
+            function = self._target(target)
+            positional = decode(args, lambda number, _name: self.handles.get(number))
+            named = decode(kwargs, lambda number, _name: self.handles.get(number))
+            if type(positional) is not list or type(named) is not dict:
+                raise NotPlainData("malformed arguments")
+        except (KeyError, AttributeError, NotPlainData) as exc:
+            return {"kind": "missing", "why": str(exc)[:200]}
+        try:
+            value = function(*positional, **{str(k): v for k, v in named.items()})
+        except Exception as exc:  # noqa: BLE001 - the program's exception, reported as data
+            return {"kind": "error", "error": describe_error(exc)}
+        try:
+            return {"kind": "value", "value": encode(value, self.handles)}
+        except NotPlainData as exc:
+            return {"kind": "unplain", "why": str(exc)}
+
+
+class LocalOracle:
+    """An oracle in this interpreter, for the browser and validation: the same boundary, no sandbox."""
+
+    def __init__(self, code: str) -> None:
+        self.side = ProgramSide(code)
+
+    def ask(self, request: dict[str, Any]) -> dict[str, Any]:
+        out = _CappedStringIO()
+        with redirect_stdout(out), redirect_stderr(out):
+            op = request.get("op")
+            if op == "run":
+                answer = self.side.run(str(request.get("stdin", "")), bool(request.get("keep")), out)
+            elif op == "lookup":
+                answer = self.side.lookup(request.get("name"))
+            elif op == "attribute":
+                answer = self.side.attribute(request.get("object"), request.get("name"))
+            elif op == "call":
+                answer = self.side.call(request.get("target"), request.get("args"), request.get("kwargs"))
+            else:
+                answer = {"kind": "missing"}
+        # What crosses back is data, exactly as from a sandbox: a round trip through JSON text.
+        return dict(json.loads(json.dumps({**answer, "output": out.getvalue()})))
+
+
+# ---- the test side ------------------------------------------------------------------------------
+class _Boundary:
+    """The test's view of the program, through an oracle (local or remote)."""
+
+    def __init__(self, ask: Any) -> None:
+        self._ask = ask
+
+    def ask(self, request: dict[str, Any]) -> dict[str, Any]:
+        answer = self._ask(request)
+        if type(answer) is not dict:
+            raise OracleFailure("the program's side gave no answer")
+        printed = answer.get("output")
+        if type(printed) is str and printed and request.get("op") != "run":
+            sys.stdout.write(printed)  # what a call printed is printed in the test (redirect_stdout works)
+        return answer
+
+    def value(self, data: Any) -> Any:
+        return decode(data, lambda number, name: RemoteObject(self, number, name))
+
+    def raise_error(self, error: Any) -> None:
+        error = error if type(error) is dict else {}
+        name, message = str(error.get("type", "Exception")), str(error.get("message", ""))
+        exc: Exception = ProgramException(f"{name}: {message}" if message else name)
+        kind = _EXCEPTIONS.get(name)
+        if kind is not None:
+            # Some builtin exceptions need more arguments (UnicodeDecodeError): then the generic one.
+            with contextlib.suppress(Exception):
+                exc = kind(message)
+        exc.learner_traceback = str(error.get("traceback", ""))  # type: ignore[attr-defined]
+        raise exc
+
+    def answer_value(self, answer: dict[str, Any], what: str) -> Any:
+        kind = answer.get("kind")
+        if kind == "value":
+            return self.value(answer.get("value"))
+        if kind == "error":
+            self.raise_error(answer.get("error"))
+        if kind == "unplain":
+            raise NotPlainData(f"{what} gave {answer.get('why', 'a value')}, which is not plain data (numbers, "
+                               "text, lists, tuples, dicts, sets, True/False/None): return plain values")
+        raise NameError(f"{what} is not defined")
+
+
+class RemoteFunction:
+    """A function or class of the program, called across the boundary."""
+
+    def __init__(self, boundary: _Boundary, target: Any, label: str) -> None:
+        self._boundary, self._target, self._label = boundary, target, label
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            request = {"op": "call", "target": self._target, "args": encode(list(args), _Passthrough()),
+                       "kwargs": encode(dict(kwargs), _Passthrough())}
+        except NotPlainData as exc:
+            raise NotPlainData(f"{self._label}() can be given plain data only, not {exc}") from None
+        return self._boundary.answer_value(self._boundary.ask(request), f"{self._label}(...)")
+
+    def __repr__(self) -> str:
+        return f"<{self._label} of your program>"
+
+
+class _Passthrough(Handles):
+    """Lets handles of the program's own objects travel back as arguments."""
+
+    def add(self, value: Any) -> int:
+        if isinstance(value, RemoteObject):
+            return value._number
+        raise NotPlainData(f"a {type(value).__name__} object")
+
+
+class RemoteObject:
+    """An object of the program's own kind: attributes and methods work, comparisons do not."""
+
+    __slots__ = ("_boundary", "_number", "_type")
+
+    def __init__(self, boundary: _Boundary, number: int, type_name: str) -> None:
+        object.__setattr__(self, "_boundary", boundary)
+        object.__setattr__(self, "_number", number)
+        object.__setattr__(self, "_type", type_name)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        answer = self._boundary.ask({"op": "attribute", "object": self._number, "name": name})
+        if answer.get("kind") == "callable":
+            return RemoteFunction(self._boundary, [self._number, name], f"{self._type}.{name}")
+        return self._boundary.answer_value(answer, f"{self._type}.{name}")
+
+    def __eq__(self, other: object) -> bool:
+        raise TypeError(f"a {self._type} object of your program cannot be compared; compare its attributes")
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __bool__(self) -> bool:
+        raise TypeError(f"a {self._type} object of your program has no truth value here")
+
+    def __iter__(self) -> Any:
+        raise TypeError(f"a {self._type} object of your program cannot be iterated here: return a list")
+
+    def __len__(self) -> int:
+        raise TypeError(f"a {self._type} object of your program has no length here: return a list")
+
+    def __repr__(self) -> str:
+        return f"<{self._type} object of your program>"
+
+
+class TestScope(dict[str, Any]):
+    """The test's globals: its own names, then builtins, then the program's top-level names."""
+
+    def __init__(self, boundary: _Boundary, **names: Any) -> None:
+        super().__init__(__builtins__=builtins, __name__="__test__", **names)
+        self._boundary = boundary
+
+    def __missing__(self, name: str) -> Any:
+        if hasattr(builtins, name):
+            raise KeyError(name)  # CPython then looks in builtins: the test sees real ones
+        answer = self._boundary.ask({"op": "lookup", "name": name})
+        kind = answer.get("kind")
+        if kind == "callable":
+            value: Any = RemoteFunction(self._boundary, name, name)
+        elif kind == "value":
+            value = self._boundary.value(answer.get("value"))
+        else:
+            raise KeyError(name)  # NameError for the test, as Python says it
+        self[name] = value  # the program's names as they were after it ran, like a snapshot
+        return value
+
+
+def run_test_with(ask: Any, test: dict[str, Any], seed: int) -> dict[str, Any]:
+    """Run one test against a program reached through `ask` (an oracle); never raises.
+
+    OracleFailure (the program's side stopped answering) is left to the caller.
+    """
     name = test.get("name", "test")
     hidden = bool(test.get("hidden"))
-    rng = random.Random(seed)  # noqa: S311 - reproducible test inputs, not cryptography
-    try:
-        namespace, output = execute(code, test.get("stdin", "") or "")
-    except ProgramError as err:
-        message = "Your program raised an error:\n" + err.formatted
-        return _result(name, False, message, hidden, test)
+    boundary = _Boundary(ask)
+    first = boundary.ask({"op": "run", "stdin": str(test.get("stdin", "") or ""), "keep": True})
+    if first.get("error") is not None:
+        return _result(name, False, "Your program raised an error:\n" + str(first.get("error")), hidden, test)
+    output = str(first.get("output", ""))
 
     def rerun(stdin: str = "") -> str:
-        return execute(code, stdin)[1]
+        answer = boundary.ask({"op": "run", "stdin": str(stdin), "keep": False})
+        if answer.get("error") is not None:
+            raise ProgramError(str(answer.get("error")), str(answer.get("exc_type", "")))
+        return str(answer.get("output", ""))
 
-    scope = dict(namespace)
-    scope.update({"__name__": "__test__", "output": output, "rng": rng, "run": rerun})
+    scope = TestScope(boundary, output=output, rng=random.Random(seed), run=rerun)  # noqa: S311
     _register_source(TEST_FILENAME, test["code"])
     try:
         exec(compile(test["code"], TEST_FILENAME, "exec"), scope)
@@ -121,10 +518,19 @@ def run_test(code: str, test: dict[str, Any], seed: int) -> dict[str, Any]:
         return _result(name, False, message, hidden, test)
     except ProgramError as err:
         return _result(name, False, "Your program raised an error:\n" + err.formatted, hidden, test)
+    except NotPlainData as exc:
+        return _result(name, False, f"Your program's answer could not be used: {exc}.", hidden, test)
     except Exception as exc:  # noqa: BLE001 - e.g. the function under test is missing
-        message = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        learner = getattr(exc, "learner_traceback", "")
+        message = ("Your program raised an error:\n" + learner if learner
+                   else "".join(traceback.format_exception_only(type(exc), exc)).strip())
         return _result(name, False, message, hidden, test)
     return _result(name, True, "", hidden, test)
+
+
+def run_test(code: str, test: dict[str, Any], seed: int) -> dict[str, Any]:
+    """Run one test against the learner code in this interpreter; never raises."""
+    return run_test_with(LocalOracle(code).ask, test, seed)
 
 
 def _result(name: str, passed: bool, message: str, hidden: bool, test: dict[str, Any]) -> dict[str, Any]:

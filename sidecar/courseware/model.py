@@ -30,6 +30,10 @@ DEFAULT_LESSON_XP = 50
 DEFAULT_CHALLENGE_XP = 150
 DEFAULT_TIME_LIMIT_SECONDS = 5.0
 DEFAULT_QUIZ_PASS_PERCENT = 80
+# When an exercise's bottom-out hint (the worked answer) is earned, unless the exercise's own
+# `bottom_out` says otherwise: this many different failed attempts and this many minutes on it.
+DEFAULT_BOTTOM_OUT_ATTEMPTS = 3
+DEFAULT_BOTTOM_OUT_MINUTES = 5.0
 BLANK = "____"
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -84,6 +88,20 @@ class Exercise(Item):
     @property
     def time_limit(self) -> float:
         return float(self.data.get("time_limit_seconds", DEFAULT_TIME_LIMIT_SECONDS))
+
+    @property
+    def memory_mb(self) -> int | None:
+        """The exercise's own memory budget in MB; None: the sandbox's default."""
+        value = self.data.get("memory_mb")
+        return int(value) if value else None
+
+    @property
+    def bottom_out_attempts(self) -> int:
+        return int(self.data.get("bottom_out", {}).get("attempts", DEFAULT_BOTTOM_OUT_ATTEMPTS))
+
+    @property
+    def bottom_out_minutes(self) -> float:
+        return float(self.data.get("bottom_out", {}).get("minutes", DEFAULT_BOTTOM_OUT_MINUTES))
 
     def visible_tests(self) -> list[dict[str, Any]]:
         return [dict(t) for t in self.data["tests"]["visible"]]

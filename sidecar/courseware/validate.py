@@ -187,6 +187,12 @@ def _check_exercise_static(module: Module, problems: Problems) -> None:
             if not compiled.search(item["wrong_code"]):
                 problems.add(src.path, src.line("misconceptions", i, "pattern"),
                              f"misconceptions[{i}].pattern does not match its own wrong_code")
+        if "bottom_out" in exercise.data and exercise.bottom_out_attempts == 0 and exercise.bottom_out_minutes == 0:
+            # The schema allows each to be 0 (a short exercise may need no wait), but not both: the
+            # worked answer would be one click away from any signed-in learner who has not tried.
+            problems.add(src.path, src.line("bottom_out"),
+                         "bottom_out: attempts and minutes are both 0, so the worked answer would be free; "
+                         "require at least one attempt or a few minutes")
         names = [t["name"] for t in exercise.all_tests()]
         for name in {n for n in names if names.count(n) > 1}:
             problems.add(src.path, src.line("tests"), f"tests: two tests are named '{name}'")

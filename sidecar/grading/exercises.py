@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -22,12 +23,12 @@ from sidecar.catalog.service import get_index
 from sidecar.db.base import utcnow
 from sidecar.db.engine import read_session, write_session
 from sidecar.db.upsert import insert_ignore
-from sidecar.errors import Conflict, InvalidInput, NotFound
+from sidecar.errors import Conflict, InvalidInput, NotFound, Unavailable
 from sidecar.gamification import service as gamification
 from sidecar.gamification import xp
 from sidecar.progress import service as progress
 
-from .models import HintPublic, SubmissionPublic, TestResultPublic
+from .models import SubmissionPublic, TestResultPublic
 from .tables import ChallengeStart, HintReveal, Submission
 
 MAX_CODE_CHARS = 50_000
@@ -44,6 +45,7 @@ class ExerciseRecord:
     time_limit: float
     randomized: bool
     hints: list[dict[str, Any]]
+    memory_mb: int | None = None  # the exercise's own memory budget (None: the sandbox's default)
 
 
 def load_exercise(catalog_db: Path, exercise_id: str) -> ExerciseRecord:
@@ -51,9 +53,11 @@ def load_exercise(catalog_db: Path, exercise_id: str) -> ExerciseRecord:
         row = conn.execute("SELECT * FROM exercises WHERE id = ?", (exercise_id,)).fetchone()
     if row is None:
         raise NotFound(f"No exercise with id {exercise_id}.")
+    columns = set(row.keys())  # a catalog built before memory_mb existed has no such column
     return ExerciseRecord(id=row["id"], lesson_id=row["lesson_id"], visible_tests=json.loads(row["visible_tests"]),
                           hidden_tests=json.loads(row["hidden_tests"]), time_limit=float(row["time_limit_seconds"]),
-                          randomized=bool(row["randomized"]), hints=json.loads(row["hints"]))
+                          randomized=bool(row["randomized"]), hints=json.loads(row["hints"]),
+                          memory_mb=(int(row["memory_mb"] or 0) or None) if "memory_mb" in columns else None)
 
 
 def _public_results(results: list[dict[str, Any]]) -> list[TestResultPublic]:
@@ -75,8 +79,23 @@ def _challenge_deadline(engine: Engine, user_id: str, lesson_id: str) -> Challen
         return session.get(ChallengeStart, (user_id, lesson_id))
 
 
-def submit(*, engine: Engine, catalog_db: Path, user_id: str, exercise_id: str, code: str, client_id: str | None,
-           gamification_enabled: bool, sandbox: Any) -> SubmissionPublic:
+@dataclass(frozen=True)
+class Pending:
+    """A submission accepted for grading: what the sandbox needs, and what recording it needs."""
+
+    exercise: ExerciseRecord
+    code: str
+    client_id: str
+    seed: int
+    tests: list[dict[str, Any]]
+    at: datetime
+    lesson_type: str | None
+    lesson_xp: int
+
+
+def prepare_submission(*, engine: Engine, catalog_db: Path, user_id: str, exercise_id: str, code: str,
+                       client_id: str | None) -> SubmissionPublic | Pending:
+    """Check a submission before grading; a retry of one already graded is answered from storage."""
     if len(code) > MAX_CODE_CHARS:
         raise InvalidInput(f"Code is limited to {MAX_CODE_CHARS:,} characters.")
     exercise = load_exercise(catalog_db, exercise_id)
@@ -100,12 +119,42 @@ def submit(*, engine: Engine, catalog_db: Path, user_id: str, exercise_id: str, 
         if now > start.deadline + CHALLENGE_GRACE:
             raise Conflict("Time is up for this challenge: this submission was not graded.",
                            {"deadline": start.deadline.isoformat()})
+    # Randomized exercises draw fresh inputs per submission, on the trusted side.
     seed = secrets.randbelow(2**31) if exercise.randomized else 0
     tests = exercise.visible_tests + [dict(t, hidden=True) for t in exercise.hidden_tests]
-    graded = sandbox.grade(code, tests, seed=seed, time_limit=exercise.time_limit)
-    return _record(engine=engine, catalog_db=catalog_db, user_id=user_id, exercise=exercise, code=code,
-                   client_id=client_id, graded=graded, at=now, lesson_type=lesson.type if lesson else None,
-                   lesson_xp=lesson.xp if lesson else 0, gamification_enabled=gamification_enabled)
+    return Pending(exercise=exercise, code=code, client_id=client_id, seed=seed, tests=tests, at=now,
+                   lesson_type=lesson.type if lesson else None, lesson_xp=lesson.xp if lesson else 0)
+
+
+def grade_pending(*, pending: Pending, sandbox: Callable[[], Any]) -> Any:
+    """The sandbox's verdicts (a GradeResult): the only place a submission is run."""
+    from sidecar.sandbox import SandboxUnavailable
+
+    try:
+        return sandbox().grade(pending.code, pending.tests, seed=pending.seed,
+                               time_limit=pending.exercise.time_limit, memory_mb=pending.exercise.memory_mb)
+    except SandboxUnavailable as exc:
+        raise Unavailable(f"Grading is unavailable right now ({exc}); your code was not graded.") from None
+
+
+def record_submission(*, engine: Engine, catalog_db: Path, user_id: str, pending: Pending, graded: Any,
+                      gamification_enabled: bool) -> SubmissionPublic:
+    return _record(engine=engine, catalog_db=catalog_db, user_id=user_id, exercise=pending.exercise,
+                   code=pending.code, client_id=pending.client_id, graded=graded, at=pending.at,
+                   lesson_type=pending.lesson_type, lesson_xp=pending.lesson_xp,
+                   gamification_enabled=gamification_enabled)
+
+
+def submit(*, engine: Engine, catalog_db: Path, user_id: str, exercise_id: str, code: str, client_id: str | None,
+           gamification_enabled: bool, sandbox: Any) -> SubmissionPublic:
+    """Prepare, grade and record in one call (the API goes through the fair grading queue instead)."""
+    pending = prepare_submission(engine=engine, catalog_db=catalog_db, user_id=user_id, exercise_id=exercise_id,
+                                 code=code, client_id=client_id)
+    if isinstance(pending, SubmissionPublic):
+        return pending
+    graded = grade_pending(pending=pending, sandbox=lambda: sandbox)
+    return record_submission(engine=engine, catalog_db=catalog_db, user_id=user_id, pending=pending, graded=graded,
+                             gamification_enabled=gamification_enabled)
 
 
 def _record(*, engine: Engine, catalog_db: Path, user_id: str, exercise: ExerciseRecord, code: str, client_id: str,
@@ -138,26 +187,6 @@ def _record(*, engine: Engine, catalog_db: Path, user_id: str, exercise: Exercis
             submission.xp_awarded = awarded
     state = progress.lesson_state(engine=engine, user_id=user_id, lesson_id=exercise.lesson_id or "")
     return _to_public(submission, lesson_state=state, new_achievements=fresh, duplicate=False, message=graded.message)
-
-
-def reveal_hint(*, engine: Engine, catalog_db: Path, user_id: str, exercise_id: str) -> HintPublic:
-    """The next rung of the hint ladder; the bottom-out rung needs a failed submission first."""
-    exercise = load_exercise(catalog_db, exercise_id)
-    with write_session(engine) as session:
-        seen = session.scalar(select(func.count()).select_from(HintReveal).where(
-            HintReveal.user_id == user_id, HintReveal.exercise_id == exercise_id)) or 0
-        rung = min(seen, len(exercise.hints) - 1)
-        if exercise.hints[rung].get("bottom_out") and seen <= rung:
-            failed = session.scalar(select(func.count()).select_from(Submission).where(
-                Submission.user_id == user_id, Submission.exercise_id == exercise_id,
-                Submission.passed.is_(False))) or 0
-            if not failed:
-                raise Conflict("Submit an attempt first: the last hint comes after you have tried.")
-        insert_ignore(session, HintReveal, {"user_id": user_id, "exercise_id": exercise_id, "rung": rung,
-                                            "revealed_at": utcnow()}, ["user_id", "exercise_id", "rung"])
-    hint = exercise.hints[rung]
-    return HintPublic(rung=rung + 1, text=hint["text"], bottom_out=bool(hint.get("bottom_out")),
-                      remaining=len(exercise.hints) - rung - 1)
 
 
 def start_challenge(*, engine: Engine, catalog_db: Path, user_id: str, lesson_id: str) -> ChallengeStart:

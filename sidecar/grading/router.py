@@ -1,10 +1,12 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+import anyio.to_thread
+from fastapi import APIRouter, Request
 
 from sidecar.auth.deps import CurrentPrincipal, EngineDep, OptionalPrincipal
 from sidecar.db.base import utcnow
 from sidecar.deps import SettingsDep
+from sidecar.settings import Settings
 
 from . import exercises, service
 from .models import (
@@ -15,6 +17,7 @@ from .models import (
     SubmissionCreate,
     SubmissionPublic,
 )
+from .scheduler import GradingQueue
 
 router = APIRouter(tags=["grading"])
 
@@ -32,15 +35,37 @@ def create_quiz_attempt(quiz_id: str, attempt: QuizAttemptCreate, settings: Sett
                                        gamification_enabled=settings.ENABLE_GAMIFICATION)
 
 
+def _grading_queue(request: Request, settings: Settings) -> GradingQueue:
+    queue = getattr(request.app.state, "grading_queue", None)
+    if queue is None:
+        queue = GradingQueue(slots=settings.GRADING_WORKERS, per_learner_queued=settings.GRADING_QUEUE_PER_LEARNER,
+                             queued_per_slot=settings.GRADING_QUEUE_PER_WORKER)
+        request.app.state.grading_queue = queue
+    return queue
+
+
 @router.post("/exercises/{exercise_id}/submissions", response_model=SubmissionPublic,
              summary="Grade code on the server: visible and hidden tests in the sandbox")
-def create_submission(exercise_id: str, body: SubmissionCreate, principal: CurrentPrincipal, engine: EngineDep,
-                      settings: SettingsDep) -> SubmissionPublic:
+async def create_submission(exercise_id: str, body: SubmissionCreate, principal: CurrentPrincipal,
+                            engine: EngineDep, settings: SettingsDep, request: Request) -> SubmissionPublic:
+    """One running submission per learner and a few queued; beyond that, or when the queue is full, 429 with
+    Retry-After. A retried submission id is answered from storage, never graded twice."""
     from sidecar.sandbox import get_sandbox
 
-    return exercises.submit(engine=engine, catalog_db=settings.catalog_db, user_id=principal.user.id,
-                            exercise_id=exercise_id, code=body.code, client_id=body.submission_id,
-                            gamification_enabled=settings.ENABLE_GAMIFICATION, sandbox=get_sandbox())
+    user_id = principal.user.id
+    pending = await anyio.to_thread.run_sync(lambda: exercises.prepare_submission(
+        engine=engine, catalog_db=settings.catalog_db, user_id=user_id, exercise_id=exercise_id, code=body.code,
+        client_id=body.submission_id))
+    if isinstance(pending, SubmissionPublic):
+        return pending
+    queue = _grading_queue(request, settings)
+    async with queue.turn(user_id):
+        graded = await anyio.to_thread.run_sync(
+            lambda: exercises.grade_pending(pending=pending, sandbox=lambda: get_sandbox(settings.GRADING_WORKERS)),
+            limiter=queue.threads)
+    return await anyio.to_thread.run_sync(lambda: exercises.record_submission(
+        engine=engine, catalog_db=settings.catalog_db, user_id=user_id, pending=pending, graded=graded,
+        gamification_enabled=settings.ENABLE_GAMIFICATION))
 
 
 @router.get("/exercises/{exercise_id}/submissions", response_model=list[SubmissionPublic],
@@ -51,9 +76,13 @@ def list_submissions(exercise_id: str, principal: CurrentPrincipal, engine: Engi
 
 @router.post("/exercises/{exercise_id}/hints", response_model=HintPublic, summary="The next rung of the hint ladder")
 def next_hint(exercise_id: str, principal: CurrentPrincipal, engine: EngineDep, settings: SettingsDep) -> HintPublic:
-    """Recorded per learner (the no-hints bonus); the bottom-out rung needs a failed submission first."""
-    return exercises.reveal_hint(engine=engine, catalog_db=settings.catalog_db, user_id=principal.user.id,
-                                 exercise_id=exercise_id)
+    """One rung at a time, recorded per learner (the no-hints bonus). The bottom-out rung (the worked answer)
+    must be earned first: by default 3 different failed submissions and 5 minutes on the exercise. Until
+    then the answer is 409 with `details` saying what is missing (`attempts_needed`, `minutes_needed`)."""
+    from . import hints
+
+    return hints.reveal_next(engine=engine, catalog_db=settings.catalog_db, user_id=principal.user.id,
+                             exercise_id=exercise_id)
 
 
 @router.post("/challenges/{lesson_id}/start", response_model=ChallengePublic, summary="Start a timed challenge")

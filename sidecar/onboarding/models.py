@@ -49,7 +49,7 @@ class StyleIn(BaseModel):
 
 class CompleteIn(BaseModel):
     track_id: str
-    timezone: str | None = Field(None, description="The browser's IANA time zone.")
+    timezone: str | None = Field(None, max_length=64, description="The browser's IANA time zone.")
 
 
 class PathModulePublic(BaseModel):

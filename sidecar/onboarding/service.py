@@ -13,7 +13,6 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from sidecar.auth.service import valid_timezone
 from sidecar.auth.tables import User, UserProfile
 from sidecar.catalog import store
 from sidecar.db.base import utcnow
@@ -22,6 +21,8 @@ from sidecar.db.upsert import insert_ignore
 from sidecar.errors import InvalidInput, NotFound
 from sidecar.grading.service import is_correct
 from sidecar.progress.tables import Enrollment
+from sidecar.timezones import is_zone_key
+from sidecar.web.text import repair
 
 from .models import OnboardingPublic, PathModulePublic, PathPublic, SkillCheckItemPublic, SkillCheckPublic
 
@@ -41,7 +42,9 @@ def _next_step(user: User, state: dict[str, Any], onboarded: bool) -> str:
 
 
 def get_state(*, user: User, profile: UserProfile) -> OnboardingPublic:
-    state = dict(profile.onboarding or {})
+    # repair: goals stored before request bodies were checked may hold lone surrogates, which no
+    # response can encode; they are shown as U+FFFD rather than failing this page for good.
+    state = repair(dict(profile.onboarding or {}))
     return OnboardingPublic(step=_next_step(user, state, profile.onboarded_at is not None),
                             learner_kind=user.learner_kind, state=state)
 
@@ -53,7 +56,7 @@ def _update(engine: Engine, user_id: str, **changes: Any) -> OnboardingPublic:
         assert user is not None and profile is not None
         if "learner_kind" in changes:
             user.learner_kind = changes.pop("learner_kind")
-        state = dict(profile.onboarding or {})
+        state = repair(dict(profile.onboarding or {}))  # (see get_state) stored repaired from now on
         state.update(changes)
         profile.onboarding = state  # a new dict, so the JSON column is marked changed
         return get_state(user=user, profile=profile)
@@ -159,8 +162,8 @@ def build_path(*, catalog_db: Path, track_id: str, known_skills: set[str]) -> Pa
 
 
 def complete(*, engine: Engine, catalog_db: Path, user_id: str, track_id: str, timezone: str | None) -> PathPublic:
-    if timezone:
-        valid_timezone(timezone)
+    if timezone and not is_zone_key(timezone):
+        raise InvalidInput("timezone must be an IANA time zone such as Europe/Berlin.", {"timezone": timezone[:64]})
     with write_session(engine) as session:
         user = session.get(User, user_id)
         profile = session.get(UserProfile, user_id)
@@ -174,7 +177,7 @@ def complete(*, engine: Engine, catalog_db: Path, user_id: str, track_id: str, t
             profile.timezone = timezone
         if profile.onboarded_at is None:
             profile.onboarded_at = utcnow()
-        state = dict(profile.onboarding or {})
+        state = repair(dict(profile.onboarding or {}))
         state["path"] = {"track_id": track_id}
         profile.onboarding = state
         stored = [m.model_dump() for m in path.modules]

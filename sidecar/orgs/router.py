@@ -1,21 +1,29 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response, status
 
 from sidecar.auth.deps import CurrentPrincipal, EngineDep
+from sidecar.deps import SettingsDep
 
 from . import service
 from .models import (
+    InvitationAnswer,
+    InvitationCreate,
+    InvitationPublic,
+    MyInvitationsPublic,
     OrganizationCreate,
     OrganizationPublic,
     OrganizationUpdate,
-    OrgMemberAdd,
     TeamCreate,
     TeamMemberAdd,
     TeamPublic,
 )
 
 router = APIRouter(tags=["organisations"])
+
+Id = Annotated[str, Path(max_length=64)]
 
 
 @router.post("/orgs", response_model=OrganizationPublic, status_code=201, summary="Create an organisation")
@@ -31,9 +39,44 @@ def update_org(org_id: str, body: OrganizationUpdate, principal: CurrentPrincipa
                               gamification_mode=body.gamification_mode)
 
 
-@router.post("/orgs/{org_id}/members", status_code=204, summary="Add an account to an organisation")
-def add_org_member(org_id: str, body: OrgMemberAdd, principal: CurrentPrincipal, engine: EngineDep) -> Response:
-    service.add_org_member(engine=engine, actor=principal.user, org_id=org_id, email=body.email, role=body.role)
+@router.post("/orgs/{org_id}/invitations", response_model=InvitationPublic, status_code=201,
+             summary="Invite an email address to an organisation")
+def invite(org_id: Id, body: InvitationCreate, principal: CurrentPrincipal, engine: EngineDep,
+           settings: SettingsDep) -> InvitationPublic:
+    """The same answer (and email) whether or not the address has an account. Roles up to the inviter's own."""
+    return service.invite_member(engine=engine, settings=settings, actor=principal.user, org_id=org_id,
+                                 email=body.email, role=body.role)
+
+
+@router.get("/orgs/{org_id}/invitations", response_model=list[InvitationPublic],
+            summary="An organisation's pending invitations")
+def list_invitations(org_id: Id, principal: CurrentPrincipal, engine: EngineDep) -> list[InvitationPublic]:
+    return service.list_invitations(engine=engine, actor=principal.user, org_id=org_id)
+
+
+@router.delete("/orgs/{org_id}/invitations/{invitation_id}", status_code=204, summary="Revoke a pending invitation")
+def revoke_invitation(org_id: Id, invitation_id: Id, principal: CurrentPrincipal, engine: EngineDep) -> Response:
+    service.revoke_invitation(engine=engine, actor=principal.user, org_id=org_id, invitation_id=invitation_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/me/invitations", response_model=MyInvitationsPublic, summary="Invitations to your email address")
+def my_invitations(principal: CurrentPrincipal, engine: EngineDep) -> MyInvitationsPublic:
+    return service.my_invitations(engine=engine, user=principal.user)
+
+
+@router.post("/me/invitations/{invitation_id}/accept", response_model=InvitationPublic,
+             summary="Accept an invitation (join the organisation)")
+def accept_invitation(invitation_id: Id, body: InvitationAnswer, principal: CurrentPrincipal,
+                      engine: EngineDep) -> InvitationPublic:
+    return service.accept_invitation(engine=engine, user=principal.user, invitation_id=invitation_id,
+                                     token=body.token)
+
+
+@router.post("/me/invitations/{invitation_id}/decline", status_code=204, summary="Decline an invitation")
+def decline_invitation(invitation_id: Id, body: InvitationAnswer, principal: CurrentPrincipal,
+                       engine: EngineDep) -> Response:
+    service.decline_invitation(engine=engine, user=principal.user, invitation_id=invitation_id, token=body.token)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

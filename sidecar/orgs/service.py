@@ -1,20 +1,35 @@
-"""Organisations and their teams, classes and cohorts. Every action checks role and membership."""
+"""Organisations and their teams, classes and cohorts. Every action checks role and membership.
+
+Accounts join an organisation only by accepting an invitation (README, "Organisation
+invitations"), or when the organisation's own identity provider asserts it
+(add_member_asserted_by_idp). An invitation answers alike whether or not the address has an account.
+"""
 
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
-from sqlalchemy import Engine, select
+from sqlalchemy import ColumnElement, Engine, and_, func, select, update
 from sqlalchemy.orm import Session
 
+from sidecar.auth import security
 from sidecar.auth.roles import Role, has_role
 from sidecar.auth.tables import User
+from sidecar.db.base import utcnow
 from sidecar.db.engine import read_session, write_session
 from sidecar.db.upsert import insert_ignore
-from sidecar.errors import Forbidden, InvalidInput, NotFound
+from sidecar.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited
+from sidecar.mail import send_email
+from sidecar.settings import Settings
 
-from .models import OrganizationPublic, TeamPublic
-from .tables import Organization, Team, TeamMember
+from .models import InvitationPublic, MyInvitationsPublic, OrganizationPublic, TeamPublic
+from .tables import Organization, OrgInvitation, Team, TeamMember
+
+INVITATION_DAYS = 14
+INVITATIONS_PER_ORG_PER_DAY = 200  # an admin's typo loop or a compromised admin cannot mail-bomb through us
+ORG_ROLES = (Role.LEARNER, Role.TEAM_MANAGER, Role.ENTERPRISE_ADMIN)  # super_admin is never granted by an org
+ROLE_NAMES = {Role.LEARNER: "learner", Role.TEAM_MANAGER: "team manager", Role.ENTERPRISE_ADMIN: "administrator"}
 
 
 def _org_admin(actor: User, org_id: str) -> None:
@@ -43,24 +58,200 @@ def update_org(*, engine: Engine, actor: User, org_id: str, gamification_mode: s
         return OrganizationPublic(id=org.id, name=org.name, gamification_mode=org.gamification_mode)
 
 
-def _user_by_email(session: Session, email: str) -> User:
-    user = session.scalar(select(User).where(User.email == email.strip().lower()))
-    if user is None:
-        raise NotFound(f"No account for {email}.")
-    return user
+def _may_grant(actor: User, org_id: str, role: str) -> bool:
+    """An organisation's admin (or a super admin) may grant roles up to their own, never above."""
+    try:
+        wanted = Role(role)
+    except ValueError:
+        return False
+    if wanted not in ORG_ROLES or not has_role(actor.role, wanted):
+        return False
+    return has_role(actor.role, Role.SUPER_ADMIN) or (
+        has_role(actor.role, Role.ENTERPRISE_ADMIN) and actor.organization_id == org_id)
 
 
-def add_org_member(*, engine: Engine, actor: User, org_id: str, email: str, role: str) -> None:
+def _status(invitation: OrgInvitation) -> str:
+    if invitation.accepted_at is not None:
+        return "accepted"
+    if invitation.declined_at is not None:
+        return "declined"
+    if invitation.revoked_at is not None:
+        return "revoked"
+    if invitation.expires_at <= utcnow():
+        return "expired"
+    return "pending"
+
+
+def _invitation_public(invitation: OrgInvitation, org: Organization) -> InvitationPublic:
+    return InvitationPublic(id=invitation.id, organization_id=org.id, organization_name=org.name,
+                            email=invitation.email, role=invitation.role, status=_status(invitation),
+                            expires_at=invitation.expires_at)
+
+
+def _pending() -> ColumnElement[bool]:
+    return and_(OrgInvitation.accepted_at.is_(None), OrgInvitation.declined_at.is_(None),
+                OrgInvitation.revoked_at.is_(None), OrgInvitation.expires_at > utcnow())
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def invite_member(*, engine: Engine, settings: Settings, actor: User, org_id: str, email: str,
+                  role: str) -> InvitationPublic:
+    """Invite an address to the organisation. The answer and the email sent are the same whether
+    or not the address has an account, so invitations cannot be used to find accounts."""
     _org_admin(actor, org_id)
+    if not _may_grant(actor, org_id, role):
+        raise Forbidden("You cannot invite with a role above your own.")
+    email = email.strip().lower()
+    now = utcnow()
+    with write_session(engine) as session:
+        org = session.get(Organization, org_id, with_for_update=True)
+        if org is None:
+            raise NotFound("No such organisation.")
+        recent = session.scalar(select(func.count()).select_from(OrgInvitation).where(
+            OrgInvitation.organization_id == org_id, OrgInvitation.created_at >= now - timedelta(days=1))) or 0
+        if recent >= INVITATIONS_PER_ORG_PER_DAY:
+            raise RateLimited("This organisation has sent as many invitations as it may today.", retry_after=3600)
+        # One live invitation per address and organisation: a new one replaces (revokes) the last.
+        session.execute(update(OrgInvitation).where(OrgInvitation.organization_id == org_id,
+                                                    OrgInvitation.email == email, _pending()).values(revoked_at=now))
+        token = security.new_token()
+        invitation = OrgInvitation(id=str(uuid.uuid4()), organization_id=org_id, email=email, role=role,
+                                   token_hash=security.token_hash(token), invited_by=actor.id, created_at=now,
+                                   expires_at=now + timedelta(days=INVITATION_DAYS))
+        session.add(invitation)
+        # In the fragment (#), which browsers never send to a server: the token stays out of access logs.
+        link = f"{settings.APP_URL.rstrip('/')}/account/invitations/#invitation={invitation.id}&token={token}"
+        name = _one_line(org.name)
+        send_email(settings=settings, session=session, to=email,
+                   subject=f"You are invited to join {name} on Dronacharya",
+                   body=f"Hello,\n\n{_one_line(actor.display_name)} invited you to join {name} on Dronacharya "
+                        f"as {ROLE_NAMES[Role(role)]}.\n\nTo accept or decline, sign in (or create an account) "
+                        f"with this address, {email}, and open this link:\n\n{link}\n\n"
+                        f"The invitation expires on {invitation.expires_at:%Y-%m-%d}. If you do not want to "
+                        "join, ignore this email: nothing changes until you accept.\n")
+        return _invitation_public(invitation, org)
+
+
+def list_invitations(*, engine: Engine, actor: User, org_id: str) -> list[InvitationPublic]:
+    """The organisation's pending invitations, for its admins (to see and revoke them)."""
+    _org_admin(actor, org_id)
+    with read_session(engine) as session:
+        org = session.get(Organization, org_id)
+        if org is None:
+            raise NotFound("No such organisation.")
+        rows = session.scalars(select(OrgInvitation).where(OrgInvitation.organization_id == org_id, _pending())
+                               .order_by(OrgInvitation.created_at.desc())).all()
+        return [_invitation_public(row, org) for row in rows]
+
+
+def revoke_invitation(*, engine: Engine, actor: User, org_id: str, invitation_id: str) -> None:
+    _org_admin(actor, org_id)
+    with write_session(engine) as session:
+        invitation = session.get(OrgInvitation, invitation_id, with_for_update=True)
+        if invitation is None or invitation.organization_id != org_id:
+            raise NotFound("No such invitation.")
+        if _status(invitation) != "pending":
+            raise Conflict(f"This invitation is {_status(invitation)}; only a pending one can be revoked.")
+        invitation.revoked_at = utcnow()
+
+
+def my_invitations(*, engine: Engine, user: User) -> MyInvitationsPublic:
+    """Pending invitations to the signed-in account's address, also those sent before it signed up."""
+    with read_session(engine) as session:
+        me = session.get(User, user.id)
+        if me is None:
+            raise NotFound("No such account.")
+        rows = session.execute(select(OrgInvitation, Organization)
+                               .join(Organization, Organization.id == OrgInvitation.organization_id)
+                               .where(OrgInvitation.email == me.email, _pending())
+                               .order_by(OrgInvitation.created_at.desc())).all()
+        return MyInvitationsPublic(email_verified=me.email_verified_at is not None,
+                                   invitations=[_invitation_public(inv, org) for inv, org in rows])
+
+
+def _answerable(session: Session, *, user_id: str, invitation_id: str,
+                token: str | None) -> tuple[User, OrgInvitation]:
+    """The invitation, if it is pending, to this account's address, and the account has shown that it
+    reads that address's mail: a verified address, or the emailed token itself. (Sign-up does not
+    verify addresses: without this, whoever signed up first with an address would get its invitations.)"""
+    me = session.get(User, user_id, with_for_update=True)
+    invitation = session.get(OrgInvitation, invitation_id, with_for_update=True)
+    if me is None or invitation is None or invitation.email != me.email:
+        raise NotFound("No such invitation for your address.")
+    state = _status(invitation)
+    if state != "pending":
+        raise Conflict(f"This invitation is {state}. Ask the organisation for a new one if you still want to join.")
+    if token is not None:
+        if not security.same(security.token_hash(token), invitation.token_hash):
+            raise Forbidden("That link does not belong to this invitation.")
+        if me.email_verified_at is None:
+            me.email_verified_at = utcnow()  # the token came to this address: its owner reads its mail
+    elif me.email_verified_at is None:
+        raise Forbidden("Open the link in the invitation email to answer it: it shows this address is yours.")
+    return me, invitation
+
+
+def _join(session: Session, user: User, org_id: str, role: str) -> None:
+    if user.organization_id not in (None, org_id):
+        raise Conflict("This account belongs to another organisation.")
+    user.organization_id = org_id
+    # The role is raised to the one granted, never lowered (a super admin joining stays one).
+    if role != Role.LEARNER and not has_role(user.role, Role(role)):
+        user.role = role
+
+
+def accept_invitation(*, engine: Engine, user: User, invitation_id: str, token: str | None) -> InvitationPublic:
+    now = utcnow()
+    with write_session(engine) as session:
+        me, invitation = _answerable(session, user_id=user.id, invitation_id=invitation_id, token=token)
+        inviter = session.get(User, invitation.invited_by) if invitation.invited_by else None
+        # Checked again now: an inviter who has since lost the right to grant this role cannot grant it.
+        if inviter is None or not inviter.is_active or not _may_grant(inviter, invitation.organization_id,
+                                                                     invitation.role):
+            raise Conflict("This invitation is no longer valid. Ask the organisation for a new one.")
+        _join(session, me, invitation.organization_id, invitation.role)
+        invitation.accepted_at, invitation.accepted_by = now, me.id
+        org = session.get(Organization, invitation.organization_id)
+        assert org is not None  # the invitation cascades with its organisation
+        return _invitation_public(invitation, org)
+
+
+def decline_invitation(*, engine: Engine, user: User, invitation_id: str, token: str | None) -> None:
+    with write_session(engine) as session:
+        _, invitation = _answerable(session, user_id=user.id, invitation_id=invitation_id, token=token)
+        invitation.declined_at = utcnow()
+
+
+def add_member_asserted_by_idp(*, engine: Engine, org_id: str, email: str, role: str = "learner") -> str:
+    """Make an existing account a member because the organisation's own identity provider asserts it
+    (SSO sign-in, SCIM provisioning, a verified email domain): that assertion is the acceptance.
+
+    For those integrations only: no public API endpoint reaches it, and it trusts its caller to have
+    verified the assertion. Roles are the organisation's (learner, team_manager, enterprise_admin),
+    never super_admin. Pending invitations of the address to this organisation are settled as
+    accepted. Returns the account's id."""
+    try:
+        wanted = Role(role)
+    except ValueError:
+        wanted = None
+    if wanted not in ORG_ROLES:
+        raise InvalidInput(f"An identity provider can grant {', '.join(ORG_ROLES)}, not {role}.")
+    email = email.strip().lower()
+    now = utcnow()
     with write_session(engine) as session:
         if session.get(Organization, org_id) is None:
             raise NotFound("No such organisation.")
-        user = _user_by_email(session, email)
-        if user.organization_id not in (None, org_id):
-            raise InvalidInput("That account belongs to another organisation.")
-        user.organization_id = org_id
-        if role != "learner" and not has_role(user.role, Role(role)):
-            user.role = role
+        user = session.scalar(select(User).where(User.email == email).with_for_update())
+        if user is None:
+            raise NotFound("No account has that address.")
+        _join(session, user, org_id, role)
+        session.execute(update(OrgInvitation).where(OrgInvitation.organization_id == org_id,
+                                                    OrgInvitation.email == email, _pending())
+                        .values(accepted_at=now, accepted_by=user.id))
+        return user.id
 
 
 def create_team(*, engine: Engine, actor: User, org_id: str, name: str, kind: str) -> TeamPublic:
@@ -79,12 +270,17 @@ def add_team_member(*, engine: Engine, actor: User, team_id: str, email: str, ro
         if team is None:
             raise NotFound("No such team.")
         manages = session.get(TeamMember, (team_id, actor.id))
-        is_manager = manages is not None and manages.role == "manager"
+        # A team's manager acts for it only while still in its organisation.
+        is_manager = (manages is not None and manages.role == "manager"
+                      and actor.organization_id == team.organization_id)
         if not is_manager:
             _org_admin(actor, team.organization_id)
-        user = _user_by_email(session, email)
-        if user.organization_id != team.organization_id:
-            raise InvalidInput("Add the account to the organisation first.")
+        user = session.scalar(select(User).where(User.email == email.strip().lower(),
+                                                 User.organization_id == team.organization_id))
+        if user is None:
+            # One answer for "no account" and "not a member": only members (who accepted) can be found here.
+            raise InvalidInput("No member of this organisation has that email. Invite them to the organisation "
+                               "first; they join when they accept.")
         if not insert_ignore(session, TeamMember, {"team_id": team_id, "user_id": user.id, "role": role},
                              ["team_id", "user_id"]):
             member = session.get(TeamMember, (team_id, user.id))

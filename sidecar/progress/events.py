@@ -16,6 +16,12 @@ is set together with that day's activity row), and none of these rows is deleted
 account. So an event that was a no-op when read is still one when written, whatever ran between.
 Replays answered from the read report the state and XP of that moment, which already include
 every earlier request of the same learner.
+
+Two clocks: `occurred_at` (the client's, clamped) is history: it is stored with the event and as
+the lesson's started/completed time, so events queued offline keep when they happened. Rewards
+(the streak's days, activity days, the streak bonus, the module's time against par) use the
+server's clock, when the event arrived: a client's clock is the client's to set, and seven
+back-dated events sent in one second must not make a seven-day streak.
 """
 
 from __future__ import annotations
@@ -42,7 +48,8 @@ from sidecar.gamification.streaks import local_day
 from .models import EventResultPublic
 from .tables import LessonProgress, ProgressEvent
 
-# A client clock may be off; events claiming the future or the distant past are clamped.
+# A client clock may be off; events claiming the future or the distant past are clamped (history only:
+# rewards use the server's clock).
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 MAX_EVENT_AGE = timedelta(days=7)
 
@@ -119,7 +126,7 @@ def record_event(*, engine: Engine, catalog_db: Path, user_id: str, event_id: st
 
     if before.seen:  # a replay: nothing to write
         return result(duplicate=True, state=before.state)
-    day_counted = not gamification_enabled or before.last_day == local_day(instant=at, tz=before.timezone)
+    day_counted = not gamification_enabled or before.last_day == local_day(instant=now, tz=before.timezone)
     if before.state in ("completed", kind) and day_counted:
         # Nothing changes but the event log (see the module docstring): one insert under the lock.
         with write_tx(engine) as tx:
@@ -132,7 +139,7 @@ def record_event(*, engine: Engine, catalog_db: Path, user_id: str, event_id: st
         fresh = _insert_event(tx, user_id=user_id, event_id=event_id, lesson_id=lesson_id, kind=kind, at=at, now=now)
         if fresh:
             _, awarded, achievements = _apply(tx, user_id=user_id, lesson=lesson, index=index, kind=kind, at=at,
-                                              gamification_enabled=gamification_enabled)
+                                              rewarded_at=now, gamification_enabled=gamification_enabled)
         state, total = tx.row(_STATE_AND_XP, {"user_id": user_id, "lesson_id": lesson_id})
     return result(duplicate=not fresh, state=state, awarded=awarded, total=int(total), achievements=achievements)
 
@@ -146,24 +153,25 @@ def complete_graded_lesson(*, session: Session, catalog_db: Path, user_id: str, 
     index = get_index(catalog_db=catalog_db)
     lesson = lesson_info(index, lesson_id)
     return _apply(Tx.of_session(session), user_id=user_id, lesson=lesson, index=index, kind="completed", at=at,
-                  gamification_enabled=gamification_enabled, award=award)
+                  rewarded_at=at, gamification_enabled=gamification_enabled, award=award)
 
 
 def _apply(tx: Tx, *, user_id: str, lesson: LessonInfo, index: CatalogIndex, kind: str, at: datetime,
-           gamification_enabled: bool, award: xp.XpAward | None = None
+           rewarded_at: datetime, gamification_enabled: bool, award: xp.XpAward | None = None
            ) -> tuple[bool, int, list[AchievementPublic]]:
     """The effects of a new event: lesson state, streak day, XP and achievements.
 
-    Returns (completed just now, XP awarded, new achievements).
+    `at` is when it happened (history), `rewarded_at` the server's time for everything that earns
+    rewards (see the module docstring). Returns (completed just now, XP awarded, new achievements).
     """
     completed_now = _mark(tx, user_id=user_id, lesson=lesson, kind=kind, at=at)
     if not gamification_enabled:
         return completed_now, 0, []
-    gamification.record_activity(session=tx, user_id=user_id, instant=at)
+    gamification.record_activity(session=tx, user_id=user_id, instant=rewarded_at)
     if not completed_now:
         return False, 0, []
     awarded, courses_done, lessons_done = _on_lesson_completed(tx, user_id=user_id, lesson=lesson, index=index,
-                                                               at=at, award=award)
+                                                               at=rewarded_at, award=award)
     fresh = gamification.evaluate_achievements(session=tx, user_id=user_id, courses_completed=courses_done,
                                                lessons_completed=lessons_done)
     return True, awarded, fresh
@@ -204,7 +212,9 @@ def _on_lesson_completed(tx: Tx, *, user_id: str, lesson: LessonInfo, index: Cat
         first = tx.row("SELECT MIN(started_at) FROM progress WHERE user_id = :user_id AND module_id = :module_id",
                        {"user_id": user_id, "module_id": module.id})[0]
         first_start = tx.from_db(_PROGRESS.started_at, first) or at
-        minutes = (at - first_start).total_seconds() / 60
+        # At least 0: a start the client dated a few minutes ahead (within MAX_CLOCK_SKEW) may lie
+        # after the server's time of completion.
+        minutes = max(0.0, (at - first_start).total_seconds() / 60)
         awarded += gamification.award_xp(session=tx, user_id=user_id, source_key=f"module:{module.id}",
                                          award=xp.module_xp(minutes_spent=minutes, par_minutes=module.par_minutes))
     done_per_course = Counter(row[1] for row in completed)

@@ -1,40 +1,44 @@
-"""Trusted grading: learner code runs in a pool of locked-down Pyodide-on-Node workers, never here.
+"""Trusted grading: learner code runs in fresh Pyodide isolates on Node, and verdicts are decided
+elsewhere, by trusted code the learner's program can neither reach nor see.
 
-Layers, outermost first (`Sandbox.describe()` says which are active on this machine):
+Two places, two levels of trust:
 
-- A separate process per worker (`node worker.mjs`), started through launch.py with an empty
-  environment, a fresh scratch folder as its working directory, rlimits (address space, CPU,
-  file size, core dumps, open files) and a seccomp filter (no sockets, no new processes or exec,
-  no ptrace, no signals to other processes); inside a user + network namespace when `unshare`
-  works here, so there is no network at all.
-- Node's permission model: reads only of the Pyodide runtime and worker.mjs; no writes, child
-  processes, worker threads, addons or WASI. V8 caps the wasm memory (--wasm-max-mem-pages), so
-  a memory bomb gets a MemoryError; the parent also kills a worker whose RSS passes a ceiling.
-- worker.mjs locks JavaScript down before any Python exists and gives every job a fresh
-  interpreter restored from a memory snapshot, prepared while the worker is idle; runner.py adds
-  a Python audit hook. A worker is replaced after a timeout, crash, memory or output overrun,
-  and after `recycle_after` jobs.
-- Integrity: tests are sent one at a time, visible ones first, so a hidden test reaches the
-  worker only after the program ran and every visible result is in. The verdict of each test is
-  decided in JavaScript (the test code returned normally), results carry a per-job nonce, and
-  learner output never reaches the protocol stream. Names, hidden flags and hidden-test feedback
-  are filled in here, from the caller's tests, never from the worker.
+- The **sandbox** (untrusted): a pool of host processes (`node host.mjs`), each running one job
+  at a time in a fresh *isolate* (isolate.mjs: a worker thread with its own V8 isolate, JS realm
+  and Pyodide interpreter restored from a memory snapshot, booted ahead of the job and thrown
+  away after it). It receives the learner's program and answers questions about it: run it with
+  this stdin (its output is captured outside Python), look up a top-level name, call a function
+  with these arguments. Answers are plain data. It never receives a test, an expected value or
+  a verdict, and no JS or Python state survives from one job to the next.
+- The **judge** (trusted): a separate CPython process (judge.py) per job that runs the tests,
+  hidden ones included, through harness.run_test_with. Its questions go to the job's isolate,
+  relayed here; its verdicts come back here. Expected values of hidden tests exist only there
+  and in catalog.db.
 
-The pool is warm (workers start ahead), thread-safe (callers queue for a free worker) and
-replaces dead workers. `time_limit` is wall-clock time per job, measured here.
+Layers around the sandbox, outermost first (`Sandbox.describe()` says which are active here):
+processes started through launch.py with an empty environment, a scratch working directory,
+rlimits and a seccomp filter (no sockets, no new processes, no ptrace, no signals to others),
+inside a user + network namespace when `unshare` works; Node's permission model (reads only the
+Pyodide runtime and the two sandbox scripts, may start worker threads, nothing else); a hard cap
+on wasm memory plus each job's own memory budget, enforced on the memory's growth, a JS heap cap
+per isolate and an RSS watchdog on the host; inside each isolate a JS lockdown, frozen JS
+intrinsics, and runner.py's Python lockdown (no JS bridge, no builtin-module loader, an audit
+hook without reachable state).
+
+The judge runs with rlimits and seccomp too: authored tests are reviewed, but a bug in one must
+not hurt the server. `time_limit` is the job's wall-clock time, measured here, covering the
+program, the isolate and the tests.
 """
 
 from __future__ import annotations
 
 import atexit
 import hashlib
-import secrets
 import shutil
 import threading
 import time
-from collections import deque
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,36 +46,35 @@ from sidecar.courseware import harness
 from sidecar.engine import engine_files
 
 from ._process import (
+    HOST_JS,
+    ISOLATE_JS,
     RUNNER,
-    WORKER_JS,
+    HostProcess,
+    JudgeProcess,
     Layers,
     Limits,
     WorkerDied,
     WorkerOverMemory,
-    WorkerProcess,
     probe_layers,
     remove_stale_scratch,
 )
+from .pool import LONG_JOB_SECONDS, HostPool, Job, JudgePool, SandboxUnavailable
 
 __all__ = ["GradeResult", "RunResult", "Sandbox", "SandboxUnavailable", "get_sandbox"]
 
-BOOT_TIMEOUT = 90.0  # seconds for a worker to boot and prepare its first interpreter (2 busy cores)
-READY_TIMEOUT = 30.0  # seconds for a worker to prepare a fresh interpreter between jobs
-DONE_GRACE = 2.0  # the "done" message after the last result, beyond the job's time limit
-
-
-class SandboxUnavailable(RuntimeError):
-    """Node.js or Pyodide is missing, or no worker could be started."""
+MAX_MEMORY_MB = 1024  # the most an exercise may ask for; the hosts' hard cap on wasm memory
+JUDGE_GRACE = 2.0  # the judge's last lines after the program's last answer, beyond the time limit
+MAX_ASKS = 100_000  # questions one job may ask (a test looping forever on calls still ends)
 
 
 @dataclass(frozen=True)
 class GradeResult:
     passed: bool
     results: list[dict[str, Any]]  # {name, passed, message, hidden} per test, in the caller's order
-    status: str  # "ok" | "timeout" | "memory" | "crashed" | "output_limit"
+    status: str  # "ok" | "timeout" | "memory" | "crashed" | "output_limit" | "error" (the judge failed)
     message: str  # learner-facing summary
     duration_ms: float
-    worker_restarts: int  # workers replaced because of this job (0 or 1)
+    worker_restarts: int  # host processes replaced because of this job (0 or 1)
 
 
 @dataclass(frozen=True)
@@ -83,55 +86,6 @@ class RunResult:
     duration_ms: float = 0.0
 
 
-@dataclass
-class _Stats:
-    jobs: int = 0
-    restarts: int = 0
-    statuses: dict[str, int] = field(default_factory=dict)
-    job_cpu_seconds: float = 0.0
-    boot_failures: int = 0
-    last_boot_error: str = ""
-    prepare_ms: list[float] = field(default_factory=list)  # the last fresh interpreters' set-up times
-
-
-class _FairQueue:
-    """Idle workers handed out first come, first served, so no caller starves behind the others."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._items: deque[WorkerProcess] = deque()
-        self._waiters: deque[object] = deque()
-        self.closed = False
-
-    def close(self) -> None:
-        with self._cond:
-            self.closed = True
-            self._cond.notify_all()
-
-    def put(self, worker: WorkerProcess) -> None:
-        with self._cond:
-            self._items.append(worker)
-            self._cond.notify_all()
-
-    def get(self, wait_until: float) -> WorkerProcess | None:
-        ticket = object()
-        with self._cond:
-            self._waiters.append(ticket)
-            try:
-                while not (self._items and self._waiters[0] is ticket):
-                    remaining = wait_until - time.monotonic()
-                    if remaining <= 0 or self.closed:
-                        return None
-                    self._cond.wait(remaining)
-                return self._items.popleft()
-            finally:
-                self._waiters.remove(ticket)
-                self._cond.notify_all()
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-
 _SNAPSHOTS: dict[str, bytes] = {}  # shared by Sandbox instances in this process
 _LAYERS: dict[str, Layers] = {}  # what probing found, per node binary and Pyodide folder
 _SNAPSHOT_LOCK = threading.Lock()
@@ -139,7 +93,7 @@ _SNAPSHOT_LOCK = threading.Lock()
 
 class Sandbox:
     def __init__(self, pool_size: int = 2, time_limit: float = 5.0, memory_mb: int = 256,
-                 output_limit: int = 64_000, *, recycle_after: int = 100, queue_timeout: float = 120.0,
+                 output_limit: int = 64_000, *, recycle_after: int = 200, queue_timeout: float = 120.0,
                  _python_layer: bool = True) -> None:
         node = shutil.which("node")
         pyodide_dir = engine_files().pyodide_dir
@@ -160,93 +114,93 @@ class Sandbox:
         except OSError as err:
             raise SandboxUnavailable(str(err)) from None
         self._snapshot = self._make_snapshot()
-        self._limits = Limits(memory_mb=memory_mb, wasm_base_bytes=len(self._snapshot),
-                              cpu_seconds=int(120 + recycle_after * (time_limit + 2)),
-                              rss_limit_mb=640 + 2 * memory_mb)
-        self._config = {"op": "config", "mode": "serve", "output_limit": output_limit,
-                        "harness": Path(harness.__file__).read_text(encoding="utf-8"),
-                        "runner": RUNNER.read_text(encoding="utf-8"),
-                        # Off only in the escape suite, to test the JS and OS layers on their own.
-                        "python_layer": _python_layer}
-        self._idle = _FairQueue()
-        self._ready: set[WorkerProcess] = set()  # idle and known to have a fresh interpreter
-        self._workers: set[WorkerProcess] = set()
-        self._lock = threading.Lock()
-        self._threads: list[threading.Thread] = []
-        self._stats = _Stats()
+        self._limits = Limits(memory_mb=MAX_MEMORY_MB, wasm_base_bytes=len(self._snapshot),
+                              cpu_seconds=int(600 + recycle_after * (time_limit + 2)),
+                              rss_limit_mb=700 + 2 * memory_mb)
+        config = {"op": "config", "mode": "serve", "harness": Path(harness.__file__).read_text(encoding="utf-8"),
+                  "runner": RUNNER.read_text(encoding="utf-8"),
+                  # Off only in the escape suite, to test the JS and OS layers on their own.
+                  "python_layer": _python_layer}
+        self._hosts = HostPool(size=pool_size, layers=self._layers, limits=self._limits, config=config,
+                               snapshot=self._snapshot, recycle_after=recycle_after)
+        self._judges = JudgePool(size=pool_size, layers=self._layers, cpu_seconds=int(time_limit * 4 + 30))
         self.closed = False
-        self._closing = threading.Event()  # wakes boot threads sleeping after a failed start
-        for _ in range(pool_size):
-            self._spawn()
 
     # ---- public API ---------------------------------------------------------------------------
-    def grade(self, code: str, tests: Sequence[Mapping[str, Any]], seed: int,
-              time_limit: float | None = None) -> GradeResult:
-        """Run the shared harness's tests on `code`, the way harness.run_tests(code, tests, seed) does."""
+    def grade(self, code: str, tests: Sequence[Mapping[str, Any]], seed: int, time_limit: float | None = None,
+              memory_mb: int | None = None) -> GradeResult:
+        """Run `tests` on `code`, as harness.run_tests(code, tests, seed) does, with the verdicts
+        decided by a trusted judge and the program answering from a fresh isolate."""
         started = time.monotonic()
         limit = float(time_limit or self.time_limit)
-        # Visible tests first: a hidden test reaches the worker only after every visible result is in.
-        order = [i for i, t in enumerate(tests) if not t.get("hidden")] + [i for i, t in enumerate(tests)
-                                                                           if t.get("hidden")]
-        messages = {index: self._test_message(tests, index, seed) for index in order}
-        outcomes: dict[int, tuple[bool, str]] = {}
-        status, current = "ok", None
-        worker, nonce, deadline = self._start({"kind": "grade", "code": code}, [messages[i] for i in order[:1]], limit)
+        memory = min(int(memory_mb or self.memory_mb), MAX_MEMORY_MB)
+        host, job = self._start(code, memory)
         try:
-            for n, index in enumerate(order):
-                current = index
-                if n > 0:
-                    worker.send({**messages[index], "nonce": nonce})
-                message = self._await(worker, nonce, "result", deadline)
-                if message is None:
-                    status = "timeout"
-                    break
-                if message.get("index") != index:
-                    raise WorkerDied("the worker answered for another test")
-                outcomes[index] = (message.get("passed") is True, str(message.get("message", "")))
-                if message.get("fatal"):
-                    status = "crashed"
-                    break
+            judge = self._judges.take()
+        except OSError as err:
+            job.end()
+            self._release(host, True, "error")
+            raise SandboxUnavailable(f"the judge could not start: {err}") from None
+        deadline = time.monotonic() + limit
+        outcomes: dict[int, dict[str, Any]] = {}
+        status, current, healthy = "ok", None, True
+        # A job that runs long (an infinite loop, a flood) yields the CPU to everyone else's.
+        slow = threading.Timer(LONG_JOB_SECONDS, job.deprioritise)
+        slow.daemon = True
+        slow.start()
+        try:
+            judge.send({"tests": [self._judge_test(t) for t in tests], "seed": seed})
+            status, current = self._relay(job, judge, deadline, outcomes)
             if status == "ok":
-                worker.send({"op": "end", "nonce": nonce})
-                done = self._await(worker, nonce, "done", deadline + DONE_GRACE)
-                status = "timeout" if done is None else self._status_of(done)
+                current = None  # every test finished: nothing was cut short
+        except _JudgeFailed:
+            status = "error"  # our side failed (a test's own bug, say): nothing the program did
         except WorkerOverMemory:
-            status = "memory"
+            status, healthy = "memory", False
         except WorkerDied:
-            status = "crashed"
-        restarts = self._finish(worker, status)
-        results = self._results(tests, outcomes, status, current, limit)
-        passed = status in ("ok", "output_limit") and all(r["passed"] for r in results)
+            status, healthy = "crashed", False
+        finally:
+            slow.cancel()
+            judge.kill()
+        healthy = job.restore() and healthy
+        if status == "ok" and job.memory:
+            status = "memory"
+        elif status == "ok" and job.cut:
+            status = "output_limit"
+        healthy = job.end() and healthy
+        restarts = self._release(host, healthy, status)
+        results = self._results(tests, outcomes, status, current, limit, memory)
+        passed = status in ("ok", "output_limit") and len(outcomes) == len(tests) and all(
+            r["passed"] for r in results)
         return GradeResult(passed=passed, results=results, status=status,
-                           message=self._summary(status, results, limit),
+                           message=self._summary(status, results, limit, memory),
                            duration_ms=(time.monotonic() - started) * 1000, worker_restarts=restarts)
 
     def run(self, code: str, stdin: str = "", time_limit: float | None = None) -> RunResult:
         """Run a program with `stdin` and capture what it prints (e.g. for predict-output quizzes)."""
         started = time.monotonic()
         limit = float(time_limit or self.time_limit)
+        host, job = self._start(code, self.memory_mb)
         chunks: list[str] = []
-        error, status = None, "ok"
-        worker, nonce, deadline = self._start({"kind": "run", "code": code, "stdin": stdin}, [], limit)
+        error, status, healthy = None, "ok", True
         try:
-            while True:
-                message = self._await(worker, nonce, ("output", "done"), deadline)
-                if message is None:
-                    status = "timeout"
-                    break
-                if message["op"] == "output":
-                    chunks.append(str(message.get("text", "")))
-                    continue
-                status = self._status_of(message)
-                error = None if message.get("error") is None else str(message["error"])
-                break
+            answer = job.ask({"op": "run", "stdin": stdin, "keep": False}, time.monotonic() + limit, chunks.append)
+            if answer is None:
+                status = "timeout"
+            elif answer.fatal:
+                status = "crashed"
+            else:
+                chunks.append(answer.output)
+                error = _run_error(answer.reply)
         except WorkerOverMemory:
-            status = "memory"
+            status, healthy = "memory", False
         except WorkerDied:
-            status = "crashed"
-        self._finish(worker, status)
-        summary = "" if status == "ok" else self._summary(status, [], limit)
+            status, healthy = "crashed", False
+        if status == "ok" and job.memory:
+            status = "memory"
+        healthy = job.end() and healthy
+        self._release(host, healthy, status)
+        summary = "" if status == "ok" else self._summary(status, [], limit, self.memory_mb)
         return RunResult(output="".join(chunks)[: self.output_limit], error=error, status=status, message=summary,
                          duration_ms=(time.monotonic() - started) * 1000)
 
@@ -254,40 +208,31 @@ class Sandbox:
         layers = [
             *self._layers.names(),
             f"rlimits ({', '.join(f'{k[7:]}={v}' for k, v in self._limits.rlimits().items())})",
-            "node permission model (reads: Pyodide runtime and worker.mjs only; no writes, child processes, "
-            "workers, addons, WASI)",
+            "node permission model (reads: Pyodide runtime and the sandbox scripts only; worker threads; no "
+            "writes, child processes, addons, WASI)",
             "empty environment, scratch working directory",
-            f"wasm memory cap {self._limits.wasm_pages * 64 // 1024} MiB, RSS watchdog {self._limits.rss_limit_mb} MB",
-            "JS lockdown (no process, network modules, fetch, eval or Function constructors)",
-            "Python audit hook (no js/pyodide bridges, ctypes, tracing, gc walking, processes, sockets)",
-            f"fresh interpreter per job, worker recycled after {self.recycle_after} jobs or any overrun",
+            f"memory per job {self.memory_mb} MiB (hard cap {MAX_MEMORY_MB} MiB), RSS watchdog "
+            f"{self._limits.rss_limit_mb} MB",
+            "a fresh isolate (V8 isolate, JS realm, Pyodide interpreter) per job, booted ahead",
+            "JS lockdown and frozen intrinsics; Python lockdown (no JS bridge, no builtin-module loader, "
+            "audit hook without reachable state)",
+            "verdicts decided by a separate trusted judge process; hidden tests never enter the sandbox",
         ]
         return "Pyodide on Node.js; layers: " + "; ".join(layers)
 
     def stats(self) -> dict[str, Any]:
-        with self._lock:
-            workers = list(self._workers)
-            stats = self._stats
-            return {"pool_size": self.pool_size, "workers": len(workers), "idle": len(self._idle),
-                    "jobs": stats.jobs, "restarts": stats.restarts, "statuses": dict(stats.statuses),
-                    "job_cpu_seconds": round(stats.job_cpu_seconds, 3),
-                    "prepare_ms_mean": round(sum(stats.prepare_ms) / max(1, len(stats.prepare_ms)), 1),
-                    "boot_failures": stats.boot_failures,
-                    "last_boot_error": stats.last_boot_error, "pids": [w.pid for w in workers],
-                    "worker_rss_mb": [round(w.rss_mb(), 1) for w in workers], "layers": self._layers.names()}
+        hosts = self._hosts.hosts()
+        stats = self._hosts.stats
+        return {"pool_size": self.pool_size, "workers": len(hosts), "idle": self._hosts.idle_count(),
+                "jobs": stats.jobs, "restarts": stats.restarts, "statuses": dict(stats.statuses),
+                "job_cpu_seconds": round(stats.job_cpu_seconds, 3), "boot_failures": stats.boot_failures,
+                "last_boot_error": stats.last_boot_error, "pids": [h.pid for h in hosts],
+                "worker_rss_mb": [round(h.rss_mb(), 1) for h in hosts], "layers": self._layers.names()}
 
     def close(self) -> None:
-        with self._lock:
-            self.closed = True
-            workers = list(self._workers)
-            self._workers.clear()
-            threads = list(self._threads)
-        self._idle.close()  # callers waiting for a worker give up now
-        self._closing.set()
-        for worker in workers:
-            worker.kill()
-        for thread in threads:
-            thread.join(timeout=BOOT_TIMEOUT)
+        self.closed = True
+        self._hosts.close()
+        self._judges.close()
 
     def __enter__(self) -> Sandbox:
         return self
@@ -297,110 +242,96 @@ class Sandbox:
 
     # ---- jobs ---------------------------------------------------------------------------------
     @staticmethod
-    def _test_message(tests: Sequence[Mapping[str, Any]], index: int, seed: int) -> dict[str, Any]:
-        test = tests[index]
-        # Test i gets seed + i, as in harness.run_tests, whatever order the tests run in.
-        return {"op": "test", "index": index, "source": str(test["code"]), "stdin": str(test.get("stdin") or ""),
-                "seed": seed + index}
+    def _judge_test(test: Mapping[str, Any]) -> dict[str, Any]:
+        return {"name": str(test.get("name", "test")), "code": str(test["code"]),
+                "stdin": str(test.get("stdin") or ""), "hidden": bool(test.get("hidden")),
+                "feedback": str(test.get("feedback") or "")}
 
-    def _start(self, begin: dict[str, Any], first: list[dict[str, Any]],
-               limit: float) -> tuple[WorkerProcess, str, float]:
-        """A worker that accepted the job: until it says "started", no learner code ran, so retry."""
+    def _start(self, code: str, memory_mb: int) -> tuple[HostProcess, Job]:
+        """A host whose isolate accepted the job: until then no learner code ran, so retry."""
+        if self.closed:
+            raise SandboxUnavailable("the sandbox is closed")
         wait_until = time.monotonic() + self.queue_timeout
         for _attempt in range(5):
-            worker = self._acquire(wait_until)
-            nonce = secrets.token_hex(16)
+            host = self._hosts.acquire(wait_until)
+            host.cpu_at_start = host.cpu_seconds()
+            host.rss_limit_mb = 700 + 2 * memory_mb
+            job = Job(host)
             try:
-                worker.send({"op": "begin", "nonce": nonce, **begin})
-                if self._await(worker, nonce, "started", time.monotonic() + READY_TIMEOUT) is None:
-                    raise WorkerDied("the worker did not start the job")
+                job.start(code, len(self._snapshot) + (memory_mb << 20), self.output_limit)
             except (WorkerDied, WorkerOverMemory):
-                self._retire(worker)
+                self._hosts.retire(host)
                 continue
-            deadline = time.monotonic() + limit
+            return host, job
+        raise SandboxUnavailable("sandbox hosts keep failing before a job starts")
+
+    def _relay(self, job: Job, judge: JudgeProcess, deadline: float,
+               outcomes: dict[int, dict[str, Any]]) -> tuple[str, int | None]:
+        """Carry the judge's questions to the isolate and its answers back, until the judge is done."""
+        current: int | None = None
+        asks = 0
+        while True:
             try:
-                for message in first:
-                    worker.send({**message, "nonce": nonce})
-            except WorkerDied:
-                pass  # reported as a crash by the caller's next read
-            return worker, nonce, deadline
-        raise SandboxUnavailable("sandbox workers keep dying before a job starts")
-
-    def _acquire(self, wait_until: float) -> WorkerProcess:
-        while True:
-            if self.closed:
-                raise SandboxUnavailable("the sandbox is closed")
-            worker = self._idle.get(wait_until)
-            if worker is None:
-                raise SandboxUnavailable("the sandbox is closed" if self.closed else
-                                         "no sandbox worker became free in time")
-            if not worker.alive():
-                self._retire(worker)
-                continue
-            with self._lock:
-                known_ready = worker in self._ready
-                self._ready.discard(worker)
-            if not known_ready:
+                message = judge.read(deadline + JUDGE_GRACE)
+            except (WorkerDied, WorkerOverMemory) as err:
+                raise _JudgeFailed(str(err)) from None
+            if message is None:
+                return "timeout", current
+            op = message.get("op")
+            if op == "test":
+                current = int(message["index"])
+            elif op == "result":
+                outcomes[int(message["index"])] = dict(message["result"])
+            elif op == "done":
+                return "ok", current
+            elif op == "ask":
+                asks += 1
+                if asks > MAX_ASKS:
+                    return "timeout", current
+                answer = job.ask(dict(message["request"]), deadline)
+                if answer is None:
+                    return "timeout", current
+                if answer.fatal:
+                    return "crashed", current
                 try:
-                    ready = worker.expect("ready", time.monotonic() + READY_TIMEOUT)
-                except (WorkerDied, WorkerOverMemory):
-                    self._retire(worker)
-                    continue
-                with self._lock:
-                    self._stats.prepare_ms.append(float(ready.get("prepare_ms") or 0))
-                    del self._stats.prepare_ms[:-50]
-            worker.cpu_at_start = worker.cpu_seconds()
-            return worker
+                    judge.send({"answer": {"reply": answer.reply, "output": answer.output, "cut": answer.cut}})
+                except WorkerDied as err:
+                    raise _JudgeFailed(str(err)) from None
 
-    @staticmethod
-    def _await(worker: WorkerProcess, nonce: str, op: str | tuple[str, ...], deadline: float) -> dict[str, Any] | None:
-        """The next message of this job with one of the ops in `op`; None when the deadline passes."""
-        ops = (op,) if isinstance(op, str) else op
-        while True:
-            message = worker.read(deadline)
-            if message is None or (message.get("op") in ops and message.get("nonce") == nonce):
-                return message
-            if message.get("op") == "error":
-                raise WorkerDied(str(message.get("message")))
+    def _release(self, host: HostProcess, healthy: bool, status: str) -> int:
+        cpu = max(0.0, host.cpu_seconds() - host.cpu_at_start)
+        stats = self._hosts.stats
+        stats.jobs += 1
+        stats.job_cpu_seconds += cpu
+        stats.statuses[status] = stats.statuses.get(status, 0) + 1
+        self._hosts.release(host, healthy=healthy)
+        return 0 if healthy else 1
 
-    def _status_of(self, done: dict[str, Any]) -> str:
-        if done.get("memory"):
-            return "memory"
-        if done.get("fatal"):
-            return "crashed"
-        return "output_limit" if done.get("output_cut") else "ok"
-
-    def _finish(self, worker: WorkerProcess, status: str) -> int:
-        """Return the worker to the pool or replace it; the number of restarts this caused."""
-        cpu = max(0.0, worker.cpu_seconds() - worker.cpu_at_start)
-        worker.jobs += 1
-        with self._lock:
-            self._stats.jobs += 1
-            self._stats.job_cpu_seconds += cpu
-            self._stats.statuses[status] = self._stats.statuses.get(status, 0) + 1
-        if status in ("ok", "output_limit") and worker.jobs < self.recycle_after and worker.alive():
-            self._idle.put(worker)  # it prepares a fresh interpreter and says "ready" when done
-            return 0
-        self._retire(worker)
-        return 1
-
-    def _results(self, tests: Sequence[Mapping[str, Any]], outcomes: dict[int, tuple[bool, str]], status: str,
-                 current: int | None, limit: float) -> list[dict[str, Any]]:
-        why = {"timeout": f"timed out after {limit:g} s", "memory": f"used more than {self.memory_mb} MB",
-               "crashed": "stopped the Python interpreter"}.get(status, "stopped")
+    def _results(self, tests: Sequence[Mapping[str, Any]], outcomes: dict[int, dict[str, Any]], status: str,
+                 current: int | None, limit: float, memory_mb: int) -> list[dict[str, Any]]:
+        why = {"timeout": f"took longer than {limit:g} s", "memory": f"used more than {memory_mb} MB",
+               "crashed": "stopped the Python interpreter", "error": "could not be tested: grading failed on the "
+               "server"}.get(status, "stopped")
+        # `current` is set only when the job stopped before the judge finished.
+        stopped_in_hidden = current is not None and bool(tests[current].get("hidden"))
         budget = self.output_limit
         results = []
         for index, test in enumerate(tests):
             hidden = bool(test.get("hidden"))
-            if index in outcomes:
-                passed, message = outcomes[index]
+            outcome = outcomes.get(index)
+            if stopped_in_hidden and hidden:
+                # Which hidden test (so which hidden input) stopped the program stays private: every
+                # hidden test reads the same, passed earlier or not.
+                passed, message = False, f"The hidden tests did not finish: the program {why}."
+            elif outcome is not None:
+                passed, message = outcome.get("passed") is True, str(outcome.get("message", ""))
             elif index == current:
                 passed, message = False, f"This test did not finish: the program {why}."
             else:
                 passed, message = False, f"Not run: the program {why} in an earlier test."
             if passed:
                 message = ""
-            elif hidden:
+            elif hidden and not stopped_in_hidden:
                 # Hidden tests never reveal their inputs, code or expected values (as in the harness).
                 message = str(test.get("feedback") or "A hidden test failed.")
             message = message[:budget]
@@ -409,102 +340,78 @@ class Sandbox:
                             "hidden": hidden})
         return results
 
-    def _summary(self, status: str, results: list[dict[str, Any]], limit: float) -> str:
+    def _summary(self, status: str, results: list[dict[str, Any]], limit: float, memory_mb: int) -> str:
         passed = sum(r["passed"] for r in results)
         tally = f"{passed} of {len(results)} tests passed."
         return {
             "ok": tally,
-            "timeout": f"Your program timed out after {limit:g} s. Look for a loop that never ends, or for input() "
-                       "asking for more lines than the test gives.",
-            "memory": f"Your program used more than {self.memory_mb} MB of memory.",
+            "timeout": f"Your program took too long (over {limit:g} s). Look for a loop that never ends, or for "
+                       "input() asking for more lines than the test gives.",
+            "memory": f"Your program used more than {memory_mb} MB of memory.",
             "crashed": "Your program stopped the Python interpreter (for example with os._exit or runaway "
                        "recursion), so it could not be tested fully.",
-            "output_limit": f"Your program printed more than {self.output_limit:,} characters; the rest was cut off. "
-                            + tally,
+            "output_limit": f"Your program printed more than {self.output_limit:,} characters; the rest was cut "
+                            "off. " + tally,
+            "error": "Grading failed on the server, not because of your program: please try again.",
         }[status]
 
-    # ---- pool ---------------------------------------------------------------------------------
+    # ---- the snapshot -------------------------------------------------------------------------
     def _make_snapshot(self) -> bytes:
-        """A memory snapshot of a booted interpreter, made once per process in a sandboxed worker."""
-        key = hashlib.sha256(WORKER_JS.read_bytes() + str(self._layers.pyodide_dir).encode()
+        """A memory snapshot of a booted, preloaded interpreter, made once per process by a host."""
+        harness_source = Path(harness.__file__).read_bytes()
+        key = hashlib.sha256(HOST_JS.read_bytes() + ISOLATE_JS.read_bytes() + RUNNER.read_bytes() + harness_source
+                             + str(self._layers.pyodide_dir).encode()
                              + (self._layers.pyodide_dir / "package.json").read_bytes()).hexdigest()
         with _SNAPSHOT_LOCK:
             if key not in _SNAPSHOTS:
                 limits = Limits(memory_mb=256, wasm_base_bytes=64 << 20, cpu_seconds=300, rss_limit_mb=2048)
-                worker = WorkerProcess(self._layers, limits, {"op": "config", "mode": "snapshot",
-                                                              "output_limit": 0}, b"")
+                config = {"op": "config", "mode": "snapshot", "runner": RUNNER.read_text(encoding="utf-8"),
+                          "harness": harness_source.decode("utf-8")}
+                host = HostProcess(self._layers, limits, config, b"")
                 try:
-                    header = worker.expect("snapshot", time.monotonic() + 180)
-                    _SNAPSHOTS[key] = worker.read_exact(int(header["size"]), time.monotonic() + 60)
+                    header = host.expect("snapshot", time.monotonic() + 180)
+                    _SNAPSHOTS[key] = host.read_exact(int(header["size"]), time.monotonic() + 60)
                 except (WorkerDied, WorkerOverMemory) as err:
                     raise SandboxUnavailable(f"could not make the Pyodide snapshot: {err}") from None
                 finally:
-                    worker.kill()
+                    host.kill()
             return _SNAPSHOTS[key]
 
-    def _spawn(self) -> None:
-        thread = threading.Thread(target=self._boot_worker, name="drona-sandbox-boot", daemon=True)
-        with self._lock:
-            self._threads = [t for t in self._threads if t.is_alive()] + [thread]
-        thread.start()
 
-    def _boot_worker(self) -> None:
-        for attempt in range(1000):
-            with self._lock:
-                if self.closed:
-                    return
-            try:
-                worker = WorkerProcess(self._layers, self._limits, self._config, self._snapshot)
-            except (OSError, WorkerDied) as err:
-                self._boot_failed(str(err), attempt)
-                continue
-            with self._lock:
-                if self.closed:
-                    worker.kill()
-                    return
-                self._workers.add(worker)
-            try:
-                worker.expect("ready", time.monotonic() + BOOT_TIMEOUT)
-            except (WorkerDied, WorkerOverMemory) as err:
-                self._discard(worker)
-                self._boot_failed(str(err), attempt)
-                continue
-            with self._lock:
-                self._ready.add(worker)
-            self._idle.put(worker)
-            return
+class _JudgeFailed(Exception):
+    """The trusted judge stopped (a bug in a test, say): the submission is not judged."""
 
-    def _boot_failed(self, error: str, attempt: int) -> None:
-        with self._lock:
-            self._stats.boot_failures += 1
-            self._stats.last_boot_error = error[-2000:]
-        self._closing.wait(min(30.0, 0.5 * 2 ** min(attempt, 6)))
 
-    def _discard(self, worker: WorkerProcess) -> None:
-        with self._lock:
-            self._workers.discard(worker)
-            self._ready.discard(worker)
-        worker.kill()
+def _run_error(reply: str | None) -> str | None:
+    """The traceback in a `run` reply, or None when the program finished."""
+    import json
 
-    def _retire(self, worker: WorkerProcess) -> None:
-        """Kill a worker (after an overrun, a crash, or enough jobs) and start its replacement."""
-        self._discard(worker)
-        with self._lock:
-            self._stats.restarts += 1
-            closed = self.closed
-        if not closed:
-            self._spawn()
+    try:
+        data = json.loads(reply) if reply is not None else None
+    except ValueError:
+        return "The program's answer could not be read."
+    if not isinstance(data, dict):
+        return "The program's answer could not be read."
+    error = data.get("error")
+    return None if error is None else str(error)[:20_000]
 
 
 _default: Sandbox | None = None
 _default_lock = threading.Lock()
 
 
-def get_sandbox() -> Sandbox:
-    """The process-wide sandbox, created (and its workers started) on first use."""
+def get_sandbox(pool_size: int | None = None) -> Sandbox:
+    """The process-wide sandbox, created (and its hosts started) on first use.
+
+    pool_size: host processes, i.e. jobs run at once (default: GRADING_WORKERS).
+    """
     global _default
     with _default_lock:
         if _default is None or _default.closed:
-            _default = Sandbox()
+            if pool_size is None:
+                from sidecar.settings import get_settings
+
+                pool_size = get_settings().GRADING_WORKERS
+            _default = Sandbox(pool_size=pool_size)
             atexit.register(_default.close)
         return _default

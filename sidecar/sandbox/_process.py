@@ -1,4 +1,10 @@
-"""One sandbox worker process, and how it is started (the OS layers): see __init__.py for the design."""
+"""The sandbox's processes and how they are started (the OS layers): see __init__.py for the design.
+
+Two kinds, both speaking JSON lines over pipes: a host (`node host.mjs`, running learner code in
+fresh isolates) and a judge (`python judge.py`, running the trusted tests). Both are started
+through launch.py: empty environment, scratch working directory, rlimits, seccomp, and (when
+this machine allows) a user + network namespace.
+"""
 
 from __future__ import annotations
 
@@ -17,9 +23,11 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-WORKER_JS = HERE / "worker.mjs"
+HOST_JS = HERE / "host.mjs"
+ISOLATE_JS = HERE / "isolate.mjs"
 LAUNCHER = HERE / "launch.py"
 RUNNER = HERE / "runner.py"
+JUDGE = HERE / "judge.py"
 MAX_LINE = 8 << 20  # a protocol line longer than this means the worker misbehaves
 STDERR_LIMIT = 1 << 20  # RLIMIT_FSIZE: the only file a worker writes is its stderr log
 SCRATCH_PREFIX = "drona-sandbox-"  # + the sidecar's pid, so leftovers of a killed sidecar can be found
@@ -35,7 +43,7 @@ def remove_stale_scratch() -> None:
 
 
 class WorkerDied(Exception):
-    """The worker process exited, or wrote something that is not the protocol."""
+    """The process exited, or wrote something that is not the protocol."""
 
 
 class WorkerOverMemory(Exception):
@@ -77,16 +85,18 @@ class Limits:
         return [
             layers.permission_flag,
             f"--allow-fs-read={layers.pyodide_dir}/",
-            f"--allow-fs-read={WORKER_JS}",
+            f"--allow-fs-read={HOST_JS}",
+            f"--allow-fs-read={ISOLATE_JS}",
+            "--allow-worker",  # isolates are worker threads; nothing else is allowed
             "--disable-wasm-trap-handler",  # no 8 GiB guard regions per memory, so RLIMIT_AS can bite
-            f"--wasm-max-mem-pages={self.wasm_pages}",  # V8 refuses to grow past it: MemoryError
-            "--max-old-space-size=384",
+            f"--wasm-max-mem-pages={self.wasm_pages}",  # a hard cap; each job's own budget is lower
+            "--max-old-space-size=256",
             "--no-warnings",
         ]
 
     def rlimits(self) -> dict[str, int]:
-        # Address space: node itself (~1.2 GiB reserved), a few interpreters' memories, JS heap.
-        address_space = (1536 << 20) + 4 * (self.wasm_pages << 16) + (512 << 20)
+        # Address space: node itself (~1.2 GiB reserved), a few isolates' memories and JS heaps.
+        address_space = (1536 << 20) + 4 * (self.wasm_pages << 16) + (1024 << 20)
         return {"RLIMIT_AS": address_space, "RLIMIT_CPU": self.cpu_seconds, "RLIMIT_FSIZE": STDERR_LIMIT,
                 "RLIMIT_CORE": 0, "RLIMIT_NOFILE": 256}
 
@@ -95,6 +105,15 @@ def command(layers: Layers, limits: Limits, script: list[str]) -> list[str]:
     spec = json.dumps({"rlimits": limits.rlimits(), "seccomp": layers.seccomp})
     launcher = [sys.executable, "-I", "-S", str(LAUNCHER), spec]
     return [*layers.namespace, *launcher, layers.node, *limits.node_flags(layers), *script]
+
+
+def judge_command(layers: Layers, cpu_seconds: int) -> list[str]:
+    """The trusted judge: plain CPython, standard library only, no site-packages, no network."""
+    rlimits = {"RLIMIT_AS": 1 << 30, "RLIMIT_CPU": cpu_seconds, "RLIMIT_FSIZE": STDERR_LIMIT, "RLIMIT_CORE": 0,
+               "RLIMIT_NOFILE": 64}
+    spec = json.dumps({"rlimits": rlimits, "seccomp": layers.seccomp})
+    launcher = [sys.executable, "-I", "-S", str(LAUNCHER), spec]
+    return [*layers.namespace, *launcher, sys.executable, "-I", "-S", str(JUDGE), str(HERE.parents[1])]
 
 
 def probe_layers(node: str, pyodide_dir: Path) -> Layers:
@@ -125,22 +144,20 @@ def probe_layers(node: str, pyodide_dir: Path) -> Layers:
     raise OSError("cannot start node for the sandbox, even without namespaces or seccomp")
 
 
-class WorkerProcess:
-    """A started worker: JSON lines in and out over pipes, stderr to a scratch file."""
+class LineProcess:
+    """A started process: JSON lines in and out over pipes, stderr to a scratch file."""
 
-    def __init__(self, layers: Layers, limits: Limits, config: dict[str, Any], snapshot: bytes) -> None:
+    def __init__(self, argv: list[str], *, rss_limit_mb: int) -> None:
         self.scratch = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-"))
         self.stderr_path = self.scratch / "stderr.log"
         self.jobs = 0
         self.cpu_at_start = 0.0
         self._buffer = b""
-        self.limits = limits
+        self.rss_limit_mb = rss_limit_mb
         try:
             with open(self.stderr_path, "wb") as stderr:
-                self.proc = subprocess.Popen(
-                    command(layers, limits, [str(WORKER_JS), str(layers.pyodide_dir) + "/"]),
-                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, env={}, cwd=self.scratch,
-                    close_fds=True, start_new_session=True)
+                self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
+                                             env={}, cwd=self.scratch, close_fds=True, start_new_session=True)
         except OSError:
             shutil.rmtree(self.scratch, ignore_errors=True)
             raise
@@ -151,13 +168,6 @@ class WorkerProcess:
         os.set_blocking(self._stdout.fileno(), False)
         self._selector = selectors.DefaultSelector()
         self._selector.register(self._stdout, selectors.EVENT_READ)
-        try:
-            self._stdin.write(json.dumps({**config, "snapshot_size": len(snapshot)}).encode() + b"\n")
-            self._stdin.write(snapshot)
-            self._stdin.flush()
-        except OSError as err:
-            self.kill()
-            raise WorkerDied(f"the worker did not accept its configuration: {err}; {self.stderr_tail()}") from None
 
     def alive(self) -> bool:
         return self.proc.poll() is None
@@ -169,7 +179,7 @@ class WorkerProcess:
         except (OSError, ValueError) as err:
             raise WorkerDied(f"the worker stopped reading: {err}") from None
 
-    def read(self, deadline: float, poll: float = 0.1) -> dict[str, Any] | None:
+    def read(self, deadline: float, poll: float = 0.05) -> dict[str, Any] | None:
         """The next message, or None when `deadline` (time.monotonic) passes; checks RSS while waiting."""
         while True:
             newline = self._buffer.find(b"\n")
@@ -195,8 +205,8 @@ class WorkerProcess:
                 if not chunk:
                     raise WorkerDied(f"the worker exited ({self.proc.wait()}); {self.stderr_tail()}")
                 self._buffer += chunk
-            elif self.rss_mb() > self.limits.rss_limit_mb:
-                raise WorkerOverMemory(f"the worker's memory passed {self.limits.rss_limit_mb} MB")
+            elif self.rss_mb() > self.rss_limit_mb:
+                raise WorkerOverMemory(f"the process's memory passed {self.rss_limit_mb} MB")
 
     def read_exact(self, size: int, deadline: float) -> bytes:
         chunks, have = [self._buffer], len(self._buffer)
@@ -264,3 +274,26 @@ class WorkerProcess:
                 stream.close()
         self._selector.close()
         shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+class HostProcess(LineProcess):
+    """`node host.mjs`: runs jobs in fresh isolates; receives its configuration and the snapshot first."""
+
+    def __init__(self, layers: Layers, limits: Limits, config: dict[str, Any], snapshot: bytes) -> None:
+        super().__init__(command(layers, limits, [str(HOST_JS), str(layers.pyodide_dir) + "/"]),
+                         rss_limit_mb=limits.rss_limit_mb)
+        self.limits = limits
+        try:
+            self._stdin.write(json.dumps({**config, "snapshot_size": len(snapshot)}).encode() + b"\n")
+            self._stdin.write(snapshot)
+            self._stdin.flush()
+        except OSError as err:
+            self.kill()
+            raise WorkerDied(f"the host did not accept its configuration: {err}; {self.stderr_tail()}") from None
+
+
+class JudgeProcess(LineProcess):
+    """`python judge.py`: runs one job's tests on the trusted side, then exits."""
+
+    def __init__(self, layers: Layers, cpu_seconds: int) -> None:
+        super().__init__(judge_command(layers, cpu_seconds), rss_limit_mb=900)

@@ -1,85 +1,116 @@
-"""Python half of a sandbox worker: runs inside each Pyodide interpreter, never in the sidecar.
+"""Python half of a sandbox job: runs inside the job's own Pyodide interpreter, never in the sidecar.
 
-worker.mjs executes this file once per fresh interpreter and calls `install` before any learner
-code runs. For every test it executes the file again into a fresh namespace whose builtins are a
-pristine copy, and calls the step functions from JavaScript, one step at a time. So no frame of
-ours is on the stack while the program's module code runs, and the step that runs the test is
-rebuilt from scratch after the program had its chance to tamper with things.
+isolate.mjs executes this file once in a fresh interpreter and calls `install`, which locks the
+interpreter down before any learner code exists and returns `answer`, the one function the
+isolate calls afterwards. `answer` takes a request as JSON text and returns the reply as JSON
+text: run the program with this stdin, look up a top-level name, call a function, read an
+attribute (harness.ProgramSide). What the program prints is captured outside Python, by the
+isolate's stdout sink.
 
-The verdict is decided by worker.mjs: a test passes only if `test_step` reached its final
-`return True`, i.e. executing the test code returned normally. Every other path returns a list,
-so no learner object (say, one whose `__radd__` returns True) can pass for a verdict.
+Nothing here decides anything: the tests and their expected values live in the trusted judge
+process (judge.py), which only ever receives these replies as data. The lockdown below keeps
+the program away from the JavaScript bridge and the host as defence in depth.
 """
 
 from __future__ import annotations
 
-import traceback
 from collections.abc import Callable
 from typing import Any
 
-TEST_FILENAME = "test.py"  # as in sidecar/courseware/harness.py
-# Root modules a graded program may not import: bridges to JavaScript and raw memory access.
+# Root modules a graded program may not import: bridges to JavaScript, the import machinery's
+# builtin-module loader, raw memory access and CPython's test hooks.
 BLOCKED_IMPORTS = frozenset({
-    "js", "pyodide_js", "pyodide", "_pyodide", "_pyodide_core", "micropip", "pyodide_http",
-    "ctypes", "_ctypes", "_testcapi", "_testinternalcapi", "_testlimitedcapi",
+    "js", "pyodide_js", "pyodide", "_pyodide", "_pyodide_core", "micropip", "pyodide_http", "_imp",
+    "ctypes", "_ctypes", "_testcapi", "_testinternalcapi", "_testlimitedcapi", "_testbuffer", "_testclinic",
+    "_testclinic_limited", "_xxtestfuzz", "xxsubtype", "_remote_debugging", "_posixsubprocess", "_socket",
 })
-# Audit events a graded program may not raise, with the words used in the error.
-DENIED_EVENTS = {
-    "sys.addaudithook": "adding audit hooks",
-    "sys.settrace": "tracing", "sys.setprofile": "profiling", "sys.monitoring.register_callback": "sys.monitoring",
-    "gc.get_objects": "walking the garbage collector", "gc.get_referrers": "walking the garbage collector",
-    "gc.get_referents": "walking the garbage collector",
-    "code.__new__": "building code objects", "marshal.loads": "marshal", "marshal.load": "marshal",
-    "os.system": "starting processes", "os.exec": "starting processes", "os.posix_spawn": "starting processes",
-    "os.spawn": "starting processes", "os.fork": "starting processes", "os.forkpty": "starting processes",
-    "subprocess.Popen": "starting processes", "pty.spawn": "starting processes",
-    "os.kill": "sending signals", "os.killpg": "sending signals",
-    "urllib.Request": "network access", "http.client.connect": "network access", "ftplib.connect": "network access",
-    "smtplib.connect": "network access", "imaplib.open": "network access", "poplib.connect": "network access",
-    "webbrowser.open": "opening a browser",
-}
-DENIED_PREFIXES = {"socket.": "network access", "ctypes.": "ctypes"}
+# Builtin (statically linked) modules a program may use. They are imported while the snapshot is
+# made, so after the lockdown no builtin module ever needs loading again, and the loader itself
+# (`_imp.create_builtin`) can be taken away: it used to hand out `_pyodide_core` without an
+# "import" audit event.
+SAFE_BUILTINS = (
+    "_abc", "_ast", "_asyncio", "_bisect", "_blake2", "_bz2", "_codecs", "_codecs_cn", "_codecs_hk",
+    "_codecs_iso2022", "_codecs_jp", "_codecs_kr", "_codecs_tw", "_collections", "_contextvars", "_csv",
+    "_datetime", "_decimal", "_elementtree", "_functools", "_heapq", "_hmac", "_io", "_json", "_locale", "_lzma",
+    "_md5", "_multibytecodec", "_opcode", "_operator", "_pickle", "_queue", "_random", "_sha1", "_sha2", "_sha3",
+    "_signal", "_sre", "_stat", "_statistics", "_string", "_struct", "_suggestions", "_symtable", "_thread",
+    "_tokenize", "_types", "_typing", "_warnings", "_weakref", "_zoneinfo", "_zstd", "array", "atexit",
+    "binascii", "cmath", "errno", "itertools", "math", "pyexpat", "select", "time", "unicodedata", "zlib",
+)
+# Pure-Python modules worth having in the snapshot, so jobs do not pay for importing them.
+WARM_MODULES = ("contextlib", "io", "json", "linecache", "random", "traceback", "math", "string", "collections",
+                "itertools", "base64", "functools", "re", "statistics", "datetime", "decimal", "fractions")
 
 
-def _audit_hook() -> Callable[[str, tuple[Any, ...]], None]:
-    """The hook lives only in CPython's hook list and this closure, where learner code cannot reach."""
-    denied, prefixes, blocked = dict(DENIED_EVENTS), tuple(DENIED_PREFIXES.items()), BLOCKED_IMPORTS
+def preload(harness_source: str) -> None:
+    """Import what the lockdown will no longer allow loading, and the harness (run while making the
+    snapshot, so every job starts with them at no cost)."""
+    import contextlib
+    import importlib
+    import sys
 
-    def hook(event: str, args: tuple[Any, ...]) -> None:
-        if event in denied:
-            raise PermissionError(f"{denied[event]} is not available in graded programs")
+    for name in SAFE_BUILTINS + WARM_MODULES:
+        if name in sys.builtin_module_names or name in WARM_MODULES:
+            with contextlib.suppress(ImportError):  # not in this Pyodide build
+                importlib.import_module(name)
+    sys.modules["drona_harness"] = _load_harness(harness_source)
+
+
+def _load_harness(source: str) -> Any:
+    import types
+
+    harness = types.ModuleType("drona_harness")
+    harness.__dict__["__source__"] = source
+    exec(compile(source, "drona_harness.py", "exec"), harness.__dict__)
+    return harness
+
+
+def _make_audit_hook() -> Callable[[str, tuple[Any, ...]], None]:
+    """The audit hook, with no state a program can reach or change.
+
+    Everything it consults is a default argument holding an immutable value (frozensets,
+    tuples, builtin classes): a closure cell or a dict reachable from a traceback's frames could
+    be rewritten, default arguments cannot be replaced without raising "object.__setattr__",
+    which the hook denies, and it looks up no global name.
+    """
+
+    def hook(event: str, args: tuple[Any, ...],
+             _denied: frozenset[str] = frozenset({
+                 "sys.addaudithook", "sys.settrace", "sys.setprofile", "sys.monitoring.register_callback",
+                 "sys._setprofileallthreads", "sys._settraceallthreads",
+                 "gc.get_objects", "gc.get_referrers", "gc.get_referents", "code.__new__", "marshal.loads",
+                 "marshal.load", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork", "os.forkpty",
+                 "subprocess.Popen", "pty.spawn", "os.kill", "os.killpg", "urllib.Request", "http.client.connect",
+                 "ftplib.connect", "smtplib.connect", "imaplib.open", "poplib.connect", "webbrowser.open",
+                 "ctypes.dlopen", "ctypes.dlsym", "ctypes.cdata", "function.__new__", "sys._current_frames",
+                 "cpython.remote_debugger_script", "sys.remote_exec"}),
+             _blocked: frozenset[str] = BLOCKED_IMPORTS,
+             _prefixes: tuple[str, ...] = ("socket.", "ctypes.", "_posixsubprocess."),
+             _locked_attributes: frozenset[str] = frozenset({"__code__", "__defaults__", "__kwdefaults__",
+                                                             "__closure__", "__globals__", "__builtins__"}),
+             _str: type = str, _permission: type = PermissionError, _import: type = ImportError) -> None:
+        if event in _denied:
+            raise _permission(f"{event} is not available in graded programs")
         if event == "import":
             name = args[0]
-            # Only exact str is trusted: a subclass could lie in __eq__/__hash__ or partition().
-            if type(name) is not str or name.partition(".")[0] in blocked:
-                raise ImportError(f"module {name if type(name) is str else '?'!r} is not available in graded programs")
-        elif event == "object.__setattr__" and args[1] == "__code__":
-            raise PermissionError("replacing a function's code is not available in graded programs")
-        else:
-            for prefix, what in prefixes:
-                if event.startswith(prefix):
-                    raise PermissionError(f"{what} is not available in graded programs")
+            # An exact str only: a subclass could lie in __eq__, __hash__ or partition().
+            if name.__class__ is not _str or _str.partition(name, ".")[0] in _blocked:
+                raise _import("this module is not available in graded programs")
+        elif event == "object.__setattr__":
+            if args[1].__class__ is _str and args[1] in _locked_attributes:
+                raise _permission(f"changing a function's {args[1]} is not available in graded programs")
+        elif event.startswith(_prefixes):
+            raise _permission(f"{event} is not available in graded programs")
 
     return hook
 
 
-def install(harness_source: str, runner_source: str, lock: bool = True) -> tuple[Any, ...]:
-    """Lock this interpreter down; return what worker.mjs keeps for the whole job (pristine refs).
-
-    `lock=False` leaves the Python layer out: only the escape suite uses it, to show that the JS
-    and OS layers hold on their own.
-    """
-    import builtins
-    import os
-    import random
+def _lock_interpreter() -> None:
+    """Take the JavaScript bridge and the builtin-module loader away; add the audit hook."""
+    import asyncio
+    import importlib._bootstrap as bootstrap
     import sys
 
-    pristine = dict(builtins.__dict__)
-    harness_code = compile(harness_source, "drona_harness.py", "exec")
-    runner_code = compile(runner_source, "drona_runner.py", "exec")
-    os.environ.pop("_", None)  # Node's argv[1], i.e. a host path
-    if not lock:
-        return pristine, harness_code, runner_code, random.Random, dict, exec, builtins
     try:
         from pyodide.ffi import unregister_js_module
 
@@ -87,41 +118,80 @@ def install(harness_source: str, runner_source: str, lock: bool = True) -> tuple
             unregister_js_module(name)
     except (ImportError, ValueError):
         pass  # not registered: nothing to remove
-    sys.meta_path[:] = [f for f in sys.meta_path if not type(f).__module__.startswith("_pyodide")]
+    # Pyodide's event-loop policy holds JavaScript proxies (setTimeout and friends).
+    asyncio.events._event_loop_policy = None  # type: ignore[attr-defined]
+    sys.meta_path[:] = [f for f in sys.meta_path if not type(f).__module__.startswith(("_pyodide", "pyodide"))]
     for name in list(sys.modules):
         if name.partition(".")[0] in BLOCKED_IMPORTS:
             del sys.modules[name]
-    sys.addaudithook(_audit_hook())
-    return pristine, harness_code, runner_code, random.Random, dict, exec, builtins
+
+    def create_builtin(spec: Any) -> Any:
+        raise ImportError(f"module {getattr(spec, 'name', '?')!r} is not available in graded programs")
+
+    # Every allowed builtin module is already loaded (preload); nothing else may be created. The
+    # original loader is dropped, not wrapped, so no reference to it remains for a program to find.
+    bootstrap._imp.create_builtin = create_builtin  # type: ignore[attr-defined]
+    sys.addaudithook(_make_audit_hook())
 
 
-def program_step(execute: Callable[[str, str], tuple[dict[str, Any], str]], program_error: type[BaseException],
-                 code: str, stdin: str) -> tuple[Any, ...]:
-    """Run the program once, as harness.run_test does; (True, namespace, output) or (False, message, type)."""
-    try:
-        namespace, output = execute(code, stdin)
-    except program_error as err:
-        return False, "Your program raised an error:\n" + err.formatted, err.exc_type  # type: ignore[attr-defined]
-    return True, namespace, output
+def install(harness_source: str, lock: bool = True) -> Callable[[str], str]:
+    """Lock this interpreter down; return `answer(request_json) -> reply_json` for the isolate.
 
+    `lock=False` leaves the Python layer out: only the escape suite uses it, to show that the
+    JavaScript and OS layers hold on their own.
+    """
+    import json
+    import os
+    import sys
+    from contextlib import suppress
 
-def make_rerun(execute: Callable[[str, str], tuple[dict[str, Any], str]], code: str) -> Callable[..., str]:
-    def rerun(stdin: str = "") -> str:
-        return execute(code, stdin)[1]
+    # The harness the snapshot was made with, if it is this one (no compiling per job); it leaves
+    # sys.modules, so a program has no name to import it by.
+    harness = sys.modules.pop("drona_harness", None)
+    if harness is None or harness.__dict__.get("__source__") != harness_source:
+        harness = _load_harness(harness_source)
+    os.environ.pop("_", None)  # Node's argv[1], i.e. a host path
+    if lock:
+        _lock_interpreter()
+    state: dict[str, Any] = {"side": None}
+    loads, dumps = json.loads, json.dumps
 
-    return rerun
+    class _Echo:
+        """input()'s prompt goes wherever the program's prints go (the isolate's sink)."""
 
+        def write(self, text: str) -> int:
+            return int(sys.stdout.write(text) or 0)
 
-def test_step(register_source: Callable[[str, str], None], program_error: type[BaseException], source: str,
-              scope: dict[str, Any]) -> bool | list[Any]:
-    """Run one test's code as harness.run_test does: True when it returned, else [message]."""
-    register_source(TEST_FILENAME, source)
-    try:
-        exec(compile(source, TEST_FILENAME, "exec"), scope)
-    except AssertionError as exc:
-        return [str(exc) or "An assertion in this test failed."]
-    except program_error as err:
-        return ["Your program raised an error:\n" + err.formatted]  # type: ignore[attr-defined]
-    except Exception as exc:  # noqa: BLE001 - e.g. the function under test is missing
-        return ["".join(traceback.format_exception_only(type(exc), exc)).strip()]
-    return True
+    def answer(request_text: str) -> str:
+        try:
+            reply = respond(loads(request_text))
+        except harness.NotPlainData as exc:
+            reply = {"kind": "unplain", "why": str(exc)[:300]}
+        except BaseException as exc:  # noqa: BLE001 - e.g. a program raising KeyboardInterrupt in a call
+            reply = {"kind": "error", "error": harness.describe_error(exc)}
+        for stream in (getattr(sys, "stdout", None), getattr(sys, "stderr", None)):
+            with suppress(Exception):  # a program may have replaced its streams
+                stream.flush()  # type: ignore[union-attr]
+        return str(dumps(reply))
+
+    def respond(request: Any) -> dict[str, Any]:
+        op = request.get("op") if type(request) is dict else None
+        side = state["side"]
+        if op == "begin":
+            state["side"] = harness.ProgramSide(str(request.get("code", "")))
+            reply: dict[str, Any] = {"kind": "ok"}
+        elif side is None:
+            reply = {"kind": "missing"}
+        elif op == "run":
+            reply = side.run(str(request.get("stdin", "")), bool(request.get("keep")), _Echo())
+        elif op == "lookup":
+            reply = side.lookup(request.get("name"))
+        elif op == "attribute":
+            reply = side.attribute(request.get("object"), request.get("name"))
+        elif op == "call":
+            reply = side.call(request.get("target"), request.get("args"), request.get("kwargs"))
+        else:
+            reply = {"kind": "missing"}
+        return reply
+
+    return answer

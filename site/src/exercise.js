@@ -16,15 +16,18 @@ import { el, button, setEnabled, readConfig, storage, stopMessage, compilePatter
 const STORAGE_PREFIX = "drona:code:";
 
 function authored(root) {
+  // The page carries the first hint rung only; the later ones come from the server (tutor-notes.js).
   const hints = Array.from(root.querySelectorAll(".drona-hints > .drona-hint")).map((node) => ({
     html: node.innerHTML.trim(),
     bottomOut: node.dataset.bottomOut === "true",
   }));
+  const ladder = root.querySelector(".drona-hints");
+  const hintCount = Math.max(hints.length, Number(ladder && ladder.dataset.count) || 0);
   const misconceptions = Array.from(root.querySelectorAll(".drona-misconceptions > .drona-misconception")).map(
     (node) => ({ pattern: compilePattern(node.dataset.pattern || ""), html: node.innerHTML.trim() }),
   );
   const example = root.querySelector(".drona-example");
-  return { hints, misconceptions, exampleHtml: example ? example.innerHTML.trim() : "" };
+  return { hints, hintCount, misconceptions, exampleHtml: example ? example.innerHTML.trim() : "" };
 }
 
 function lessonId() {

@@ -24,6 +24,7 @@ export const pages = {
   reset: () => siteUrl("account/reset/"),
   settings: () => siteUrl("account/settings/"),
   tutorHistory: () => siteUrl("account/tutor-history/"),
+  invitations: () => siteUrl("account/invitations/"),
   dashboard: () => siteUrl("dashboard/"),
   leaderboard: () => siteUrl("leaderboard/"),
   home: () => urls.root,

@@ -3,8 +3,13 @@
 // "#" headings (shown as strong paragraphs). Everything else is escaped text: no raw HTML passes.
 //
 // Links open only site-absolute paths ("/python-developer/…/", resolved under the site's root, as
-// the API gives lesson URLs), relative paths, #anchors and http(s) URLs; any other link
-// (javascript:, data:, …) stays text.
+// the API gives lesson URLs), relative paths, #anchors, http(s) and mailto: URLs; any other link
+// (javascript:, data:, vbscript:, …) stays text. The target is checked the way the browser will read
+// it (see safeHref), so characters the browser strips or ignores cannot smuggle a scheme past it.
+//
+// Code spans follow CommonMark: a run of N backticks opens a span that only a run of exactly N
+// closes, so quoted code holding backticks (the Code Reviewer uses a longer fence then) cannot
+// end its span early and turn the rest into live Markdown.
 import { siteUrl } from "./format.js";
 
 function escapeHtml(text) {
@@ -13,14 +18,34 @@ function escapeHtml(text) {
 
 const LINK = /\[([^\]\n]+)\]\(([^)\s]+)\)/g;
 
+const ALLOWED_SCHEMES = new Set(["http:", "https:", "mailto:"]);
+// What the URL parser does to a target before it reads the scheme (WHATWG URL): leading and
+// trailing C0 controls and spaces are stripped, tabs and newlines anywhere are removed, and in
+// http(s) URLs a backslash is a slash. So "\u0001javascript:…" and "java\tscript:…" are
+// javascript: URLs to the browser; they must be to this check too.
+const EDGE_CONTROLS = /^[\u0000-\u0020]+|[\u0000-\u0020]+$/g;
+const TAB_OR_NEWLINE = /[\t\n\r]/g;
+
+/** A target as the browser's URL parser will read it (see above). */
+export function normalizeTarget(target) {
+  return String(target ?? "").replace(EDGE_CONTROLS, "").replace(TAB_OR_NEWLINE, "").replace(/\\/g, "/");
+}
+
 /** The href for a Markdown link target, or null when it is not one we open. */
 export function safeHref(target) {
-  const url = String(target || "").trim();
-  if (url.startsWith("/") && !url.startsWith("//")) return siteUrl(url);
-  if (/^https?:\/\//i.test(url)) return url;
-  if (url.startsWith("#")) return url;
-  if (!/^[a-z][a-z0-9+.-]*:/i.test(url) && !url.startsWith("//")) return url; // relative path
-  return null;
+  const url = normalizeTarget(target);
+  if (!url || url.startsWith("//")) return null; // another host without a scheme: not ours to open
+  if (/[\u0000-\u001f\u007f]/.test(url)) return null; // controls left inside: nothing legitimate has them
+  let parsed;
+  try {
+    // The browser's own parser decides the scheme; relative targets resolve against a base of ours.
+    parsed = new URL(url, "https://drona.invalid/");
+  } catch (_err) {
+    return null;
+  }
+  if (!ALLOWED_SCHEMES.has(parsed.protocol)) return null;
+  if (url.startsWith("/")) return siteUrl(url);
+  return url; // http(s)/mailto URL, relative path or #anchor
 }
 
 function emphasis(escaped) {
@@ -42,14 +67,33 @@ function text(raw) {
   return out + emphasis(escapeHtml(raw.slice(last)));
 }
 
+/** Code spans (CommonMark): a run of N backticks up to the next run of exactly N; text around them. */
 function inline(source) {
-  const parts = String(source).split("`");
-  return parts
-    .map((part, i) => {
-      if (i % 2 === 1 && i < parts.length - 1) return `<code>${escapeHtml(part)}</code>`;
-      return text(i % 2 === 1 ? "`" + part : part); // an unmatched tick stays a tick
-    })
-    .join("");
+  const raw = String(source);
+  const runs = [...raw.matchAll(/`+/g)];
+  const byLength = new Map(); // run length -> indices into runs, in order
+  runs.forEach((run, k) => {
+    if (!byLength.has(run[0].length)) byLength.set(run[0].length, []);
+    byLength.get(run[0].length).push(k);
+  });
+  const cursor = new Map(); // per length, the first candidate not yet passed (runs are visited in order)
+  let out = "";
+  let last = 0;
+  for (let i = 0; i < runs.length; i += 1) {
+    const open = runs[i];
+    const same = byLength.get(open[0].length);
+    let c = cursor.get(open[0].length) || 0;
+    while (c < same.length && same[c] <= i) c += 1;
+    cursor.set(open[0].length, c);
+    if (c >= same.length) continue; // no later run of the same length: these backticks are plain text
+    const close = runs[same[c]];
+    let code = raw.slice(open.index + open[0].length, close.index);
+    if (code.startsWith(" ") && code.endsWith(" ") && code.trim()) code = code.slice(1, -1);
+    out += text(raw.slice(last, open.index)) + `<code>${escapeHtml(code)}</code>`;
+    last = close.index + close[0].length;
+    i = same[c];
+  }
+  return out + text(raw.slice(last));
 }
 
 const BULLET = /^\s*[-*+]\s+(.*)$/;

@@ -1,6 +1,14 @@
-// The tutor panel for signed-out learners (and without a server): it answers only from what the
-// course authors wrote for the exercise (hints, misconceptions, example, objectives) and says so.
-// The hint ladder is walked in the page; its bottom-out rung waits for at least one Check.
+// The tutor panel for signed-out learners (and without a server or its AI tutor): it answers only
+// from what the course authors wrote for the exercise (hints, misconceptions, example, objectives)
+// and says so.
+//
+// The page holds the first hint rung only. Every later rung comes from the server
+// (POST /api/exercises/{id}/hints), one at a time and recorded, so signed out the ladder stops
+// after the first rung with an invitation to sign in. The server holds the bottom-out rung (the
+// worked answer) until it is earned and answers 409 saying what is still missing, which is shown.
+import { api, ApiError, ServerUnavailable } from "./api.js";
+import { signinUrl } from "./format.js";
+import { renderMarkdown } from "./markdown.js";
 import { escapeText } from "./tutor-bubbles.js";
 
 export class AuthoredNotes {
@@ -9,6 +17,13 @@ export class AuthoredNotes {
     this.panel = panel;
     this.m = material;
     this.hintsShown = 0;
+    this.signedIn = false; // hints from the server (set by the panel once it knows who is learning)
+    this.offline = false; // no server answered
+  }
+
+  setLearner({ signedIn, offline }) {
+    this.signedIn = !!signedIn;
+    this.offline = !!offline;
   }
 
   say(html, options) {
@@ -37,29 +52,66 @@ export class AuthoredNotes {
 
   hint() {
     this.say("Hint, please.", { from: "learner" });
-    const hints = this.m.hints;
-    if (!hints.length) {
+    if (this.signedIn) return this.serverHint();
+    const hints = this.m.hints; // the page's: the first rung
+    const total = Math.max(hints.length, this.m.hintCount || 0);
+    if (!total) {
       this.say("No hints are authored for this exercise. Try <strong>Explain</strong>.");
-      return;
+      return null;
     }
-    if (this.hintsShown >= hints.length) {
-      this.say("That was the last hint: it shows the whole answer. Type it in your own words, then run Check.");
-      return;
+    if (this.hintsShown < hints.length) {
+      this.hintsShown += 1;
+      this.say(hints[this.hintsShown - 1].html, { label: `Hint ${this.hintsShown} of ${total}`, tone: "hint" });
+      return null;
     }
-    const next = hints[this.hintsShown];
-    if (next.bottomOut && this.m.getChecks() < 1) {
-      this.say(
-        "The next hint gives the answer away, so first try your idea: run <strong>Check</strong> at least " +
-          "once, then ask again. What the tests say will teach you more than the answer would.",
+    if (this.hintsShown >= total) {
+      this.say("That was the last hint.");
+      return null;
+    }
+    const note = this.offline
+      ? this.say("The next hints come from the Dronacharya server, which can't be reached right now. " +
+          "Try again when you are back online.", { tone: "gate" })
+      : this.say(
+        `<a data-signin>Sign in</a> for more hints. The next ${total - this.hintsShown === 1 ? "one comes" : "ones come"} ` +
+          "from the server, one at a time; the last one, the worked answer, once you've had a real go.",
         { tone: "gate" },
       );
+    note.dataset.gate = this.offline ? "offline" : "signed-out";
+    const signin = note.querySelector("a[data-signin]");
+    if (signin) signin.href = signinUrl();
+    return null;
+  }
+
+  /** The next rung from the server: recorded there, the bottom-out rung only once earned. */
+  async serverHint() {
+    let hint;
+    try {
+      hint = await api.post(`exercises/${encodeURIComponent(this.m.exerciseId)}/hints`);
+    } catch (err) {
+      let note;
+      if (err instanceof ApiError && err.status === 409 && err.details && err.details.bottom_out) {
+        // What is still needed (attempts, minutes), in the server's words; never the rung itself.
+        note = this.say(escapeText(err.message), { label: "The answer can wait", tone: "gate" });
+        note.dataset.gate = "bottom-out";
+        if (err.details.attempts_needed !== undefined) note.dataset.attemptsNeeded = String(err.details.attempts_needed);
+        if (err.details.minutes_needed !== undefined) note.dataset.minutesNeeded = String(err.details.minutes_needed);
+      } else if (err instanceof ApiError && err.status === 401) {
+        this.signedIn = false;
+        note = this.say("Your session has ended. <a data-signin>Sign in</a> again for more hints.", { tone: "gate" });
+        note.dataset.gate = "signed-out";
+        note.querySelector("a[data-signin]").href = signinUrl();
+      } else {
+        const why = err instanceof ServerUnavailable ? "the server could not be reached" : err.message;
+        note = this.say(`The next hint could not be fetched (${escapeText(why || "error")}). Try again.`,
+          { tone: "gate" });
+        note.dataset.gate = "error";
+      }
       return;
     }
-    this.hintsShown += 1;
-    const label = next.bottomOut
-      ? `Hint ${this.hintsShown} of ${hints.length} — the answer`
-      : `Hint ${this.hintsShown} of ${hints.length}`;
-    this.say(next.html, { label, tone: next.bottomOut ? "bottom-out" : "hint" });
+    const total = hint.rung + hint.remaining;
+    const label = hint.bottom_out ? `Hint ${hint.rung} of ${total} — the answer` : `Hint ${hint.rung} of ${total}`;
+    this.hintsShown = Math.max(this.hintsShown, hint.rung);
+    this.say(renderMarkdown(hint.text || ""), { label, tone: hint.bottom_out ? "bottom-out" : "hint" });
   }
 
   explain() {

@@ -6,7 +6,8 @@
 // header says which tutor answers: the offline teaching policy or a model.
 //
 // Signed out, the panel answers only from the notes the course authors wrote (tutor-notes.js) and
-// invites the learner to sign in. In a timed challenge the tutor gives minimal help: Hint only,
+// invites the learner to sign in; the page holds only the first hint rung, so more hints need a
+// sign-in. Signed in on a server without the AI tutor, the notes fetch each rung from the server. In a timed challenge the tutor gives minimal help: Hint only,
 // after a warning that it cancels the no-hints bonus (the server enforces minimal help too).
 import { el, button, uniqueId, setEnabled } from "./ui.js";
 import { icon } from "./icons.js";
@@ -18,7 +19,8 @@ import { noteBubble } from "./tutor-bubbles.js";
 
 export class Tutor {
   /**
-   * material: {hints: [{html, bottomOut}], misconceptions: [{pattern, html}], exampleHtml,
+   * material: {hints: [{html, bottomOut}] (the page's: the first rung), hintCount, misconceptions: [{pattern, html}],
+   *            exampleHtml,
    *            objectives: [string], getCode(), getChecks(), getLastCheck(),
    *            exerciseId, lessonId, challenge (minimal help)}
    */
@@ -134,6 +136,7 @@ export class Tutor {
 
   startNotes(user) {
     this.element.dataset.state = "notes";
+    this.notes.setLearner({ signedIn: !!user && !user.stale && !isServerUnavailable(), offline: isServerUnavailable() });
     this.modeLine.replaceChildren();
     if (!user) {
       this.modeLine.append(el("a", { href: signinUrl(), text: "Sign in" }), " to talk with the tutor");
@@ -211,8 +214,18 @@ export class Tutor {
       return;
     }
     if (this.challenge && intent !== "hint") return;
-    if (this.chat) this.chat.send(intent);
-    else this.notes[intent]();
+    if (this.chat) {
+      this.chat.send(intent);
+      return;
+    }
+    const pending = this.notes[intent]();
+    if (pending && typeof pending.then === "function") {
+      // A hint from the server: nothing else is sent until it is in.
+      this.setBusy(true);
+      pending.finally(() => {
+        if (!this.disposed) this.setBusy(false);
+      });
+    }
   }
 
   ask() {

@@ -151,6 +151,7 @@ class UserBar {
       item(pages.dashboard(), "dashboard", "Dashboard"),
       mode === "full" || mode === "moderate" ? item(pages.leaderboard(), "podium", "Leaderboard") : null,
       item(pages.tutorHistory(), "tutor", "Tutor history"),
+      item(pages.invitations(), "dashboard", "Invitations"),
       item(pages.settings(), "cog", "Settings"),
       el("li", {}, signOutBtn),
     );

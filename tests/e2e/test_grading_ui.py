@@ -1,6 +1,6 @@
 """Server-side grading in the browser: Check submits to the server for signed-in learners, shows
 every test (hidden ones by their feedback only), completes the lesson and raises the header XP;
-a wrong solution earns nothing; hints come from the server; a challenge shows its countdown.
+a wrong solution earns nothing; hints come from the server (the worked answer waits); a challenge shows its countdown.
 
 Headless Chromium against `drona serve` of the demo content (see conftest.py).
 """
@@ -103,7 +103,7 @@ def test_wrong_solution_shows_failures_and_awards_nothing(browser: Any, demo_sit
         assert page.locator("[data-drona-lesson-status]").get_attribute("data-state") == "graded"
         assert header_xp(page) == before
 
-        # The server's hint ladder: a numbered rung, and the bottom-out rung now that a submission failed.
+        # The server's hint ladder: numbered rungs, but not the bottom-out rung after one failed submission.
         tutor = widget.locator(".drona-tutor")
         hints = exercise["hints"]
         tutor.get_by_role("button", name="Hint").click()
@@ -112,12 +112,18 @@ def test_wrong_solution_shows_failures_and_awards_nothing(browser: Any, demo_sit
             "() => [...document.querySelectorAll('.drona-tutor .drona-msg__label')].some("
             "l => l.textContent.startsWith('Hint 1 of'))")
         assert labels.last.text_content().strip() == f"Hint 1 of {len(hints)}"
-        for rung in range(2, len(hints) + 1):
+        for rung in range(2, len(hints)):
             tutor.get_by_role("button", name="Hint").click()
             page.wait_for_function(
                 "n => [...document.querySelectorAll('.drona-tutor .drona-msg__label')].some("
                 "l => l.textContent.startsWith(`Hint ${n} of`))", arg=rung)
-        assert labels.last.text_content().strip() == f"Hint {len(hints)} of {len(hints)} — the answer"
+        tutor.get_by_role("button", name="Hint").click()
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('.drona-tutor .drona-msg--tutor[data-state=done]')].some("
+            "m => m.textContent.includes('It opens after 2 more different attempts'))")
+        shown = [text for label in labels.all() if (text := label.text_content().strip())]
+        assert shown[-1] == f"Hint {len(hints) - 1} of {len(hints)}"  # the gate's reply carries no rung
+        assert "— the answer" not in tutor.text_content()
 
 
 def test_signed_out_check_invites_sign_in(page: Any, demo_site: DemoSite) -> None:

@@ -395,10 +395,13 @@ def test_password_reset_from_the_emailed_link(browser: Any, demo_site: DemoSite)
         outbox = sorted((site.data_dir / "outbox").glob("*.eml"), key=lambda p: p.stat().st_mtime)
         messages = [message_from_string(p.read_text(encoding="utf-8")) for p in reversed(outbox)]
         mail = next(m for m in messages if m["To"] == email).get_payload(decode=True).decode("utf-8")
-        link = re.search(r"(http\S+/account/reset/\?token=[\w-]+)", mail)
+        link = re.search(r"(http\S+/account/reset/#token=[\w-]+)", mail)
         assert link, mail
         assert link.group(1).startswith(site.base_url.rstrip("/")), "APP_URL matches the served origin"
+        page.goto("about:blank")  # as a new tab from the mail client (a fragment alone would not load a page)
         page.goto(link.group(1))
+        page.get_by_label("New password", exact=True).wait_for()
+        assert "token" not in page.url, "the token leaves the address bar at once"
         page.get_by_label("New password", exact=True).fill("a brand new secret")
         page.get_by_label("New password, again").fill("a brand new secret")
         page.get_by_role("button", name="Set new password").click()
@@ -448,3 +451,63 @@ def test_passing_a_quiz_completes_its_lesson_and_updates_the_header(browser: Any
         profile = call(page, site, "GET", "gamification/profile")
         assert profile["xp"] > 0
         wait_header_xp(page, profile["xp"])
+
+
+def _latest_mail(site: DemoSite, to: str) -> str:
+    assert site.data_dir is not None
+    outbox = sorted((site.data_dir / "outbox").glob("*.eml"), key=lambda p: p.stat().st_mtime)
+    messages = [message_from_string(p.read_text(encoding="utf-8")) for p in reversed(outbox)]
+    return str(next(m for m in messages if m["To"] == to).get_payload(decode=True).decode("utf-8"))
+
+
+def test_sign_in_with_an_emailed_link(browser: Any, demo_site: DemoSite) -> None:
+    site = demo_site
+    if site.data_dir is None:
+        pytest.skip("the outbox of an external server is not readable")
+    with learner_page(browser) as page:
+        email = sign_up_and_onboard(page, site)
+        call(page, site, "POST", "auth/logout")
+        page.goto(site.base_url + "account/signin/")
+        page.wait_for_selector('[data-drona-app="signin"][data-state=ready]')
+        page.get_by_label("Email").fill(email)
+        page.get_by_role("button", name="Email me a sign-in link").click()  # opens the form
+        page.get_by_role("button", name="Email me a sign-in link").click()  # sends it
+        page.get_by_role("heading", name="Check your email").wait_for()
+        link = re.search(r"(http\S+/account/signin/#link=[\w-]+)", _latest_mail(site, email))
+        assert link, "the sign-in link is emailed"
+        page.goto("about:blank")  # as a new tab from the mail client
+        page.goto(link.group(1))
+        page.get_by_text("You opened a sign-in link").wait_for()
+        assert "link=" not in page.url, "the token leaves the address bar at once"
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url("**/dashboard/")
+        assert call(page, site, "GET", "me")["email"] == email
+
+
+def test_accept_an_organisation_invitation(browser: Any, demo_site: DemoSite) -> None:
+    site = demo_site
+    if site.data_dir is None:
+        pytest.skip("the outbox and database of an external server are not reachable")
+    from sidecar.auth.roles import Role
+    from sidecar.auth.service import create_user
+    from sidecar.db.engine import get_engine, write_session
+
+    admin_email = f"admin-{uuid.uuid4().hex[:8]}@example.com"
+    with write_session(get_engine(f"sqlite:///{site.data_dir.parent / 'learners.db'}")) as session:
+        create_user(session=session, email=admin_email, password=PASSWORD, display_name="Admin",
+                    role=Role.SUPER_ADMIN)
+    with learner_page(browser) as admin, learner_page(browser) as page:
+        call(admin, site, "POST", "auth/login", {"email": admin_email, "password": PASSWORD})
+        org = call(admin, site, "POST", "orgs", {"name": "Acme Learning"})
+        email = sign_up_and_onboard(page, site)
+        call(admin, site, "POST", f"orgs/{org['id']}/invitations", {"email": email, "role": "learner"})
+        link = re.search(r"(http\S+/account/invitations/#invitation=[\w-]+&token=[\w-]+)", _latest_mail(site, email))
+        assert link, "the invitation is emailed"
+        page.goto(link.group(1))
+        page.wait_for_selector('[data-drona-app="invitations"][data-state=ready]')
+        assert "token" not in page.url
+        item = page.locator(".drona-invitation")
+        assert "Acme Learning" in item.inner_text()
+        item.get_by_role("button", name="Accept").click()
+        page.get_by_text("You joined Acme Learning.").wait_for()
+        assert call(page, site, "GET", "me")["organization_id"] == org["id"]

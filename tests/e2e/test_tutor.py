@@ -1,7 +1,7 @@
 """The AI tutor panel on a lesson page: a learner with a failing solution asks for help, gets a
-Socratic question that cites a lesson and keeps the solution back, climbs the hint ladder to the
-bottom-out rung, and finds the whole conversation again after a reload. The offline teaching
-policy answers (no model is configured), streamed as Server-Sent Events.
+Socratic question that cites a lesson and keeps the solution back, climbs the hint ladder, is told
+what the bottom-out rung still needs, earns it, and finds the whole conversation again after a
+reload. The offline teaching policy answers (no model is configured), streamed as Server-Sent Events.
 
 Headless Chromium against `drona serve` of the demo content (see conftest.py).
 """
@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from .conftest import DemoSite, authored, set_code
+from .test_hints import earn_the_minutes, submit_failing
 from .test_learner import learner_page, sign_up_and_onboard
 
 pytestmark = pytest.mark.e2e
@@ -21,6 +22,8 @@ pytestmark = pytest.mark.e2e
 # Fails the tests (and trips a misconception): range(n) stops before n.
 FAILING = 'n = int(input("n: "))\ntotal = 0\nfor i in range(n):\n    total = total + i\nprint(total)\n'
 SOLUTION_LINES = ("total = total + i", "range(1, n + 1)")
+# Two more failing attempts that differ from FAILING and from each other (the bottom-out rule wants 3).
+MORE_FAILING = ('n = int(input("n: "))\nprint(n)\n', 'n = int(input("n: "))\nprint(n * n)\n')
 TURNS = ".drona-msg[data-role]"  # the conversation's messages (not the intro or error notes)
 
 
@@ -88,15 +91,29 @@ def test_failing_learner_gets_socratic_help_climbs_the_hints_and_keeps_the_conve
         response = page.request.get(href)
         assert response.ok, href
 
-        # Hints, one rung at a time, up to the bottom-out rung (allowed: a submission failed).
+        # Hints, one rung at a time, up to the bottom-out rung.
         replies = 1
-        for rung in range(1, len(hints) + 1):
+        for rung in range(1, len(hints)):
             tutor.get_by_role("button", name="Hint").click()
             replies += 1
             last = replies_done(tutor, replies)
-            label = last.locator(".drona-msg__label").text_content().strip()
-            if rung < len(hints):
-                assert label == f"Hint {rung} of {len(hints)}"
+            assert last.locator(".drona-msg__label").text_content().strip() == f"Hint {rung} of {len(hints)}"
+        # The worked answer waits: one failed submission is not enough, and the tutor says what is.
+        tutor.get_by_role("button", name="Hint").click()
+        replies += 1
+        gated = replies_done(tutor, replies)
+        assert gated.locator(".drona-msg__label").is_hidden()
+        said = re.sub(r"\s+", " ", gated.locator(".drona-msg__body").inner_text())
+        assert re.search(r"It opens after 2 more different attempts and [345] more minutes", said), said
+        for line in SOLUTION_LINES:
+            assert line not in said
+        # Two more different attempts, and the minutes (the learner's activity moved into the past).
+        submit_failing(page, site, exercise["id"], MORE_FAILING)
+        earn_the_minutes(page, site)
+        tutor.get_by_role("button", name="Hint").click()
+        replies += 1
+        last = replies_done(tutor, replies)
+        label = last.locator(".drona-msg__label").text_content().strip()
         assert label == f"Hint {len(hints)} of {len(hints)} — the answer"
         assert last.get_attribute("data-tone") == "bottom-out"
         bottom = last.locator(".drona-msg__body")
@@ -105,7 +122,7 @@ def test_failing_learner_gets_socratic_help_climbs_the_hints_and_keeps_the_conve
 
         # The conversation is stored: a reload shows every message again, in order.
         before = conversation(tutor)
-        assert [role for role, _ in before] == ["learner", "tutor"] * (1 + len(hints))
+        assert [role for role, _ in before] == ["learner", "tutor"] * (2 + len(hints))
         page.reload()
         _, tutor, _ = open_sum_to_n(page, site, ready=False)
         assert conversation(tutor) == before

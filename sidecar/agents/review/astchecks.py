@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TypeGuard
 
 from .findings import Finding
+from .markdown import code
 
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 _LOOPS = (ast.For, ast.AsyncFor, ast.While)
@@ -157,10 +158,10 @@ def range_len(ctx: Context) -> Iterator[Finding]:
         if uses and len(uses) == len(indexed):
             name = _src(seq_args[0])
             yield Finding(loop.lineno, "style", "info",
-                          f"The loop on line {loop.lineno} counts positions 0, 1, 2, ... of `{name}` and uses each "
-                          f"position `{target.id}` only to look the item up again with `{name}[{target.id}]`.",
+                          f"The loop on line {loop.lineno} counts positions 0, 1, 2, ... of {code(name)} and uses each "
+                          f"position `{target.id}` only to look the item up again with {code(f'{name}[{target.id}]')}.",
                           f"Do you need the position `{target.id}` for anything else? What does a `for` loop hand "
-                          f"you on each pass when you loop over `{name}` itself?", "ast:range-len")
+                          f"you on each pass when you loop over {code(name)} itself?", "ast:range-len")
 
 
 def _grown_name(node: ast.AST) -> str | None:
@@ -214,15 +215,15 @@ def compare_singleton(ctx: Context) -> Iterator[Finding]:
             other = _src(right if const is left else left)
             if const.value is None:
                 yield Finding(node.lineno, "style", "info",
-                              f"Line {node.lineno} checks `{other}` against None with `==`. `==` asks whether two "
+                              f"Line {node.lineno} checks {code(other)} against None with `==`. `==` asks whether two "
                               "values are equal, and objects can redefine what equal means.",
                               "None is a single, unique object. Which Python operator asks whether two names refer "
                               "to the very same object?", "ast:compare-singleton")
             else:
                 yield Finding(node.lineno, "style", "info",
-                              f"Line {node.lineno} compares `{other}` with {const.value!r}. `{other}` is already "
-                              "True or False, so the comparison asks the same question twice.",
-                              f"What would the condition do if it were just `{other}` on its own (or with `not`)?",
+                              f"Line {node.lineno} compares {code(other)} with {const.value!r}. {code(other)} is "
+                              "already True or False, so the comparison asks the same question twice.",
+                              f"What would the condition do if it were just {code(other)} on its own (or with `not`)?",
                               "ast:compare-singleton")
 
 
@@ -315,7 +316,7 @@ def repeated_scans(ctx: Context) -> Iterator[Finding]:
             what = _src(loop.iter)
             yield Finding(inner.lineno, "efficiency", "info",
                           f"For every pass of the loop on line {loop.lineno}, the loop on line {inner.lineno} goes "
-                          f"over `{what}` again: with 1,000 items that is 1,000,000 passes.",
+                          f"over {code(what)} again: with 1,000 items that is 1,000,000 passes.",
                           "Could a single pass collect what you need, for example by remembering what you have "
                           "already seen?", "ast:nested-loop-same-sequence")
     list_values: dict[str, bool] = {}  # name -> assigned only list-like values
@@ -431,7 +432,7 @@ def useless_expression(ctx: Context) -> Iterator[Finding]:
         elif isinstance(value, ast.BinOp | ast.BoolOp | ast.UnaryOp | ast.Compare | ast.Name | ast.Attribute
                         | ast.Subscript):
             yield Finding(node.lineno, "correctness", "warning",
-                          f"Line {node.lineno} works out `{_src(value)}` but does nothing with the result.",
+                          f"Line {node.lineno} works out {code(_src(value))} but does nothing with the result.",
                           "Where should this value go: into a variable, into print(...), or back to the caller?",
                           "ast:useless-expression")
 
@@ -502,7 +503,7 @@ def modify_while_iterating(ctx: Context) -> Iterator[Finding]:
         if change is not None:
             what, line = _src(loop.iter), getattr(change, "lineno", None)
             yield Finding(line, "correctness", "warning",
-                          f"The loop on line {loop.lineno} walks over `{what}` while line "
+                          f"The loop on line {loop.lineno} walks over {code(what)} while line "
                           f"{line} changes that same list, so items get skipped "
                           "(or the loop never ends).",
                           "When an item is removed (or added) in the middle of the walk, which item does the loop "

@@ -1,6 +1,10 @@
-// Sign in, sign up and password reset (request a link; with ?token=, choose a new password).
+// Sign in (with a password, or with an emailed one-time link: #link= opens it), sign up and password
+// reset (request a link; with #token=, choose a new password).
+//
+// Emailed tokens travel in the URL fragment, which browsers never send to a server (so they stay out of
+// access logs and Referer headers); the page reads it, then removes it from the address bar.
 import { el } from "../ui.js";
-import { api } from "../api.js";
+import { api, ApiError } from "../api.js";
 import { nextUrl, pages } from "../format.js";
 import { currentUser, isServerUnavailable, setUser, signOut } from "../session.js";
 import { field, focusHeading, form, loading, needsServer } from "./forms.js";
@@ -8,6 +12,78 @@ import { field, focusHeading, form, loading, needsServer } from "./forms.js";
 function afterSignIn(user) {
   if (!user.onboarded) return pages.onboarding();
   return nextUrl() || pages.dashboard();
+}
+
+/** A value of the URL fragment (#name=value&…), or of the query for links mailed before fragments. */
+function emailedToken(name) {
+  const fromHash = new URLSearchParams(location.hash.replace(/^#/, "")).get(name);
+  const query = new URLSearchParams(location.search);
+  const value = fromHash || query.get(name);
+  if (value) {
+    query.delete(name);
+    const rest = query.toString();
+    history.replaceState(history.state, "", location.pathname + (rest ? `?${rest}` : ""));
+  }
+  return value;
+}
+
+let watchingLinks = false;
+
+/** An emailed link opened over this very page changes only the fragment (no page load): load it. */
+export function reloadOnEmailedLink(pattern = /(^#|&)(token|link|invitation)=/) {
+  if (watchingLinks) return;
+  watchingLinks = true;
+  window.addEventListener("hashchange", () => {
+    if (pattern.test(location.hash)) location.reload();
+  });
+}
+
+/** "Email me a sign-in link": the way in that always works, even while the password is being throttled. */
+function linkRequest(root, emailValue) {
+  const email = field({ label: "Email", name: "email", type: "email", autocomplete: "username email", required: true,
+    value: emailValue || "", hint: "We email you a link that signs you in once, within 15 minutes." });
+  const f = form({
+    label: "Email me a sign-in link",
+    className: "drona-form--narrow",
+    submitLabel: "Email me a sign-in link",
+    children: [email.wrap],
+    onSubmit: async () => {
+      await api.post("auth/signin-link", { email: email.input.value.trim() });
+      const heading = el("h2", {}, "Check your email");
+      root.replaceChildren(el("div", { class: "drona-notice drona-notice--success", role: "status" },
+        heading,
+        el("p", {}, "If an account exists for ", el("strong", {}, email.input.value.trim()),
+          ", a sign-in link is on its way. It works once, for 15 minutes."),
+        el("p", { class: "drona-field__hint" },
+          "Running Dronacharya yourself without email set up? The email is a file in ", el("code", {}, "data/outbox/"),
+          ".")),
+        el("p", { class: "drona-app__links" }, el("a", { href: pages.signin() }, "Back to sign in")));
+      focusHeading(heading);
+    },
+  });
+  root.replaceChildren(f.node, el("p", { class: "drona-app__links" }, el("a", { href: pages.signin() }, "Back to sign in")));
+  root.dataset.state = "ready";
+  email.input.focus();
+}
+
+/** An emailed sign-in link was opened: sign in on a click (mail scanners that fetch links do not click). */
+function confirmLink(root, token) {
+  const f = form({
+    label: "Sign in with your emailed link",
+    className: "drona-form--narrow",
+    submitLabel: "Sign in",
+    children: [el("p", {}, "You opened a sign-in link from your email. It works once.")],
+    onSubmit: async ({ status }) => {
+      status.textContent = "Signing in…";
+      const me = await api.post("auth/signin-link/confirm", { token });
+      setUser(me);
+      status.textContent = "Signed in. Taking you on…";
+      location.assign(afterSignIn(me));
+    },
+  });
+  root.replaceChildren(f.node, el("p", { class: "drona-app__links" }, "Link expired or used? ",
+    el("a", { href: pages.signin() }, "Sign in another way")));
+  root.dataset.state = "ready";
 }
 
 function signedInNotice(root, user) {
@@ -32,6 +108,9 @@ export async function mountSignin(root) {
   loading(root);
   const user = await currentUser({ refresh: true });
   if (isServerUnavailable()) return needsServer(root);
+  reloadOnEmailedLink();
+  const link = emailedToken("link");
+  if (link) return confirmLink(root, link);
   if (user) return signedInNotice(root, user);
   const params = new URLSearchParams(location.search);
   const email = field({ label: "Email", name: "email", type: "email", autocomplete: "username email", required: true });
@@ -44,19 +123,35 @@ export async function mountSignin(root) {
     children: [email.wrap, password.wrap],
     onSubmit: async ({ status }) => {
       status.textContent = "Signing in…";
-      const me = await api.post("auth/login", { email: email.input.value.trim(), password: password.input.value });
+      let me;
+      try {
+        me = await api.post("auth/login", { email: email.input.value.trim(), password: password.input.value });
+      } catch (err) {
+        // Throttled (someone else may be guessing): the emailed link still works, so offer it.
+        if (err instanceof ApiError && err.status === 429) linkOffer.hidden = false;
+        throw err;
+      }
       setUser(me);
       status.textContent = "Signed in. Taking you on…";
       location.assign(afterSignIn(me));
     },
   });
+  const linkButton = el("button", { type: "button", class: "drona-btn drona-btn--secondary" },
+    "Email me a sign-in link");
+  linkButton.addEventListener("click", () => linkRequest(root, email.input.value.trim()));
+  const linkOffer = el("p", { class: "drona-notice", hidden: true },
+    "You can still get in: we can email you a link that signs you in once. ", linkButton);
   const notes = [];
   if (params.get("signed_out")) notes.push(el("p", { class: "drona-notice drona-notice--success", role: "status" }, "You are signed out."));
   if (params.get("reset")) notes.push(el("p", { class: "drona-notice drona-notice--success", role: "status" },
     "Your password is changed. Sign in with the new one."));
-  root.replaceChildren(...notes, f.node,
+  // A button, not an <a href="#">: the theme's instant navigation would take a link click as a page load.
+  const linkInstead = el("button", { type: "button", class: "drona-btn drona-btn--link" },
+    "Email me a sign-in link");
+  linkInstead.addEventListener("click", () => linkRequest(root, email.input.value.trim()));
+  root.replaceChildren(...notes, linkOffer, f.node,
     el("p", { class: "drona-app__links" },
-      el("a", { href: pages.reset() }, "Forgot your password?"), " · New here? ",
+      el("a", { href: pages.reset() }, "Forgot your password?"), " · ", linkInstead, " · New here? ",
       el("a", { href: pages.signup() + (location.search.includes("next=") ? location.search : "") }, "Create an account")));
   root.dataset.state = "ready";
 }
@@ -87,8 +182,9 @@ export async function mountSignup(root) {
         password: password.input.value,
       });
       setUser(me);
-      status.textContent = "Account created. Let's set up your path…";
-      location.assign(pages.onboarding());
+      // An address that already had an account and its right password signs in instead (README).
+      status.textContent = me.onboarded ? "Signed in. Taking you on…" : "Account created. Let's set up your path…";
+      location.assign(afterSignIn(me));
     },
   });
   root.replaceChildren(f.node,
@@ -98,7 +194,8 @@ export async function mountSignup(root) {
 }
 
 export async function mountReset(root) {
-  const token = new URLSearchParams(location.search).get("token");
+  reloadOnEmailedLink();
+  const token = emailedToken("token");
   if (token) return confirmReset(root, token);
   const email = field({ label: "Email", name: "email", type: "email", autocomplete: "email", required: true,
     hint: "We send you a link to choose a new password. Use it soon: it expires." });
@@ -115,7 +212,7 @@ export async function mountReset(root) {
         el("p", {}, "If an account exists for ", el("strong", {}, email.input.value.trim()),
           ", a link to choose a new password is on its way."),
         el("p", { class: "drona-field__hint" },
-          "Running Dronacharya yourself without email set up? The link is in the server's log and in ",
+          "Running Dronacharya yourself without email set up? The email is a file in ",
           el("code", {}, "data/outbox/"), ".")),
         el("p", { class: "drona-app__links" }, el("a", { href: pages.signin() }, "Back to sign in")));
       focusHeading(heading);

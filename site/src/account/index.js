@@ -6,6 +6,7 @@ import { mountSettings } from "./settings.js";
 import { mountDashboard } from "./dashboard.js";
 import { mountLeaderboard } from "./leaderboard.js";
 import { mountTutorHistory } from "./tutor-history.js";
+import { mountInvitations } from "./invitations.js";
 
 const APPS = {
   signin: mountSignin,
@@ -16,6 +17,7 @@ const APPS = {
   dashboard: mountDashboard,
   leaderboard: mountLeaderboard,
   "tutor-history": mountTutorHistory,
+  invitations: mountInvitations,
 };
 
 /** Mount the app named by data-drona-app; returns {root, dispose} at once (apps load async). */

@@ -1,0 +1,329 @@
+#!/usr/bin/env python3
+"""Fuzz the API with schemathesis for a fixed time, signed in, and fail on any server error (5xx).
+
+    .venv/bin/python scripts/fuzz_api.py              # 5 minutes (scripts/test runs this)
+    .venv/bin/python scripts/fuzz_api.py --minutes 1  # while developing
+
+What it does, all on this machine:
+1. builds the small fixture course (tests/fixtures/minimal) into a throwaway folder, or uses
+   --build-dir (a folder holding catalog.db and site/);
+2. starts the sidecar (uvicorn, a subprocess) on 127.0.0.1 with a throwaway SQLite database;
+3. signs up a learner and takes the session cookie and the CSRF token;
+4. runs schemathesis over /openapi.json with that cookie, X-CSRF-Token and a same-origin Origin
+   header, checking "not a server error", until the time budget is spent. Half the time, ids in
+   paths and bodies come from the catalog (real exercises, quizzes, lessons, tracks: random ids
+   only ever reach the 404), and some fields get values known to be tricky (time zones that name
+   a folder, ...). Operations that end the session (sign out, sign out everywhere) get a short
+   run of their own at the end, so they don't sign the main run out;
+5. prints a summary (requests, operations covered, failures) and every 5xx with its request, from
+   schemathesis's report and from the server's log; exits 1 if there was any.
+
+Only 127.0.0.1 is ever contacted (no proxy, no redirects followed); schemathesis and the server
+are stopped when the budget is spent, whatever happens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from http.cookiejar import CookieJar
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+MINIMAL = ROOT / "tests" / "fixtures" / "minimal"
+HOST = "127.0.0.1"
+# Operations that end the signed-in session: fuzzed last, in a short run of their own.
+SESSION_ENDING = r"^/api/auth/(logout|logout-all)$"
+SESSION_ENDING_SECONDS = 20
+# Values known to have broken endpoints before (the security review): schemathesis mixes them in.
+TRICKY = {
+    "timezones": ["Europe", "America/Argentina", "Europe/", "zone.tab", "localtime", "../etc/passwd", " UTC",
+                  "Asia/Kolkata", "UTC", "x" * 300],
+}
+
+
+@dataclass
+class Summary:
+    requests: int = 0
+    tested: dict[str, int] = field(default_factory=dict)  # operations each run tested
+    total_operations: int = 0
+    server_errors: list[dict[str, Any]] = field(default_factory=list)  # from schemathesis's report
+    other_failures: list[str] = field(default_factory=list)  # errors schemathesis itself reported
+    logged: list[str] = field(default_factory=list)  # "unhandled error" lines of the server log
+    reproducers: list[str] = field(default_factory=list)  # curl commands of the failing requests
+    runs: list[int] = field(default_factory=list)  # schemathesis exit codes
+
+
+def log(message: str) -> None:
+    print(f"[fuzz] {message}", flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+def local_env(**extra: str) -> dict[str, str]:
+    """The environment for our children: no proxies (loopback only), our settings."""
+    env = {k: v for k, v in os.environ.items() if k.lower() not in ("http_proxy", "https_proxy", "all_proxy")}
+    env["NO_PROXY"] = env["no_proxy"] = "*"
+    env.update(extra)
+    return env
+
+
+def build_catalog(work: Path) -> Path:
+    from sidecar.compiler.build import build
+
+    started = time.monotonic()
+    report = build(repo=ROOT, content_dir=MINIMAL / "content", build_dir=work / "build", log=lambda _: None)
+    log(f"built the fixture course in {time.monotonic() - started:.0f} s")
+    return Path(report.site_dir).parent
+
+
+def start_server(work: Path, build_dir: Path, port: int) -> tuple[subprocess.Popen[bytes], Path]:
+    origin = f"http://{HOST}:{port}"
+    server_log = work / "server.log"
+    env = local_env(DRONA_ENV="local", APP_URL=origin, DATABASE_URL=f"sqlite:///{work / 'fuzz.db'}",
+                    DRONA_BUILD_DIR=str(build_dir), DRONA_DATA_DIR=str(work / "data"),
+                    # The tutor's per-learner limit would answer most AI requests with 429 (fine, but
+                    # then the fuzzer never reaches the tutor itself).
+                    MAX_AI_REQUESTS_PER_MINUTE="100000", EMBEDDING_MODEL="none")
+    for name in ("AI_MODEL", "REDIS_URL", "QDRANT_URL", "SMTP_HOST", "ENABLE_GAMIFICATION"):
+        env.pop(name, None)
+    with server_log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "sidecar.app:create_app", "--factory", "--host", HOST, "--port",
+             str(port), "--log-level", "warning", "--no-access-log"],
+            cwd=work, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the server exited early:\n{server_log.read_text(errors='replace')}")
+        try:
+            with urllib.request.urlopen(f"{origin}/api/health", timeout=2):  # noqa: S310 - loopback
+                return proc, server_log
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("the server did not answer within 120 s")
+
+
+def stop(proc: subprocess.Popen[Any]) -> None:
+    if proc.poll() is not None:
+        return
+    os.killpg(proc.pid, signal.SIGTERM)  # its own process group (start_new_session): it and its children
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def sign_up(origin: str) -> dict[str, str]:
+    """A fresh learner: the cookies and headers a signed-in browser tab sends."""
+    jar = CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), urllib.request.ProxyHandler({}))
+    with opener.open(f"{origin}/api/auth/csrf", timeout=10) as response:
+        token = json.load(response)["csrf_token"]
+    body = json.dumps({"email": "fuzz@example.com", "password": "fuzzing is fun 123", "display_name": "Fuzz"})
+    request = urllib.request.Request(  # noqa: S310 - our own server on the loopback address
+        f"{origin}/api/auth/signup", data=body.encode(), method="POST",
+        headers={"Content-Type": "application/json", "X-CSRF-Token": token, "Origin": origin})
+    with opener.open(request, timeout=10) as response:
+        if response.status != 201:
+            raise RuntimeError(f"sign-up failed: {response.status}")
+    cookies = {c.name: c.value for c in jar}
+    if "drona_session" not in cookies or "drona_csrf" not in cookies:
+        raise RuntimeError(f"sign-up set no session: {sorted(cookies)}")
+    return {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items()),
+            "X-CSRF-Token": cookies["drona_csrf"],  # bound to the session: the one set at sign-up
+            "Origin": origin}
+
+
+def catalog_ids(build_dir: Path) -> dict[str, list[str]]:
+    """Real ids from the built catalog, so that fuzzed requests get past "not found"."""
+    import sqlite3
+
+    found: dict[str, list[str]] = {}
+    with sqlite3.connect(f"file:{build_dir / 'catalog.db'}?mode=ro", uri=True) as conn:
+        for table in ("tracks", "modules", "lessons", "exercises", "quizzes"):
+            found[table] = [row[0] for row in conn.execute(f"SELECT id FROM {table} ORDER BY id")]  # noqa: S608
+    return {name: ids for name, ids in found.items() if ids}
+
+
+def write_config(work: Path, ids: dict[str, list[str]]) -> Path:
+    """A schemathesis.toml: catalog ids and tricky values bound to parameters, half of the time."""
+    dictionaries = {**ids, **TRICKY}
+    bindings = {"path.exercise_id": "exercises", "body.exercise_id": "exercises", "path.quiz_id": "quizzes",
+                "path.lesson_id": "lessons", "body.lesson_id": "lessons", "query.lesson_id": "lessons",
+                "query.track_id": "tracks", "body.track_id": "tracks", "body.module_id": "modules",
+                "body.timezone": "timezones"}
+    lines = []
+    for name, values in dictionaries.items():
+        lines += [f"[dictionaries.{name}]", f"values = {json.dumps(values)}", ""]
+    lines.append("[parameters]")
+    for key, name in bindings.items():
+        if name in dictionaries:
+            lines.append(f'"{key}" = {{ dictionary = "{name}", probability = 0.5 }}')
+    path = work / "schemathesis.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def run_schemathesis(origin: str, headers: dict[str, str], *, seconds: int, work: Path, name: str,
+                     include: str | None, exclude: str | None, workers: int, seed: int,
+                     config: Path | None = None) -> tuple[int, Path]:
+    report = work / f"{name}.json"
+    command = [str(Path(sys.executable).parent / "schemathesis")]
+    if config is not None:
+        command += ["--config-file", str(config)]
+    command += ["run", f"{origin}/openapi.json",
+               "--checks", "not_a_server_error", "--max-time", str(seconds), "--workers", str(workers),
+               "--seed", str(seed), "--max-redirects", "0", "--request-timeout", "60",
+               "--generation-database", "none", "--suppress-health-check", "all", "--no-color",
+               "--report", "json", "--report-json-path", str(report), "--report-dir", str(work / "reports")]
+    for key, value in headers.items():
+        command += ["--header", f"{key}: {value}"]
+    if include:
+        command += ["--include-path-regex", include]
+    if exclude:
+        command += ["--exclude-path-regex", exclude]
+    log(f"schemathesis ({name}) for {seconds} s")
+    output = work / f"{name}.out"
+    with output.open("wb") as out:
+        proc = subprocess.Popen(command, cwd=work, env=local_env(), stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        try:
+            code = proc.wait(timeout=seconds + 300)  # --max-time stops it; this is the backstop
+        except subprocess.TimeoutExpired:
+            log("schemathesis did not stop by itself: stopping it")
+            stop(proc)
+            code = -1
+    return code, report
+
+
+def read_report(name: str, path: Path, summary: Summary, output: Path) -> None:
+    """Counts and failures from schemathesis's JSON report (--report json)."""
+    if not path.is_file():
+        text = output.read_text(errors="replace") if output.is_file() else ""
+        summary.other_failures.append(f"no report from schemathesis; the end of its output:\n{text[-3000:]}")
+        return
+    data = json.loads(path.read_text(encoding="utf-8"))
+    summary.requests += int(data.get("test_cases", {}).get("generated", 0))
+    summary.tested[name] = int(data.get("operations", {}).get("tested", 0))
+    summary.total_operations = max(summary.total_operations, int(data.get("operations", {}).get("total", 0)))
+    for failure in data.get("failures", []):
+        if _is_server_error(failure):
+            summary.server_errors.append(failure)
+        else:
+            summary.other_failures.append(json.dumps(failure)[:500])
+    for error in data.get("errors", []):
+        summary.other_failures.append(f"schemathesis: {error.get('title')} ({error.get('count', 1)}x)")
+    # The report names failing operations; the console output has the requests that failed.
+    if output.is_file():
+        for block in output.read_text(errors="replace").split("Reproduce with:")[1:]:
+            curl = next((line.strip() for line in block.splitlines() if line.strip().startswith("curl ")), None)
+            if curl:
+                summary.reproducers.append(curl)
+
+
+def _is_server_error(failure: dict[str, Any]) -> bool:
+    text = json.dumps(failure).lower()
+    return "not_a_server_error" in text or "server error" in text or bool(re.search(r'"status[_a-z]*": 5\d\d', text))
+
+
+def logged_errors(text: str) -> list[str]:
+    """Each "unhandled error on METHOD PATH" of the server log (sidecar/errors.py), with its exception."""
+    found = []
+    for chunk in text.split("unhandled error on ")[1:]:
+        lines = chunk.splitlines()
+        # The traceback's last exception line (chained tracebacks print several), e.g. "OSError: ...".
+        exceptions = [line for line in lines if re.match(r"^[A-Za-z_][\w.]*(Error|Exception|Exit)\b", line)]
+        found.append(f"{lines[0].strip()}: {exceptions[-1].strip() if exceptions else '(no traceback)'}")
+    return found
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
+    parser.add_argument("--minutes", type=float, default=5.0, help="time budget for fuzzing (default 5)")
+    parser.add_argument("--build-dir", type=Path, help="a built catalog (catalog.db and site/) to use")
+    # One worker: the machine has two cores and the server needs one; and schemathesis's coverage
+    # phase has hit a thread-safety error in Hypothesis with two.
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=int(time.time()) % 100_000)
+    parser.add_argument("--keep", action="store_true", help="keep the work folder (reports, server log)")
+    args = parser.parse_args(argv)
+    work = Path(tempfile.mkdtemp(prefix="drona-fuzz-"))
+    summary = Summary()
+    server = None
+    started = time.monotonic()
+    try:
+        build_dir = args.build_dir.resolve() if args.build_dir else build_catalog(work)
+        port = free_port()
+        origin = f"http://{HOST}:{port}"
+        server, server_log = start_server(work, build_dir, port)
+        headers = sign_up(origin)
+        config = write_config(work, catalog_ids(build_dir))
+        log(f"server on {origin}, signed in as fuzz@example.com; seed {args.seed}")
+        total = max(3, round(args.minutes * 60))
+        ending = min(SESSION_ENDING_SECONDS, max(1, total // 10))
+        free = (total - ending) // 2
+        runs = (("random-ids", free, None, SESSION_ENDING, None),
+                ("catalog-ids", total - ending - free, None, SESSION_ENDING, config),
+                ("session-ending", ending, SESSION_ENDING, None, config))
+        for name, seconds, include, exclude, config_file in runs:
+            code, report = run_schemathesis(origin, headers, seconds=seconds, work=work, name=name, include=include,
+                                            exclude=exclude, workers=args.workers, seed=args.seed, config=config_file)
+            summary.runs.append(code)
+            read_report(name, report, summary, work / f"{name}.out")
+        summary.logged = logged_errors(server_log.read_text(errors="replace"))
+    finally:
+        if server is not None:
+            stop(server)
+    print_summary(summary, work, time.monotonic() - started)
+    failed = bool(summary.server_errors or summary.logged)
+    if failed or args.keep:
+        log(f"reports and the server log are in {work}")
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+    return 1 if failed else 0
+
+
+def print_summary(summary: Summary, work: Path, elapsed: float) -> None:
+    print()
+    print("API fuzzing summary")
+    print(f"  time:                {elapsed / 60:.1f} min")
+    print(f"  requests sent:       {summary.requests:,}")
+    # The runs before the last test the same operations (all but the session-ending ones).
+    covered = max((n for name, n in summary.tested.items() if name != "session-ending"), default=0)
+    covered += summary.tested.get("session-ending", 0)
+    print(f"  operations covered:  {covered} of {summary.total_operations}")
+    print(f"  server errors (5xx): {len(summary.server_errors)} in schemathesis's report, "
+          f"{len(summary.logged)} in the server log")
+    print(f"  other findings:      {len(summary.other_failures)} (not failures of this run)")
+    for failure in summary.server_errors[:20]:
+        print("  5xx:", json.dumps(failure)[:1500])
+    for line in summary.reproducers[:20]:
+        print("  request:", line[:1500])
+    for line in summary.logged[:20]:
+        print("  server log:", line[:300])
+    for other in summary.other_failures[:10]:
+        print("  note:", other[:300])
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    raise SystemExit(main())
