@@ -68,6 +68,10 @@ def stage_engine_files(target: Path) -> None:
 
 class BuildWithEngineFiles(build_py):
     def run(self) -> None:
+        if not getattr(self, "editable_mode", False):
+            # A fresh copy of the package every time: files deleted from the source must not linger
+            # in .wheel-build from an earlier build and end up in the wheel.
+            shutil.rmtree(Path(self.build_lib) / "sidecar", ignore_errors=True)
         super().run()
         if not getattr(self, "editable_mode", False):
             stage_engine_files(Path(self.build_lib) / "sidecar" / "_engine")

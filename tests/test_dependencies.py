@@ -25,7 +25,7 @@ SIDECAR = ROOT / "sidecar"
 
 # Modules that only exist inside the Pyodide interpreter (the sandbox worker, in the browser or
 # Node), never on the host, mapped to the only files allowed to import them.
-#   pyodide: sidecar/sandbox/runner.py (worker.mjs runs it inside each Pyodide interpreter; it
+#   pyodide: sidecar/sandbox/runner.py (isolate.mjs runs it inside each Pyodide interpreter; it
 #            unregisters the `js` and `pyodide_js` bridges before learner code runs).
 # sidecar/courseware/harness.py also runs inside Pyodide but imports only the standard library.
 PYODIDE_ONLY = {

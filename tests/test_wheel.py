@@ -37,7 +37,8 @@ def test_wheel_name_and_contents(wheel: Path) -> None:
                      "sidecar/_engine/site/stylesheets/drona.css", "sidecar/_engine/site/tools/make-snapshot.mjs",
                      "sidecar/_engine/bundles/drona.js", "sidecar/_engine/bundles/worker.js",
                      "sidecar/_engine/pyodide/pyodide.asm.wasm", "sidecar/_engine/pyodide/NOTICE",
-                     "sidecar/sandbox/worker.mjs", "sidecar/courseware/site_template/scripts/install-engine",
+                     "sidecar/sandbox/host.mjs", "sidecar/sandbox/isolate.mjs", "sidecar/sandbox/judge.py",
+                     "sidecar/courseware/site_template/scripts/install-engine",
                      "sidecar/db/migrations/versions/0001_initial_schema.py"):
         assert required in names, required
     for schema in (REPO_ROOT / "schemas").glob("*.json"):
