@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sidecar.agents.guard import check_answer_leak, check_code_leak  # noqa: E402
 from sidecar.agents.guard_answer import numbers_in, parse_number  # noqa: E402
-from sidecar.agents.guard_code import _solution_index  # noqa: E402
+from sidecar.courseware.leaks import _solution_index  # noqa: E402
 from sidecar.settings import REPO_ROOT  # noqa: E402
 
 # A copy with its attribution lives in bench/data/mrbench/ (CC BY-SA 4.0), so a clean clone has it.

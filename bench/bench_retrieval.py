@@ -31,10 +31,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 import sqlite_utils  # noqa: E402
 
-from sidecar.agents.retrieval.embedder import MiniLM, get_embedder, model_version  # noqa: E402
 from sidecar.agents.retrieval.index import Retriever  # noqa: E402
 from sidecar.compiler.build import build  # noqa: E402
 from sidecar.compiler.vectors import EmbeddingCache, cache_path, chunk_text  # noqa: E402
+from sidecar.embeddings import MiniLM, get_embedder, model_version  # noqa: E402
 from sidecar.settings import REPO_ROOT, Settings  # noqa: E402
 
 QUESTIONS = [

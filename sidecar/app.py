@@ -28,12 +28,12 @@ from sidecar.gamification import service as gamification_service
 from sidecar.gamification.router import router as gamification_router
 from sidecar.grading.router import router as grading_router
 from sidecar.onboarding.router import router as onboarding_router
+from sidecar.openapi import install_openapi
 from sidecar.orgs.router import router as orgs_router
 from sidecar.progress.router import router as progress_router
 from sidecar.settings import Settings, get_settings
 from sidecar.web.limits import RequestBodyGuard
 from sidecar.web.livereload import EVENTS_PATH, SCRIPT_PATH, LiveReload
-from sidecar.web.openapi import install_openapi
 from sidecar.web.static import IsolationHeaders, SiteFiles, sitemap_response
 
 

@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy import select
 
 from sidecar.auth.security import verify_password
-from sidecar.auth.tables import OutboxEmail, User
+from sidecar.auth.tables import User
 from sidecar.db.engine import get_engine, read_session
+from sidecar.mail.tables import OutboxEmail
 
 
 def test_signup_me_logout_login(make_client, db_url: str) -> None:

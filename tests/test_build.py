@@ -167,7 +167,7 @@ def test_build_inputs_follow_the_code_it_imports() -> None:
     code the build runs changes, and not for unrelated sidecar code."""
     files = {p.relative_to(REPO_ROOT).as_posix() for p in build_modules()}
     for used in ("sidecar/compiler/build.py", "sidecar/compiler/pages.py", "sidecar/courseware/harness.py",
-                 "sidecar/courseware/validate.py", "sidecar/agents/retrieval/embedder.py", "sidecar/engine.py"):
+                 "sidecar/courseware/validate.py", "sidecar/embeddings.py", "sidecar/engine.py"):
         assert used in files, used
     for unrelated in ("sidecar/auth/router.py", "sidecar/grading/router.py", "sidecar/app.py"):
         assert unrelated not in files, unrelated

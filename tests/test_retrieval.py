@@ -17,10 +17,10 @@ import pytest
 import sqlite_utils
 
 from sidecar.agents.retrieval import Passage, Retriever, get_retriever
-from sidecar.agents.retrieval.embedder import EmbeddingError, LiteLLMEmbedder, MiniLM, get_embedder
 from sidecar.agents.retrieval.index import fts_query, fuse
 from sidecar.compiler.build import BuildReport, build
 from sidecar.compiler.vectors import vector_writer
+from sidecar.embeddings import EmbeddingError, LiteLLMEmbedder, MiniLM, get_embedder
 from sidecar.errors import Unavailable
 from sidecar.settings import REPO_ROOT, Settings
 

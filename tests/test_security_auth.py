@@ -24,10 +24,11 @@ from sidecar.app import create_app
 from sidecar.auth import service
 from sidecar.auth.deps import client_ip
 from sidecar.auth.security import csrf_for_session
-from sidecar.auth.tables import LoginAttempt, OutboxEmail, PasswordResetToken, SignInLink, User
+from sidecar.auth.tables import LoginAttempt, PasswordResetToken, SignInLink, User
 from sidecar.db.engine import get_engine, read_session, write_session
 from sidecar.db.migrate import alembic_config, current_revision, upgrade
 from sidecar.errors import InvalidInput
+from sidecar.mail.tables import OutboxEmail
 from sidecar.settings import Settings
 
 PASSWORD = "correct horse battery"

@@ -16,9 +16,10 @@ from sqlalchemy import select
 
 from sidecar.auth.roles import Role
 from sidecar.auth.service import create_user
-from sidecar.auth.tables import OutboxEmail, User
+from sidecar.auth.tables import User
 from sidecar.db.engine import get_engine, read_session, write_session
 from sidecar.errors import Conflict, InvalidInput, NotFound
+from sidecar.mail.tables import OutboxEmail
 from sidecar.orgs.service import add_member_asserted_by_idp
 from sidecar.orgs.tables import OrgInvitation
 

@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from sidecar.auth.roles import Role
 from sidecar.auth.service import create_user
-from sidecar.auth.tables import OutboxEmail
 from sidecar.db.engine import get_engine, read_session, write_session
+from sidecar.mail.tables import OutboxEmail
 
 CONCEPT = "00000000-0000-4000-8000-000000000031"
 REFLECTION = "00000000-0000-4000-8000-000000000032"

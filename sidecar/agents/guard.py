@@ -21,9 +21,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sidecar.agents.guard_answer import check_answer_leak
-from sidecar.agents.guard_code import DEFAULT_THRESHOLD, check_code_leak, extract_code
-from sidecar.agents.guard_common import NO_LEAK, LeakVerdict
 from sidecar.agents.guard_injection import detect_injection
+from sidecar.courseware.leak_verdict import NO_LEAK, LeakVerdict
+from sidecar.courseware.leaks import DEFAULT_THRESHOLD, check_code_leak, extract_code
 
 __all__ = ["DEFAULT_THRESHOLD", "LeakVerdict", "check_answer_leak", "check_code_leak", "check_reply",
            "detect_injection", "extract_code"]

@@ -26,7 +26,7 @@ import re
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 
-from sidecar.agents.guard_common import NO_LEAK, LeakVerdict
+from sidecar.courseware.leak_verdict import NO_LEAK, LeakVerdict
 
 # A number as people write it: optional sign and currency, thousands separators, decimals, a
 # trailing percent. The look-arounds keep "3" out of "3x" or "x3" and "5" out of "1.5".

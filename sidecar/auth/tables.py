@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sidecar.db.base import Base, UTCDateTime, utcnow
@@ -98,16 +98,3 @@ class LoginAttempt(Base):
     # SHA-256 of the browser's device cookie when it was valid for this account: failures from a browser
     # the owner signed in with are counted apart from strangers' (see service._check_password_backoff).
     device: Mapped[str | None] = mapped_column(String(64))
-
-
-class OutboxEmail(Base):
-    """Every email the platform sends, kept as a local outbox (the only copy when SMTP is off)."""
-
-    __tablename__ = "outbox_emails"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    to_address: Mapped[str] = mapped_column(String(320))
-    subject: Mapped[str] = mapped_column(String(255))
-    body: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import sqlite_utils
 
-from sidecar.agents.retrieval.embedder import NONE, EmbeddingError, get_embedder, model_version
+from sidecar.embeddings import NONE, EmbeddingError, get_embedder, model_version
 from sidecar.engine import engine_files
 from sidecar.settings import get_settings
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sidecar.agents.guard_code import check_code_leak
+from sidecar.courseware.leaks import check_code_leak
 
 from .codechecks import check_code
 from .loader import load_catalog

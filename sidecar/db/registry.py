@@ -5,6 +5,7 @@ from sidecar.auth import tables as auth_tables  # noqa: F401
 from sidecar.db.base import Base
 from sidecar.gamification import tables as gamification_tables  # noqa: F401
 from sidecar.grading import tables as grading_tables  # noqa: F401
+from sidecar.mail import tables as mail_tables  # noqa: F401
 from sidecar.orgs import tables as orgs_tables  # noqa: F401
 from sidecar.progress import tables as progress_tables  # noqa: F401
 

@@ -22,7 +22,6 @@ from sidecar.db.engine import Tx, read_session, write_session
 from sidecar.db.upsert import insert_ignore
 from sidecar.errors import Forbidden, InvalidInput, NotFound
 from sidecar.orgs.tables import Organization, Team, TeamMember
-from sidecar.progress.tables import ActivityDay
 
 from . import levels, rules, streaks
 from .models import (
@@ -33,7 +32,7 @@ from .models import (
     StreakPublic,
     XpEventPublic,
 )
-from .tables import AchievementDefinition, UserAchievement, XpTransaction
+from .tables import AchievementDefinition, ActivityDay, UserAchievement, XpTransaction
 from .xp import XpAward
 
 MODES = ("full", "moderate", "minimal", "off")

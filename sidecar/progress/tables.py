@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sidecar.db.base import Base, UTCDateTime, utcnow
@@ -46,13 +46,3 @@ class Enrollment(Base):
     track_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     enrolled_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     path: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)  # personalised module order
-
-
-class ActivityDay(Base):
-    """Days (in the learner's time zone) with practice, or covered by a streak freeze."""
-
-    __tablename__ = "activity_days"
-
-    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(8), default="active")  # active | frozen

@@ -30,10 +30,9 @@ from typing import Any
 
 import numpy as np
 
+from sidecar.embeddings import MINILM, NONE, Embedder, EmbeddingError, get_embedder
 from sidecar.errors import Unavailable
 from sidecar.settings import Settings, get_settings
-
-from .embedder import MINILM, NONE, Embedder, EmbeddingError, get_embedder
 
 log = logging.getLogger(__name__)
 

@@ -40,7 +40,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from sidecar.agents.guard_common import LeakVerdict
+from sidecar.courseware.leak_verdict import LeakVerdict
 
 Line = tuple[str, ...]
 

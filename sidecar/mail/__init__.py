@@ -12,9 +12,10 @@ from email.message import EmailMessage
 
 from sqlalchemy.orm import Session
 
-from sidecar.auth.tables import OutboxEmail
 from sidecar.db.base import utcnow
 from sidecar.settings import Settings
+
+from .tables import OutboxEmail
 
 logger = logging.getLogger("drona.mail")
 

@@ -20,8 +20,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 
 from sidecar.auth.deps import CurrentPrincipal
 from sidecar.errors import ErrorResponse
-
-from .limits import body_limit, describe_size
+from sidecar.web.limits import body_limit, describe_size
 
 ERROR_SCHEMA = "ErrorResponse"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
