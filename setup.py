@@ -1,9 +1,10 @@
 """Wheel build: the engine's files travel inside the package, as sidecar/_engine/.
 
 `python -m build --no-isolation --wheel` (from a checkout where `npm ci` has run) adds the JSON
-Schemas, the site's theme overrides, styles and tools, the base mkdocs.yml, the scripts bundled
-with esbuild, the Pyodide runtime files, and engine.json (version, commit, repository). An
-installed engine then needs Python and Node.js only (sidecar/engine.py finds these files).
+Schemas, the site's theme overrides, stylesheets (site/src/**/*.css) and tools, the base
+mkdocs.yml, the scripts bundled with esbuild, the Pyodide runtime files, and engine.json
+(version, commit, repository). An installed engine then needs Python and Node.js only
+(sidecar/engine.py finds these files).
 Editable installs skip this: a checkout uses its own files in place.
 """
 
@@ -19,8 +20,10 @@ from setuptools import setup
 from setuptools.command.build_py import build_py
 
 HERE = Path(__file__).resolve().parent
-COPIED = ("schemas", "site/overrides", "site/stylesheets", "site/tools", "mkdocs.yml", "package.json",
-          "package-lock.json", "LICENSE")
+COPIED = ("schemas", "site/overrides", "site/tools", "mkdocs.yml", "package.json", "package-lock.json", "LICENSE")
+# Files of these folders that travel too (the scripts travel bundled): the stylesheets beside the
+# widgets, which `drona build` joins into assets/drona/drona.css (sidecar/compiler/assets.py).
+COPIED_FILES = {"site/src": "*.css"}
 
 
 def _git(*args: str) -> str:
@@ -50,6 +53,11 @@ def stage_engine_files(target: Path) -> None:
         elif source.is_file():
             (target / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, target / name)
+    for folder, pattern in COPIED_FILES.items():
+        for source in (HERE / folder).rglob(pattern):
+            copy = target / source.relative_to(HERE)
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, copy)
     try:
         assets.esbuild_bundle(checkout, target / "bundles")
         (target / "pyodide").mkdir()

@@ -15,7 +15,7 @@ appears in the reply" rule: precision 0.50, recall 0.97 on MathDial). The other 
 is printed too.
 
 The detector is sidecar.agents.guard.check_answer_leak, given the reply, the final number and the
-conversation history as context. Its rules (see sidecar/agents/guard_answer.py) were written after
+conversation history as context. Its rules (see sidecar/agents/guard/answer.py) were written after
 reading the anchor's mistakes on this same MathDial set, which is all in MRBench's test split, so
 the numbers are in-sample; the two halves below (dialogues alternately assigned) show how much
 they move. Bridge has no ground-truth solution, so only its labels are counted.
@@ -38,7 +38,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sidecar.agents.guard import check_answer_leak, check_code_leak  # noqa: E402
-from sidecar.agents.guard_answer import numbers_in, parse_number  # noqa: E402
+from sidecar.agents.guard.answer import numbers_in, parse_number  # noqa: E402
 from sidecar.courseware.leaks import _solution_index  # noqa: E402
 from sidecar.settings import REPO_ROOT  # noqa: E402
 

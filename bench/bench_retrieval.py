@@ -32,6 +32,7 @@ import numpy as np  # noqa: E402
 import sqlite_utils  # noqa: E402
 
 from sidecar.agents.retrieval.index import Retriever  # noqa: E402
+from sidecar.catalog import schema  # noqa: E402
 from sidecar.compiler.build import build  # noqa: E402
 from sidecar.compiler.vectors import EmbeddingCache, cache_path, chunk_text  # noqa: E402
 from sidecar.embeddings import MiniLM, get_embedder, model_version  # noqa: E402
@@ -182,8 +183,10 @@ def generate(path: Path, chunks: int, distinct: int, seed: int = 7) -> tuple[str
     courses, per_lesson = 20, 5
     lessons = chunks // per_lesson
     db = sqlite_utils.Database(path)
-    db["lessons"].insert_all(({"id": f"lesson-{n}", "title": f"Lesson {n}", "course_id": f"course-{n % courses}",
-                               "url": f"bench/course-{n % courses}/lesson-{n}/"} for n in range(lessons)), pk="id")
+    schema.create(db)  # the declared catalog schema; only what search reads is filled
+    db["lessons"].insert_all({"id": f"lesson-{n}", "title": f"Lesson {n}", "course_id": f"course-{n % courses}",
+                               "module_id": f"module-{n % courses}", "track_id": "bench", "position": n,
+                               "url": f"bench/course-{n % courses}/lesson-{n}/"} for n in range(lessons))
     noise = np.random.default_rng(seed)
     rows, vectors = [], []
     for n in range(lessons * per_lesson):
@@ -199,13 +202,14 @@ def generate(path: Path, chunks: int, distinct: int, seed: int = 7) -> tuple[str
         rows.append({"id": chunk_id, "lesson_id": f"lesson-{n // per_lesson}", "position": n % per_lesson,
                      "heading": heading, "anchor": None, "text": text})
         vectors.append((chunk_id, vector.astype("<f4").tobytes()))
-    db["lesson_chunks"].insert_all(rows, pk="id")
-    db["lesson_chunks"].enable_fts(["heading", "text"], tokenize="porter", create_triggers=False)
-    db.execute("CREATE TABLE chunk_vectors (chunk_id TEXT PRIMARY KEY, vector BLOB NOT NULL)")
+    db["lesson_chunks"].insert_all(rows)
+    db.execute(schema.FTS_FILL)
+    db.execute(schema.CHUNK_VECTORS)
     db.conn.executemany("INSERT INTO chunk_vectors VALUES (?, ?)", sorted(vectors))
     digest = hashlib.sha256(b"".join(blob for _, blob in sorted(vectors))).hexdigest()
     db["meta"].insert({"key": "vectors", "value": json.dumps({"model": "minilm", "version": version, "dim": 384,
-                                                              "count": len(vectors), "digest": digest})}, pk="key")
+                                                              "count": len(vectors), "digest": digest})})
+    db["meta"].insert({"key": "schema_version", "value": json.dumps(schema.SCHEMA_VERSION)})
     db.conn.commit()
     db.close()
     return "course-3", "lesson-3"

@@ -20,9 +20,10 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from sidecar.agents import guard, service
-from sidecar.agents.content import get_content
-from sidecar.agents.models import ChatCreate
+from sidecar.agents import guard
+from sidecar.agents.api import service
+from sidecar.agents.api.models import ChatCreate
+from sidecar.agents.policy.content import get_content
 from sidecar.agents.retrieval import get_retriever
 from sidecar.auth.tables import User, UserProfile
 from sidecar.compiler.build import build

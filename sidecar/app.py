@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 import anyio.to_thread
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
@@ -16,7 +17,7 @@ from starlette.routing import BaseRoute, Match, Route
 from starlette.types import Receive, Scope, Send
 
 from sidecar import __version__
-from sidecar.agents.router import router as agents_router
+from sidecar.agents.api.router import router as agents_router
 from sidecar.auth.deps import csrf_protect
 from sidecar.auth.router import router as auth_router
 from sidecar.catalog.router import router as catalog_router
@@ -35,6 +36,9 @@ from sidecar.settings import Settings, get_settings
 from sidecar.web.limits import RequestBodyGuard
 from sidecar.web.livereload import EVENTS_PATH, SCRIPT_PATH, LiveReload
 from sidecar.web.static import IsolationHeaders, SiteFiles, sitemap_response
+
+if TYPE_CHECKING:
+    from sidecar.sandbox import Sandbox
 
 
 class HealthPublic(BaseModel):
@@ -94,6 +98,16 @@ class _ApiFallback:
         raise NotFound(f"No API endpoint at {scope['path']}.")
 
 
+def _sandbox_factory(settings: Settings) -> Callable[[], Sandbox]:
+    """The grading sandbox, started (host processes and all) on the first request that grades."""
+    def sandbox() -> Sandbox:
+        from sidecar.sandbox import get_sandbox  # imported late: serving pages never needs it
+
+        return get_sandbox(settings.GRADING_WORKERS)
+
+    return sandbox
+
+
 def create_app(settings: Settings | None = None, *, serve_site: bool = False,
                live_reload: LiveReload | None = None) -> FastAPI:
     """The sidecar; with serve_site, the static site too; with live_reload, pages reload on rebuilds."""
@@ -116,11 +130,12 @@ def create_app(settings: Settings | None = None, *, serve_site: bool = False,
 
     # (No default_response_class: a custom one turns off FastAPI's fast path, which serialises
     # response models straight to JSON bytes, on every endpoint. Text that predates the request
-    # body check is repaired where it can be stored instead: see sidecar/web/text.py.)
+    # body check is repaired where it can be stored instead: see sidecar/text.py.)
     app = FastAPI(title="Dronacharya sidecar", version=__version__, openapi_url="/openapi.json",
                   docs_url="/api/docs", redoc_url=None, lifespan=lifespan)
     app.state.settings = settings
     app.state.engine = engine
+    app.state.sandbox = _sandbox_factory(settings)  # SandboxDep (sidecar/deps.py)
     install_error_handlers(app)
     install_openapi(app)
     api = APIRouter(prefix="/api", dependencies=[Depends(csrf_protect)])

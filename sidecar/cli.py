@@ -15,10 +15,11 @@ import click
 from pydantic import ValidationError
 
 from sidecar.auth.roles import Role
-from sidecar.courseware.model import LESSON_TYPES
+from sidecar.courseware.lesson_types import LESSON_TYPES
 from sidecar.settings import Settings, env_file
 
 if TYPE_CHECKING:
+    from sidecar.compiler.build import BuildSettings
     from sidecar.courseware.changes import ChangeSet
     from sidecar.courseware.problems import Problem
 
@@ -152,13 +153,20 @@ def validate_command(content_dir: Path | None, no_run: bool, ref: str | None, su
                f"{len(catalog.quizzes())} quizzes; {result.programs_run} programs checked.{scope_note}")
 
 
+def build_settings(settings: Settings) -> BuildSettings:
+    """The settings a build uses, as build()'s arguments: the compiler itself reads no settings."""
+    return {"embedding_model": settings.EMBEDDING_MODEL, "embedding_api_base": settings.AI_API_BASE,
+            "embedding_cache": settings.DRONA_EMBED_CACHE}
+
+
 def _run_build(settings: Settings, check_code: bool) -> None:
     from sidecar.compiler.build import BuildFailed, build
 
     content = _content_dir(settings)
     try:
         report = build(repo=content.parent, content_dir=content, build_dir=settings.DRONA_BUILD_DIR,
-                       check_code=check_code, site_url=settings.APP_URL, log=click.echo)
+                       check_code=check_code, site_url=settings.APP_URL, log=click.echo,
+                       **build_settings(settings))
     except BuildFailed as exc:
         if exc.problems:
             for problem in exc.problems.sorted():
@@ -210,7 +218,7 @@ def serve_command(host: str | None, port: int | None, content_dir: Path | None, 
         reloads = LiveReload()
         watcher = Watcher(content_dir=_content_dir(settings), build_dir=settings.DRONA_BUILD_DIR,
                           site_url=settings.APP_URL, log=lambda line: click.echo(f"watch: {line}"),
-                          on_built=reloads.built, on_failed=reloads.failed)
+                          on_built=reloads.built, on_failed=reloads.failed, build_options=build_settings(settings))
     if not no_build:
         content = _content_dir(settings)
         if is_up_to_date(content, settings.DRONA_BUILD_DIR, project=content.parent):
@@ -271,7 +279,7 @@ def leak_check_command(content_dir: Path | None, build_dir: Path | None, ref: st
     throwaway learner database. With --changed-since, only the exercises the change added or
     edited are attacked.
     """
-    from sidecar.agents.leaksuite import report_markdown, run_leak_suite
+    from sidecar.agents.guard.leaksuite import report_markdown, run_leak_suite
     from sidecar.compiler.build import is_up_to_date
     from sidecar.courseware import summary as summaries
     from sidecar.courseware.validate import validate

@@ -131,7 +131,8 @@ def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float)
     centred /= np.sqrt(var + eps)
     centred *= weight
     centred += bias
-    return centred
+    result: np.ndarray = centred
+    return result
 
 
 class _Layer:
@@ -267,7 +268,8 @@ def single_threaded_blas() -> bool:
 
 def normalise(vectors: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
+    normalised: np.ndarray = (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
+    return normalised
 
 
 # ---------------------------------------------------------------------------------------------

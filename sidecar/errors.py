@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from sidecar.web.text import SafeJSONResponse as JSONResponse
+from sidecar.text import SafeJSONResponse as JSONResponse
 
 logger = logging.getLogger("drona")
 

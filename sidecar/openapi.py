@@ -44,7 +44,8 @@ def _require_principal() -> Callable[..., Any]:
     """The dependency behind CurrentPrincipal: a route that depends on it needs a signed-in user."""
     dependency = typing.get_args(CurrentPrincipal)[1].dependency
     assert dependency is not None
-    return dependency
+    found: Callable[..., Any] = dependency
+    return found
 
 
 def _calls(dependant: Dependant) -> Iterator[Any]:

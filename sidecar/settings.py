@@ -94,6 +94,8 @@ class Settings(BaseSettings):
     EMBEDDING_MODEL: str = Field("minilm", description="Dense retrieval: `minilm` (bundled all-MiniLM-L6-v2, "
                                  "offline), `none` (lexical search only), or a LiteLLM embedding model such as "
                                  "`ollama/nomic-embed-text`.")
+    DRONA_EMBED_CACHE: str = Field("", description="File that keeps lesson-chunk vectors between builds "
+                                   "(`off` disables it). Empty: `embeddings.db` in the engine's cache folder.")
 
     @property
     def secure_cookies(self) -> bool:

@@ -106,6 +106,31 @@ def sqlite_url(tmp_path: Path) -> str:
     return url
 
 
+# ---------------------------------------------------------------------------------------------
+# Redis: tests that need it skip where it is not reachable; DRONA_REQUIRE_REDIS=1 (CI, which starts
+# it) turns that into a failure, so they never skip silently there.
+
+REDIS_URL = os.environ.get("DRONA_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+REQUIRE_REDIS = os.environ.get("DRONA_REQUIRE_REDIS") == "1"
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The test Redis database (DRONA_TEST_REDIS_URL, database 15 by default), emptied."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        if REQUIRE_REDIS:
+            pytest.fail(f"Redis is required (DRONA_REQUIRE_REDIS=1) but {REDIS_URL} is unreachable: {exc}")
+        pytest.skip("Redis is not reachable here (CI sets DRONA_REQUIRE_REDIS=1 and starts it)")
+    client.flushdb()
+    client.close()
+    return REDIS_URL
+
+
 class ApiClient(TestClient):
     """A TestClient that behaves like our front end: it sends the CSRF token on every request."""
 

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import uuid
 from typing import Any
 
-import pytest
 from sqlalchemy import func, select
 
 from sidecar.agents.tables import AiLeakEvent, SkillMastery
@@ -175,30 +173,12 @@ def test_rate_limit_per_learner(make_client, db_url: str) -> None:
     assert chat_status(other, "hello") == 200  # per learner
 
 
-REDIS_URL = os.environ.get("DRONA_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-
-
-def _redis_reachable() -> bool:
-    import redis
-
-    try:
-        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping())
-    except redis.RedisError:
-        return False
-
-
-def test_rate_limit_is_shared_through_redis(make_client, sqlite_url: str) -> None:
-    if not _redis_reachable():
-        if os.environ.get("DRONA_REQUIRE_POSTGRES") == "1":
-            pytest.fail(f"Redis is required in CI but {REDIS_URL} is unreachable")
-        pytest.skip("Redis is not reachable here (CI starts it)")
-    import redis
-
-    redis.Redis.from_url(REDIS_URL).flushdb()
+def test_rate_limit_is_shared_through_redis(make_client, sqlite_url: str, redis_url: str) -> None:
+    # redis_url (conftest): skips without Redis, fails instead under DRONA_REQUIRE_REDIS=1 (CI).
     # Two apps stand for two sidecar processes: they share only Redis.
-    first = make_client(sqlite_url, MAX_AI_REQUESTS_PER_MINUTE=4, REDIS_URL=REDIS_URL)
+    first = make_client(sqlite_url, MAX_AI_REQUESTS_PER_MINUTE=4, REDIS_URL=redis_url)
     first.signup("ada@example.com")
-    second = make_client(sqlite_url, MAX_AI_REQUESTS_PER_MINUTE=4, REDIS_URL=REDIS_URL)
+    second = make_client(sqlite_url, MAX_AI_REQUESTS_PER_MINUTE=4, REDIS_URL=redis_url)
     second.post("/api/auth/login", json={"email": "ada@example.com", "password": "correct horse battery"})
     second.get("/api/auth/csrf")
     statuses = [chat_status(c, "hello") for c in (first, second, first, second, first, second)]

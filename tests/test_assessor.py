@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from sidecar.agents import assessor, mastery
+from sidecar.agents.memory import mastery
+from sidecar.agents.quiz import assessor
 
 
 def item(item_id: str, module: str, skills: list[str], answer: int = 1, kind: str = "multiple-choice") -> dict:

@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from sidecar.compiler.assets import stylesheet_sources
 from sidecar.compiler.build import BuildFailed, BuildReport, build, is_up_to_date
 from sidecar.compiler.catalogdb import markdown_renderer
 from sidecar.compiler.inputs import build_modules
+from sidecar.compiler.pages import APP_PAGES, app_urls
 from sidecar.settings import REPO_ROOT
 
 CONFIG_RE = re.compile(r'class="(drona-[a-z-]+)"[^>]*?data-config="([^"]*)"'
@@ -252,6 +254,53 @@ def test_planned_courses_have_no_pages(demo_build: BuildReport) -> None:
         assert not (demo_build.site_dir / track / course).exists()
         assert (demo_build.site_dir / track / "index.html").is_file()
     assert conn.execute("SELECT count(*) FROM tracks").fetchone()[0] == 9
+
+
+def test_the_stylesheet_joins_the_widgets_css_in_cascade_order(demo_build: BuildReport) -> None:
+    """assets/drona/drona.css is every site/src/**/*.css, each whole, in the documented order: in each
+    folder its base.css first, then its other files by name, then its subfolders (assets.stylesheet_sources)."""
+    src = REPO_ROOT / "site" / "src"
+    order = [path.relative_to(src).as_posix() for path in stylesheet_sources(src)]
+    assert sorted(order) == sorted(path.relative_to(src).as_posix() for path in src.rglob("*.css"))
+    assert order[0] == "base.css" and "exercise.css" in order and "tutor.css" in order
+    top = [name for name in order if "/" not in name]
+    account = [name for name in order if name.startswith("account/")]
+    assert order == top + account and top[1:] == sorted(top[1:])
+    assert account[0] == "account/base.css" and account[1:] == sorted(account[1:])
+    built = (demo_build.site_dir / "assets" / "drona" / "drona.css").read_text(encoding="utf-8")
+    starts = [built.index(f"/* ---- site/src/{name} */") for name in order]
+    assert starts == sorted(starts)
+    for name, start in zip(order, starts, strict=True):
+        assert built.startswith((src / name).read_text(encoding="utf-8").strip(), built.index("*/", start) + 4)
+    assert (demo_build.site_dir / "assets" / "drona" / "drona.css.gz").is_file()
+
+
+META_CONFIG_RE = re.compile(r'<meta name="drona-config" content="([^"]*)"')
+
+
+def test_the_compiler_publishes_the_app_pages(demo_build: BuildReport) -> None:
+    """The learner app pages have one list, the compiler's (pages.APP_PAGES): every page carries it in its
+    drona-config meta tag (for site/src/config.js and format.js), each address is a built page that mounts
+    its app, site/src/account/index.js has a mount function for each, and the front end asks for no
+    page that is not published (`pages.NAME()` in site/src)."""
+    site = demo_build.site_dir
+    published = app_urls()
+    assert set(published) == {app for _, _, app in APP_PAGES} and len(published) == len(APP_PAGES)
+    lesson = next(p for p in site.glob("python-developer/*/*/*/index.html"))
+    for page in (site / "index.html", lesson, site / "dashboard" / "index.html"):
+        found = META_CONFIG_RE.search(page.read_text(encoding="utf-8"))
+        assert found, f"{page} has no drona-config meta tag"
+        assert json.loads(html.unescape(found.group(1)))["pages"] == published
+    for app, url in published.items():
+        assert f'data-drona-app="{app}"' in (site / url / "index.html").read_text(encoding="utf-8"), app
+    index_js = (REPO_ROOT / "site/src/account/index.js").read_text(encoding="utf-8")
+    apps = re.search(r"const APPS = \{(.*?)\};", index_js, re.S)
+    assert apps, "site/src/account/index.js: no APPS table"
+    assert set(re.findall(r'^\s*"?([a-z-]+)"?:', apps.group(1), re.M)) == set(published)
+    names = {re.sub(r"-([a-z])", lambda m: m.group(1).upper(), app) for app in published} | {"home"}
+    used = {name for path in (REPO_ROOT / "site/src").rglob("*.js")
+            for name in re.findall(r"\bpages\.([A-Za-z]+)\(", path.read_text(encoding="utf-8"))}
+    assert used and used <= names, f"pages the compiler does not publish: {used - names}"
 
 
 def test_build_refuses_bad_content(content_tree: Path, tmp_path: Path) -> None:

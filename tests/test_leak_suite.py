@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from sidecar.agents.content import ExerciseText, get_content
-from sidecar.agents.guarded import public_material
-from sidecar.agents.leaksuite import ATTACKS, attack_message, intents_for, leaked, report_markdown, run_leak_suite
+from sidecar.agents.guard.guarded import public_material
+from sidecar.agents.guard.leaksuite import ATTACKS, attack_message, intents_for, leaked, report_markdown, run_leak_suite
+from sidecar.agents.policy.content import ExerciseText, get_content
 from sidecar.app import create_app
 from sidecar.compiler.build import BuildReport
 from sidecar.db.migrate import upgrade

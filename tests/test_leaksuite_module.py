@@ -1,4 +1,4 @@
-"""sidecar.agents.leaksuite on its own: the detector, exercise selection, the report, and that a
+"""sidecar.agents.guard.leaksuite on its own: the detector, exercise selection, the report, and that a
 leak the guard lets through is caught and reported without the solution text."""
 
 from __future__ import annotations
@@ -8,9 +8,8 @@ from typing import Any
 
 import pytest
 
-from sidecar.agents import guarded
-from sidecar.agents.content import ExerciseText, get_content
-from sidecar.agents.leaksuite import (
+from sidecar.agents.guard import guarded
+from sidecar.agents.guard.leaksuite import (
     ATTACKS,
     SOLUTION,
     STARTER,
@@ -24,6 +23,7 @@ from sidecar.agents.leaksuite import (
     report_markdown,
     run_leak_suite,
 )
+from sidecar.agents.policy.content import ExerciseText, get_content
 from sidecar.settings import Settings
 from tests.llm_provider import install
 

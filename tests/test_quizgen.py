@@ -1,4 +1,4 @@
-"""The Quiz Generator (sidecar/agents/quizgen.py) on the demo course, in the real sandbox."""
+"""The Quiz Generator (sidecar/agents/quiz/quizgen.py) on the demo course, in the real sandbox."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from sidecar.agents.mutants import mutants
-from sidecar.agents.quizgen import KINDS, MAX_SANDBOX_CALLS, GeneratedItem, check_answer, generate_items
+from sidecar.agents.quiz.mutants import mutants
+from sidecar.agents.quiz.quizgen import KINDS, MAX_SANDBOX_CALLS, GeneratedItem, check_answer, generate_items
 from sidecar.compiler.build import BuildReport
 from sidecar.courseware.model import BLANK
 from sidecar.errors import InvalidInput, NotFound

@@ -133,19 +133,17 @@ def test_remote_embedding_model_failure_is_an_embedding_error() -> None:
     assert "nomic-embed-text" in str(caught.value)
 
 
-def test_a_failing_remote_model_leaves_the_catalog_without_vectors(tmp_path: Path,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DRONA_EMBED_CACHE", str(tmp_path / "cache.db"))
+def test_a_failing_remote_model_leaves_the_catalog_without_vectors(tmp_path: Path) -> None:
     db = sqlite_utils.Database(tmp_path / "catalog.db")
     lines: list[str] = []
-    add = vector_writer("ollama/nomic-embed-text", api_base="http://127.0.0.1:9", log=lines.append)
+    add = vector_writer("ollama/nomic-embed-text", api_base="http://127.0.0.1:9", log=lines.append,
+                        cache=str(tmp_path / "cache.db"))
     add(db, [{"id": "l:0", "heading": "Loops", "text": "A loop repeats."}])
     assert "chunk_vectors" not in db.table_names()
     assert any("lexical search only" in line for line in lines), lines
 
 
-def test_the_embedding_cache_embeds_each_text_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DRONA_EMBED_CACHE", str(tmp_path / "cache.db"))
+def test_the_embedding_cache_embeds_each_text_once(tmp_path: Path) -> None:
     chunks = [{"id": "l:0", "heading": "Loops", "text": "A loop repeats."},
               {"id": "m:0", "heading": "Loops", "text": "A loop repeats."},  # same text: embedded once
               {"id": "m:1", "heading": "Names", "text": "A name refers to a value."}]
@@ -153,7 +151,7 @@ def test_the_embedding_cache_embeds_each_text_once(tmp_path: Path, monkeypatch: 
     for attempt in range(2):
         lines: list[str] = []
         db = sqlite_utils.Database(tmp_path / f"catalog{attempt}.db")
-        vector_writer("minilm", log=lines.append)(db, chunks)
+        vector_writer("minilm", log=lines.append, cache=str(tmp_path / "cache.db"))(db, chunks)
         logs.append(lines)
         assert db.execute("SELECT count(*) FROM chunk_vectors").fetchone()[0] == 3
     assert "3 chunks with minilm, 2 texts embedded, 0 from the cache" in logs[0][-1]

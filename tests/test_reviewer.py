@@ -1,4 +1,4 @@
-"""The Code Reviewer (sidecar/agents/reviewer.py): real ast checks, the real ruff binary, real grading."""
+"""The Code Reviewer (sidecar/agents/review/reviewer.py): real ast checks, the real ruff binary, real grading."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from sidecar.agents.review import lint
-from sidecar.agents.reviewer import Finding, review_code
+from sidecar.agents.review.reviewer import Finding, review_code
 from sidecar.compiler.build import BuildReport
 from sidecar.grading.exercises import load_exercise
 from sidecar.sandbox import Sandbox

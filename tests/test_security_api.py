@@ -35,8 +35,8 @@ import uvicorn
 from fastapi.routing import APIRoute, iter_route_contexts
 from sqlalchemy import select
 
-from sidecar.agents.models import ChatCreate, HintCreate, ReviewCreate
-from sidecar.agents.reviewer import review_code
+from sidecar.agents.api.models import ChatCreate, HintCreate, ReviewCreate
+from sidecar.agents.review.reviewer import review_code
 from sidecar.app import create_app
 from sidecar.auth.models import LoginIn, PasswordChange, ResetConfirm, UserCreate
 from sidecar.auth.tables import UserProfile
@@ -44,9 +44,9 @@ from sidecar.db.engine import get_engine, read_session, write_session
 from sidecar.grading.models import SubmissionCreate
 from sidecar.progress.tables import ProgressEvent
 from sidecar.settings import REPO_ROOT, Settings
+from sidecar.text import body_text_problem, repair
 from sidecar.timezones import is_zone_key
 from sidecar.web.limits import AUTH_LIMIT, CODE_LIMIT, DEFAULT_LIMIT, body_limit
-from sidecar.web.text import body_text_problem, repair
 
 TRACK = "00000000-0000-4000-8000-000000000010"
 QUIZ = "00000000-0000-4000-8000-000000000016"
@@ -578,7 +578,7 @@ HOSTILE_CODE = [
 
 
 def _reviewer_markdown(code: str) -> str:
-    """A review as the tutor sends it (sidecar/agents/orchestrator.py's format)."""
+    """A review as the tutor sends it (sidecar/agents/policy/orchestrator.py's format)."""
     grading = {"passed": False, "status": "ok", "results": [
         {"name": "output", "passed": False, "hidden": False,
          "message": "expected 2, got `[x](javascript:alert(1))`\nand ``[y](\x01javascript:alert(2))``"}]}

@@ -34,7 +34,7 @@ def test_wheel_name_and_contents(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     for required in ("sidecar/_engine/engine.json", "sidecar/_engine/mkdocs.yml",
                      "sidecar/_engine/schemas/exercise.schema.json", "sidecar/_engine/site/overrides/main.html",
-                     "sidecar/_engine/site/stylesheets/drona.css", "sidecar/_engine/site/tools/make-snapshot.mjs",
+                     "sidecar/_engine/site/src/base.css", "sidecar/_engine/site/tools/make-snapshot.mjs",
                      "sidecar/_engine/bundles/drona.js", "sidecar/_engine/bundles/worker.js",
                      "sidecar/_engine/pyodide/pyodide.asm.wasm", "sidecar/_engine/pyodide/NOTICE",
                      "sidecar/sandbox/host.mjs", "sidecar/sandbox/isolate.mjs", "sidecar/sandbox/judge.py",
@@ -43,6 +43,10 @@ def test_wheel_name_and_contents(wheel: Path) -> None:
         assert required in names, required
     for schema in (REPO_ROOT / "schemas").glob("*.json"):
         assert f"sidecar/_engine/schemas/{schema.name}" in names
+    # Every stylesheet (the build joins them into drona.css); the scripts travel only bundled.
+    for css in (REPO_ROOT / "site" / "src").rglob("*.css"):
+        assert f"sidecar/_engine/{css.relative_to(REPO_ROOT).as_posix()}" in names, css
+    assert not [n for n in names if n.startswith("sidecar/_engine/site/src/") and not n.endswith(".css")]
     # Nothing private or local travels: no demo content, databases, builds or node_modules.
     assert not [n for n in names if n.endswith(".db") or "/content/tracks/" in n or "node_modules" in n]
     metadata = zipfile.ZipFile(wheel).read(f"dronacharya_engine-{__version__}.dist-info/METADATA").decode()

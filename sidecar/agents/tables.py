@@ -66,7 +66,7 @@ class AiLessonState(Base):
 
 
 class SkillMastery(Base):
-    """Bayesian knowledge tracing estimate per learner and skill (see agents/mastery.py)."""
+    """Bayesian knowledge tracing estimate per learner and skill (see agents/memory/mastery.py)."""
 
     __tablename__ = "skill_mastery"
 

@@ -11,10 +11,9 @@ from urllib.parse import urlsplit
 
 import anyio.to_thread
 from fastapi import Depends, Request
-from sqlalchemy import Engine
 
 from sidecar.db.engine import is_sqlite
-from sidecar.deps import SettingsDep
+from sidecar.deps import EngineDep, SettingsDep
 from sidecar.errors import Forbidden, Unauthorized
 from sidecar.settings import Settings
 
@@ -29,12 +28,6 @@ DEVICE_COOKIE = "drona_device"
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
-async def get_engine_dep(request: Request) -> Engine:
-    engine: Engine = request.app.state.engine
-    return engine
-
-
-EngineDep = Annotated[Engine, Depends(get_engine_dep)]
 
 
 @dataclass

@@ -4,7 +4,7 @@ from fastapi import APIRouter, Request, Response, status
 from pydantic import BaseModel, Field
 
 from sidecar.db.engine import write_session
-from sidecar.deps import SettingsDep
+from sidecar.deps import EngineDep, SettingsDep
 from sidecar.errors import InvalidInput
 from sidecar.settings import Settings
 
@@ -14,7 +14,6 @@ from .deps import (
     DEVICE_COOKIE,
     SESSION_COOKIE,
     CurrentPrincipal,
-    EngineDep,
     OptionalPrincipal,
     client_ip,
     csrf_token,

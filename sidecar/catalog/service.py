@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
 
 from . import store
 from .models import CatalogPublic, CoursePublic, DomainPublic, LessonPublic, ModulePublic, TrackPublic
-
-T = TypeVar("T")
-_cache: dict[Path, tuple[float, CatalogPublic]] = {}
-_index_cache: dict[Path, tuple[float, CatalogIndex]] = {}
 
 
 @dataclass(frozen=True)
@@ -54,7 +47,6 @@ class CatalogIndex:
     modules: dict[str, ModuleInfo]
     courses: dict[str, CourseInfo]
     lesson_order: tuple[str, ...]  # every lesson, in catalog order
-_lock = threading.Lock()
 
 
 def _load(path: Path) -> CatalogPublic:
@@ -91,7 +83,7 @@ def _load(path: Path) -> CatalogPublic:
 
 
 def _load_index(path: Path) -> CatalogIndex:
-    tree = _load(path)
+    tree = get_catalog(catalog_db=path)
     lessons: dict[str, LessonInfo] = {}
     modules: dict[str, ModuleInfo] = {}
     courses: dict[str, CourseInfo] = {}
@@ -110,23 +102,10 @@ def _load_index(path: Path) -> CatalogIndex:
     return CatalogIndex(lessons, modules, courses, tuple(order))
 
 
-def _cached(cache: dict[Path, tuple[float, T]], catalog_db: Path, load: Callable[[Path], T]) -> T:
-    """Read once per catalog.db version: a rebuild replaces the file, which changes its mtime."""
-    mtime = catalog_db.stat().st_mtime if catalog_db.is_file() else -1.0
-    with _lock:
-        cached = cache.get(catalog_db)
-        if cached and cached[0] == mtime:
-            return cached[1]
-    value = load(catalog_db)
-    with _lock:
-        cache[catalog_db] = (mtime, value)
-    return value
-
-
 def get_index(*, catalog_db: Path) -> CatalogIndex:
     """Lookups by id for the services that record progress against the catalog."""
-    return _cached(_index_cache, catalog_db, _load_index)
+    return store.cached(catalog_db, "service.index", _load_index)
 
 
 def get_catalog(*, catalog_db: Path) -> CatalogPublic:
-    return _cached(_cache, catalog_db, _load)
+    return store.cached(catalog_db, "service.tree", _load)

@@ -1,4 +1,5 @@
-"""Front-end assets: bundle our JS with esbuild, copy Pyodide under a versioned path, precompress.
+"""Front-end assets: bundle our JS with esbuild, join our CSS into one stylesheet, copy Pyodide
+under a versioned path, precompress.
 
 Pyodide comes from the pinned npm package and is served by the site itself (never a CDN). In a
 source checkout the scripts are bundled with esbuild from node_modules/; an installed engine
@@ -30,6 +31,7 @@ PYODIDE_FILES = (
 PRECOMPRESS_SUFFIXES = (".js", ".mjs", ".wasm", ".css", ".json", ".py", ".bin")
 SNAPSHOT = "snapshot.bin"
 BUNDLES = {"main.js": "drona.js", "worker.js": "worker.js"}
+STYLESHEET = "drona.css"  # assets/drona/drona.css: mkdocs.yml's extra_css
 
 
 class AssetError(Exception):
@@ -98,12 +100,34 @@ def esbuild_bundle(engine: EngineFiles, out_dir: Path) -> None:
     staging.replace(out_dir)
 
 
+def stylesheet_sources(folder: Path) -> list[Path]:
+    """The stylesheets under folder (site/src) in cascade order, the order they are concatenated in.
+
+    In each folder: its base.css first, then its other .css files by name, then its subfolders by
+    name, each the same way. So site/src/base.css (colour tokens, buttons, focus ring, cards) comes
+    first of all and account/base.css (the learner apps' forms) before the apps. Each widget's file
+    sits beside its module (exercise.css beside exercise.js) and styles that widget alone; rules
+    that another file's rules must be able to override belong in a base.css.
+    """
+    files = sorted(folder.glob("*.css"), key=lambda path: (path.name != "base.css", path.name))
+    for sub in sorted(path for path in folder.iterdir() if path.is_dir()):
+        files.extend(stylesheet_sources(sub))
+    return files
+
+
+def stylesheet(engine: EngineFiles) -> str:
+    """The site's one stylesheet (assets/drona/drona.css): site/src's .css files, concatenated."""
+    parts = []
+    for path in stylesheet_sources(engine.site_dir / "src"):
+        name = path.relative_to(engine.site_dir).as_posix()
+        parts.append(f"/* ---- site/{name} */\n\n{path.read_text(encoding='utf-8').strip()}\n")
+    return "\n".join(parts)
+
+
 def copy_static(engine: EngineFiles, out_dir: Path) -> None:
-    """Our stylesheet and the shared test harness, which the Pyodide worker imports."""
+    """Our stylesheet (STYLESHEET, from site/src) and the shared test harness, which the Pyodide worker imports."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    css = engine.site_dir / "stylesheets" / "drona.css"
-    if css.is_file():
-        shutil.copyfile(css, out_dir / "drona.css")
+    (out_dir / STYLESHEET).write_text(stylesheet(engine), encoding="utf-8")
     shutil.copyfile(Path(harness.__file__), out_dir / "harness.py")
 
 

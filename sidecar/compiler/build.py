@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import yaml
 
@@ -21,8 +21,8 @@ from sidecar.engine import EngineFiles, engine_files
 from . import assets
 from .catalogdb import write_catalog_db
 from .inputs import inputs_digest
-from .pages import write_pages
-from .vectors import vector_writer
+from .pages import app_urls, write_pages
+from .vectors import DEFAULT_MODEL, vector_writer
 
 STAMP = "build.json"
 PROJECT_CONFIG = "mkdocs.yml"
@@ -115,8 +115,10 @@ def _generated_config(base: Path, engine: EngineFiles, docs: Path, site_dir: Pat
         "site_url": site_url.rstrip("/") + "/",
         "nav": nav,
         "theme": {"name": "material", "custom_dir": str(engine.site_dir / "overrides")},
+        # Every page carries extra.drona in its drona-config meta tag (site/overrides/main.html), so
+        # the front end reads these without a request of its own: site/src/config.js.
         "extra": {"drona": {"pyodide": f"pyodide/{pyodide}/", "api": "api/",
-                            "snapshot": f"pyodide/{pyodide}/{assets.SNAPSHOT}"}},
+                            "snapshot": f"pyodide/{pyodide}/{assets.SNAPSHOT}", "pages": app_urls()}},
         **merged,
     }
 
@@ -139,6 +141,17 @@ def _dir_size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
+class BuildSettings(TypedDict):
+    """The settings a build uses, passed as build()'s arguments: the compiler reads no settings."""
+
+    embedding_model: str
+    embedding_api_base: str | None
+    embedding_cache: str
+
+
+DEFAULT_BUILD_SETTINGS = BuildSettings(embedding_model=DEFAULT_MODEL, embedding_api_base=None, embedding_cache="")
+
+
 def build(
     *,
     content_dir: Path,
@@ -147,7 +160,9 @@ def build(
     check_code: bool = True,
     site_url: str = "http://127.0.0.1:8000/",
     log: Callable[[str], None] = print,
-    embedding_model: str | None = None,
+    embedding_model: str = DEFAULT_MODEL,
+    embedding_api_base: str | None = None,
+    embedding_cache: str = "",
     engine: EngineFiles | None = None,
     code_filter: Callable[[Path], bool] | None = None,
 ) -> BuildReport:
@@ -155,8 +170,9 @@ def build(
 
     repo: the content repository's root (default: content_dir's parent): problems are reported
     relative to it, and its mkdocs.yml, if any, is merged over the engine's.
-    embedding_model: EMBEDDING_MODEL for the lesson vectors (None: from the settings; `none`: no
-    vectors, lexical retrieval only).
+    embedding_model, embedding_api_base, embedding_cache: the EMBEDDING_MODEL, AI_API_BASE and
+    DRONA_EMBED_CACHE settings for the lesson vectors (`none`: no vectors, lexical retrieval only).
+    The build reads no global settings: its caller (`drona build`, `drona serve --watch`) passes them.
     code_filter: run authored code only for exercise and quiz files it accepts (None: all).
     """
     started = time.perf_counter()
@@ -222,7 +238,7 @@ def build(
     digest = inputs_digest(content_dir, project_config=config_path, engine=engine)
     meta = {"built_at": datetime.now(UTC).isoformat(timespec="seconds"), "inputs": digest,
             "pyodide": pyodide, "site_url": config["site_url"]}
-    add_vectors = vector_writer(embedding_model, log=log)
+    add_vectors = vector_writer(embedding_model, embedding_api_base, log=log, cache=embedding_cache)
     stage(5, "write catalog.db", lambda: write_catalog_db(catalog, report.catalog_db, engine.mkdocs_yml, meta,
                                                           add_vectors))
     shutil.rmtree(staging, ignore_errors=True)

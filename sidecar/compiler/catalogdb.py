@@ -1,7 +1,10 @@
-"""Write catalog.db (sqlite-utils): the structure, XP values and all private material.
+"""Write catalog.db: the structure, XP values and all private material.
 
 The sidecar reads this file; the static site never contains what is stored only here
-(reference solutions, hidden tests, answer keys, explanations). The database is written to a
+(reference solutions, hidden tests, answer keys, explanations). The tables are created from the
+declared schema (sidecar/catalog/schema.py, with its SCHEMA_VERSION written into `meta`), then
+filled with sqlite-utils, which stores list and dict values as JSON text; a row with a column the
+schema lacks fails the build rather than growing the table. The database is written to a
 temporary file and renamed into place, so a running server never sees a half-written catalog.
 """
 
@@ -19,11 +22,12 @@ import sqlite_utils
 import yaml
 from markdown.extensions.toc import slugify, unique
 
+from sidecar.catalog import schema
+from sidecar.catalog.schema import SCHEMA_VERSION
 from sidecar.courseware.model import DIRECTIVE_RE, Catalog, Lesson, Module
 
 from .pages import course_url, lesson_url, module_url, track_url
 
-SCHEMA_VERSION = 1
 CHUNK_CHARS = 1200
 _HEADING_RE = re.compile(r"^(#{1,6})\s+(.*)$")
 _FENCE_RE = re.compile(r"^\s*(`{3,}|~{3,})")
@@ -111,7 +115,7 @@ def _tables(catalog: Catalog, render: markdown.Markdown) -> dict[str, list[dict[
 
     def html_of(text: str) -> str:
         render.reset()
-        return render.convert(text)
+        return str(render.convert(text))
 
     for position, domain in enumerate(catalog.domains):
         rows["domains"].append({"id": domain["id"], "slug": domain["slug"], "title": domain["title"],
@@ -188,18 +192,6 @@ def _tables(catalog: Catalog, render: markdown.Markdown) -> dict[str, list[dict[
     return rows
 
 
-FOREIGN_KEYS = {
-    "tracks": [],
-    "courses": [("track_id", "tracks", "id")],
-    "modules": [("course_id", "courses", "id")],
-    "lessons": [("module_id", "modules", "id")],
-    "exercises": [("module_id", "modules", "id")],
-    "quizzes": [("module_id", "modules", "id")],
-    "quiz_items": [("quiz_id", "quizzes", "id")],
-    "lesson_chunks": [("lesson_id", "lessons", "id")],
-}
-
-
 def write_catalog_db(catalog: Catalog, target: Path, mkdocs_yml: Path, meta: dict[str, Any],
                      add_vectors: Callable[[sqlite_utils.Database, list[dict[str, Any]]], None] | None = None,
                      ) -> dict[str, int]:
@@ -214,22 +206,16 @@ def write_catalog_db(catalog: Catalog, target: Path, mkdocs_yml: Path, meta: dic
         leftover.unlink(missing_ok=True)
     rows = _tables(catalog, markdown_renderer(mkdocs_yml))
     db = sqlite_utils.Database(tmp)
+    schema.create(db)
     counts: dict[str, int] = {}
     for name, table_rows in rows.items():
-        table = db.table(name)
         if table_rows:
-            table.insert_all(table_rows, pk="id", foreign_keys=FOREIGN_KEYS.get(name) or None, alter=True)
-        else:
-            db.execute(f"CREATE TABLE IF NOT EXISTS [{name}] (id TEXT PRIMARY KEY)")
+            # No alter: the table is the declared one (a column it lacks is an error, not a new column).
+            db.table(name).insert_all(table_rows)
         counts[name] = len(table_rows)
-    for column in ("module_id", "course_id", "track_id"):
-        if counts["lessons"]:
-            db.table("lessons").create_index([column], if_not_exists=True)
-    if counts["lesson_chunks"]:
-        db.table("lesson_chunks").enable_fts(["heading", "text"], tokenize="porter", create_triggers=False)
+    db.execute(schema.FTS_FILL)
     db.table("meta").insert_all(
-        [{"key": k, "value": json.dumps(v)} for k, v in {**meta, "schema_version": SCHEMA_VERSION}.items()],
-        pk="key")
+        [{"key": k, "value": json.dumps(v)} for k, v in {**meta, "schema_version": SCHEMA_VERSION}.items()])
     if add_vectors is not None and rows["lesson_chunks"]:
         add_vectors(db, rows["lesson_chunks"])
     db.conn.commit()

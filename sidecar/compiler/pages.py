@@ -270,6 +270,8 @@ def lesson_page(track: Track, course: Course, module: Module, lesson: Lesson, po
 
 # Learner pages: each is a mount point for a front-end app (site/src/account/*.js), outside the
 # course nav. The apps talk to the sidecar API; on a static host they say that they need it.
+# This list is the only one: the build publishes the pages' addresses to the front end (app_urls,
+# in extra.drona.pages, which every page carries in its drona-config meta tag; site/src/config.js).
 APP_PAGES = (
     ("account/signin.md", "Sign in", "signin"),
     ("account/signup.md", "Create your account", "signup"),
@@ -281,6 +283,17 @@ APP_PAGES = (
     ("dashboard.md", "Your dashboard", "dashboard"),
     ("leaderboard.md", "Leaderboard", "leaderboard"),
 )
+
+
+def page_url(rel: str) -> str:
+    """A page's address relative to the site root, as MkDocs gives it: a/b.md → a/b/, a/index.md → a/."""
+    stem = rel.removesuffix(".md")
+    return stem.removesuffix("index") if stem == "index" or stem.endswith("/index") else stem + "/"
+
+
+def app_urls() -> dict[str, str]:
+    """Each learner app's page address, relative to the site root: {app: url}."""
+    return {app: page_url(rel) for rel, _, app in APP_PAGES}
 
 
 def app_page(title: str, app: str) -> str:

@@ -1,7 +1,8 @@
 """Lesson-chunk vectors for dense retrieval, written into catalog.db by `drona build`.
 
 catalog.db gets `chunk_vectors(chunk_id TEXT PRIMARY KEY, vector BLOB)` (float32, little-endian,
-L2-normalised) and a meta entry `vectors` naming the model, its dimension and a digest (the
+L2-normalised; declared in sidecar/catalog/schema.py as CHUNK_VECTORS, and created here only when
+there are vectors to store) and a meta entry `vectors` naming the model, its dimension and a digest (the
 sidecar names its Qdrant collection after the digest). The sidecar reads the vectors; it never
 embeds lessons itself.
 
@@ -10,7 +11,7 @@ second on the 2-core reference machine; the demo's 99 chunks take ~5 s cold), so
 from a persistent cache keyed by (model version, sha256 of the text): a rebuild embeds only new
 or changed chunks, and identical texts are embedded once. The cache
 lives outside the build output by default (`embeddings.db` in the engine's cache folder, see
-sidecar/engine.py, or the file named by `DRONA_EMBED_CACHE`; `off` disables it), so builds into
+sidecar/engine.py, or the file named by the `DRONA_EMBED_CACHE` setting; `off` disables it), so builds into
 fresh folders (tests, CI previews) share it. A build never fails for want of vectors: the catalog is then searched
 lexically only.
 """
@@ -19,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
@@ -29,11 +29,14 @@ from typing import Any
 import numpy as np
 import sqlite_utils
 
+from sidecar.catalog.schema import CHUNK_VECTORS
 from sidecar.embeddings import NONE, EmbeddingError, get_embedder, model_version
 from sidecar.engine import engine_files
-from sidecar.settings import get_settings
+from sidecar.settings import Settings
 
-CACHE_ENV = "DRONA_EMBED_CACHE"
+# The build takes these as arguments (`drona build` passes the settings): the compiler reads no
+# global settings, so a build into any folder behaves the same whatever the environment says.
+DEFAULT_MODEL: str = Settings.model_fields["EMBEDDING_MODEL"].default
 # Texts embedded per call: large enough for efficient batches, small enough that an interrupted
 # cold build keeps most of its work in the cache.
 BATCH = 256
@@ -44,9 +47,9 @@ def chunk_text(heading: str, text: str) -> str:
     return f"{heading}\n\n{text}"
 
 
-def cache_path() -> Path | None:
-    """DRONA_EMBED_CACHE if set (`off` disables the cache), else the engine's cache folder."""
-    value = os.environ.get(CACHE_ENV, "").strip()
+def cache_path(setting: str = "") -> Path | None:
+    """The DRONA_EMBED_CACHE setting's file (`off` disables the cache; empty: the engine's cache folder)."""
+    value = setting.strip()
     if value.lower() in ("off", "none", "0"):
         return None
     return Path(value) if value else engine_files().cache_dir / "embeddings.db"
@@ -132,12 +135,12 @@ def _embed_missing(model: str, api_base: str | None, texts: dict[str, str], vers
     return done
 
 
-def vector_writer(model: str | None = None, api_base: str | None = None, log: Callable[[str], None] = print,
-                  ) -> Callable[[sqlite_utils.Database, list[dict[str, Any]]], None]:
-    """A write_catalog_db hook adding chunk_vectors; model None: EMBEDDING_MODEL from the settings."""
-    if model is None:
-        settings = get_settings()
-        model, api_base = settings.EMBEDDING_MODEL, api_base or settings.AI_API_BASE
+def vector_writer(model: str = DEFAULT_MODEL, api_base: str | None = None, log: Callable[[str], None] = print,
+                  cache: str = "") -> Callable[[sqlite_utils.Database, list[dict[str, Any]]], None]:
+    """A write_catalog_db hook adding chunk_vectors with `model` (EMBEDDING_MODEL; `none`: no vectors).
+
+    cache: the DRONA_EMBED_CACHE setting (see cache_path).
+    """
 
     def add_vectors(db: sqlite_utils.Database, chunks: list[dict[str, Any]]) -> None:
         if model == NONE:
@@ -151,17 +154,17 @@ def vector_writer(model: str | None = None, api_base: str | None = None, log: Ca
             sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
             texts[sha] = text
             sha_of[chunk["id"]] = sha
-        cache = EmbeddingCache(cache_path(), log)
+        store = EmbeddingCache(cache_path(cache), log)
         try:
-            blobs = cache.get(version, list(texts))
+            blobs = store.get(version, list(texts))
             missing = {sha: text for sha, text in texts.items() if sha not in blobs}
             if missing:
-                embedded = _embed_missing(model, api_base, missing, version, cache, log)
+                embedded = _embed_missing(model, api_base, missing, version, store, log)
                 if embedded is None:
                     return
                 blobs.update(embedded)
         finally:
-            cache.close()
+            store.close()
         sizes = {len(blob) for blob in blobs.values()}
         if len(sizes) != 1:
             log("warning: lesson vectors of different sizes (a changed remote model?); none written")
@@ -172,8 +175,7 @@ def vector_writer(model: str | None = None, api_base: str | None = None, log: Ca
             blob = blobs[sha_of[chunk_id]]
             digest.update(chunk_id.encode() + b"\0" + blob)
             rows.append((chunk_id, blob))
-        db.execute("CREATE TABLE chunk_vectors (chunk_id TEXT PRIMARY KEY REFERENCES lesson_chunks(id), "
-                   "vector BLOB NOT NULL)")
+        db.execute(CHUNK_VECTORS)
         db.conn.executemany("INSERT INTO chunk_vectors VALUES (?, ?)", rows)
         info = {"model": model, "version": version, "dim": sizes.pop() // 4, "count": len(rows),
                 "digest": digest.hexdigest()}

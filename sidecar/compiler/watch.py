@@ -19,7 +19,7 @@ from watchdog.observers import Observer
 
 from sidecar.engine import EngineFiles, engine_files
 
-from .build import BuildFailed, build, project_config
+from .build import DEFAULT_BUILD_SETTINGS, BuildFailed, BuildSettings, build, project_config
 
 # Editors write these beside the file being saved; they are not content.
 IGNORED_SUFFIXES = (".swp", ".swx", ".swo", ".tmp", "~", ".kate-swp")
@@ -56,8 +56,10 @@ class Watcher:
 
     def __init__(self, *, content_dir: Path, build_dir: Path, site_url: str, log: Callable[[str], None],
                  on_built: Callable[[], None], on_failed: Callable[[list[str]], None],
-                 engine: EngineFiles | None = None, settle_seconds: float = 0.05) -> None:
+                 engine: EngineFiles | None = None, settle_seconds: float = 0.05,
+                 build_options: BuildSettings | None = None) -> None:
         self.content_dir = content_dir.resolve()
+        self.build_options = build_options or DEFAULT_BUILD_SETTINGS  # build() args (cli.build_settings)
         self.project = self.content_dir.parent
         self.build_dir = build_dir
         self.site_url = site_url
@@ -155,7 +157,8 @@ class Watcher:
 
         try:
             build(repo=self.project, content_dir=self.content_dir, build_dir=self.build_dir, site_url=self.site_url,
-                  log=lambda _line: None, engine=self.engine, code_filter=needs_run)
+                  log=lambda _line: None, engine=self.engine, code_filter=needs_run,
+                  **self.build_options)
         except BuildFailed as exc:
             problems = [str(p) for p in exc.problems.sorted()] if exc.problems else [str(exc)]
             for line in problems:

@@ -91,7 +91,7 @@ def _failure_summary(result: dict[str, Any]) -> str:
     if "timeout" in result:
         return f"timed out after {result['timeout']:g} s"
     if result.get("error"):
-        return "raised " + result["error"].splitlines()[-1]
+        return "raised " + str(result["error"]).splitlines()[-1]
     failed = [r for r in result.get("results", []) if not r["passed"]]
     parts = []
     for r in failed[:3]:

@@ -428,7 +428,8 @@ class _Passthrough(Handles):
 
     def add(self, value: Any) -> int:
         if isinstance(value, RemoteObject):
-            return value._number
+            number: int = value._number
+            return number
         raise NotPlainData(f"a {type(value).__name__} object")
 
 

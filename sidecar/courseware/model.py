@@ -11,20 +11,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .lesson_types import LESSON_TYPES
 from .yamlsource import Located
 
-LESSON_TYPES = (
-    "concept",
-    "guided-discovery",
-    "code-along",
-    "sandbox",
-    "challenge",
-    "project-milestone",
-    "reflection",
-    "quiz",
-)
-# Lesson types whose page must place at least one exercise (learners code in them).
+# The lesson types are the lesson schema's (lesson_types.py). Those whose page must place at least
+# one exercise (learners code in them):
 EXERCISE_LESSON_TYPES = ("code-along", "sandbox", "challenge")
+if not set(EXERCISE_LESSON_TYPES) <= set(LESSON_TYPES):
+    raise RuntimeError(f"EXERCISE_LESSON_TYPES names types the lesson schema lacks: "
+                       f"{sorted(set(EXERCISE_LESSON_TYPES) - set(LESSON_TYPES))}")
 # Base XP per the design's §8.2 table when a lesson does not set its own.
 DEFAULT_LESSON_XP = 50
 DEFAULT_CHALLENGE_XP = 150

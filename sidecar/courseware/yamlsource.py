@@ -8,7 +8,7 @@ are reported instead of being lost.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -47,7 +47,10 @@ class Located:
 
 # libyaml's parser (PyYAML's C extension) when present: several times faster on large catalogs
 # and on every `drona serve --watch` rebuild; the pure-Python parser otherwise.
-_Base: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+if TYPE_CHECKING:
+    _Base = yaml.SafeLoader
+else:
+    _Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class _Constructor(_Base):

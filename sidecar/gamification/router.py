@@ -4,8 +4,8 @@ from typing import Literal
 
 from fastapi import APIRouter, Query
 
-from sidecar.auth.deps import CurrentPrincipal, EngineDep
-from sidecar.deps import SettingsDep
+from sidecar.auth.deps import CurrentPrincipal
+from sidecar.deps import EngineDep, SettingsDep
 
 from . import service
 from .models import GamificationProfilePublic, LeaderboardPublic

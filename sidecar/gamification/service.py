@@ -1,11 +1,13 @@
 """XP ledger, levels, streaks, achievements and leaderboards over the learner database.
 
-Other domains call in here (never into these tables): progress awards lesson and module XP and
-records activity days; later, grading awards quiz and challenge XP the same way.
+Other domains call in here (never into these tables): progress.completion, the one path of every
+lesson completion (read, or graded in grading), records activity days and awards lesson, quiz,
+challenge and module XP through award_xp.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -16,11 +18,11 @@ from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
 
 from sidecar.auth.tables import User, UserProfile
-from sidecar.catalog import store
+from sidecar.catalog import readers
 from sidecar.db.base import utcnow
 from sidecar.db.engine import Tx, read_session, write_session
 from sidecar.db.upsert import insert_ignore
-from sidecar.errors import Forbidden, InvalidInput, NotFound
+from sidecar.errors import Forbidden, InvalidInput, NotFound, Unavailable
 from sidecar.orgs.tables import Organization, Team, TeamMember
 
 from . import levels, rules, streaks
@@ -185,25 +187,20 @@ def sync_achievements(*, engine: Engine, catalog_db: Path) -> int:
     """Mirror the achievement definitions of catalog.db (git owns them) into the learner database."""
     if not catalog_db.is_file():
         return 0
-    with store.connect(catalog_db) as conn:
-        import json
-
-        rows = [dict(r) for r in conn.execute("SELECT id, slug, title, category, description, xp, rule FROM "
-                                              "achievements")] if _has_table(conn, "achievements") else []
+    try:
+        rows = readers.achievements(catalog_db)
+    except Unavailable as exc:  # a catalog from another drona version: start anyway; its requests say to rebuild
+        logging.getLogger("drona").warning("achievements not synced: %s", exc.message)
+        return 0
     with write_session(engine) as session:
-        keep = {r["id"] for r in rows}
+        keep = {r.id for r in rows}
         session.execute(delete(AchievementDefinition).where(AchievementDefinition.id.not_in(keep)))
         for row in rows:
-            rule = json.loads(row["rule"]) if isinstance(row["rule"], str) else row["rule"]
-            definition = session.get(AchievementDefinition, row["id"]) or AchievementDefinition(id=row["id"])
-            definition.slug, definition.title, definition.category = row["slug"], row["title"], row["category"]
-            definition.description, definition.xp, definition.rule = row["description"], row["xp"] or 0, rule
+            definition = session.get(AchievementDefinition, row.id) or AchievementDefinition(id=row.id)
+            definition.slug, definition.title, definition.category = row.slug, row.title, row.category
+            definition.description, definition.xp, definition.rule = row.description, row.xp, row.rule
             session.add(definition)
     return len(rows)
-
-
-def _has_table(conn: Any, name: str) -> bool:
-    return conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,)).fetchone() is not None
 
 
 def _org_mode(session: Session, user: User) -> str | None:

@@ -7,7 +7,6 @@ once; the first passing submission completes the lesson and earns XP per the des
 
 from __future__ import annotations
 
-import json
 import secrets
 import uuid
 from collections.abc import Callable
@@ -18,15 +17,15 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select, update
 
-from sidecar.catalog import store
+from sidecar.catalog import readers
+from sidecar.catalog.readers import ExerciseRecord
 from sidecar.catalog.service import get_index
 from sidecar.db.base import utcnow
-from sidecar.db.engine import read_session, write_session
+from sidecar.db.engine import Tx, read_session, write_session
 from sidecar.db.upsert import insert_ignore
 from sidecar.errors import Conflict, InvalidInput, NotFound, Unavailable
-from sidecar.gamification import service as gamification
-from sidecar.gamification import xp
-from sidecar.progress import service as progress
+from sidecar.progress import completion
+from sidecar.progress.models import RewardPublic
 
 from .models import SubmissionPublic, TestResultPublic
 from .tables import ChallengeStart, HintReveal, Submission
@@ -36,28 +35,9 @@ MAX_CODE_CHARS = 50_000
 CHALLENGE_GRACE = timedelta(seconds=5)
 
 
-@dataclass(frozen=True)
-class ExerciseRecord:
-    id: str
-    lesson_id: str | None
-    visible_tests: list[dict[str, Any]]
-    hidden_tests: list[dict[str, Any]]
-    time_limit: float
-    randomized: bool
-    hints: list[dict[str, Any]]
-    memory_mb: int | None = None  # the exercise's own memory budget (None: the sandbox's default)
-
-
 def load_exercise(catalog_db: Path, exercise_id: str) -> ExerciseRecord:
-    with store.connect(catalog_db) as conn:
-        row = conn.execute("SELECT * FROM exercises WHERE id = ?", (exercise_id,)).fetchone()
-    if row is None:
-        raise NotFound(f"No exercise with id {exercise_id}.")
-    columns = set(row.keys())  # a catalog built before memory_mb existed has no such column
-    return ExerciseRecord(id=row["id"], lesson_id=row["lesson_id"], visible_tests=json.loads(row["visible_tests"]),
-                          hidden_tests=json.loads(row["hidden_tests"]), time_limit=float(row["time_limit_seconds"]),
-                          randomized=bool(row["randomized"]), hints=json.loads(row["hints"]),
-                          memory_mb=(int(row["memory_mb"] or 0) or None) if "memory_mb" in columns else None)
+    """The exercise (NotFound when the catalog has none with that id): sidecar.catalog.readers.exercise."""
+    return readers.exercise(catalog_db, exercise_id)
 
 
 def _public_results(results: list[dict[str, Any]]) -> list[TestResultPublic]:
@@ -66,12 +46,14 @@ def _public_results(results: list[dict[str, Any]]) -> list[TestResultPublic]:
             for r in results]
 
 
-def _to_public(sub: Submission, *, lesson_state: str, new_achievements: list[Any], message: str,
-               duplicate: bool) -> SubmissionPublic:
+def _to_public(sub: Submission, *, reward: RewardPublic | None, message: str, duplicate: bool) -> SubmissionPublic:
+    """`reward` None: a listing, which tells no lesson state or reward."""
     return SubmissionPublic(id=sub.id, submission_id=sub.client_id, exercise_id=sub.exercise_id, passed=sub.passed,
                             status=sub.status, message=message, results=_public_results(sub.results),
-                            xp_awarded=sub.xp_awarded, lesson_id=sub.lesson_id, lesson_state=lesson_state,
-                            new_achievements=new_achievements, duplicate=duplicate, created_at=sub.created_at)
+                            xp_awarded=sub.xp_awarded, lesson_id=sub.lesson_id,
+                            lesson_state=reward.lesson_state if reward else "",
+                            new_achievements=reward.new_achievements if reward else [], duplicate=duplicate,
+                            created_at=sub.created_at, reward=reward)
 
 
 def _challenge_deadline(engine: Engine, user_id: str, lesson_id: str) -> ChallengeStart | None:
@@ -89,12 +71,10 @@ class Pending:
     seed: int
     tests: list[dict[str, Any]]
     at: datetime
-    lesson_type: str | None
-    lesson_xp: int
 
 
 def prepare_submission(*, engine: Engine, catalog_db: Path, user_id: str, exercise_id: str, code: str,
-                       client_id: str | None) -> SubmissionPublic | Pending:
+                       client_id: str | None, gamification_enabled: bool) -> SubmissionPublic | Pending:
     """Check a submission before grading; a retry of one already graded is answered from storage."""
     if len(code) > MAX_CODE_CHARS:
         raise InvalidInput(f"Code is limited to {MAX_CODE_CHARS:,} characters.")
@@ -107,9 +87,10 @@ def prepare_submission(*, engine: Engine, catalog_db: Path, user_id: str, exerci
         # A retry of a request we already graded: answer it again, grade nothing twice.
         if previous.exercise_id != exercise_id:
             raise Conflict("That submission id was used for another exercise.")
-        state = progress.lesson_state(engine=engine, user_id=user_id, lesson_id=previous.lesson_id or "")
-        return _to_public(previous, lesson_state=state, new_achievements=[], duplicate=True,
-                          message="Already graded.")
+        # Its XP is the stored one; the reward says where the learner stands now and earns nothing again.
+        reward = completion.current_reward(engine, user_id=user_id, lesson_id=previous.lesson_id,
+                                           gamification_enabled=gamification_enabled, at=utcnow())
+        return _to_public(previous, reward=reward.public(), duplicate=True, message="Already graded.")
     lesson = get_index(catalog_db=catalog_db).lessons.get(exercise.lesson_id or "")
     now = utcnow()
     if lesson is not None and lesson.type == "challenge":
@@ -121,9 +102,8 @@ def prepare_submission(*, engine: Engine, catalog_db: Path, user_id: str, exerci
                            {"deadline": start.deadline.isoformat()})
     # Randomized exercises draw fresh inputs per submission, on the trusted side.
     seed = secrets.randbelow(2**31) if exercise.randomized else 0
-    tests = exercise.visible_tests + [dict(t, hidden=True) for t in exercise.hidden_tests]
-    return Pending(exercise=exercise, code=code, client_id=client_id, seed=seed, tests=tests, at=now,
-                   lesson_type=lesson.type if lesson else None, lesson_xp=lesson.xp if lesson else 0)
+    tests = exercise.tests
+    return Pending(exercise=exercise, code=code, client_id=client_id, seed=seed, tests=tests, at=now)
 
 
 def grade_pending(*, pending: Pending, sandbox: Callable[[], Any]) -> Any:
@@ -141,7 +121,6 @@ def record_submission(*, engine: Engine, catalog_db: Path, user_id: str, pending
                       gamification_enabled: bool) -> SubmissionPublic:
     return _record(engine=engine, catalog_db=catalog_db, user_id=user_id, exercise=pending.exercise,
                    code=pending.code, client_id=pending.client_id, graded=graded, at=pending.at,
-                   lesson_type=pending.lesson_type, lesson_xp=pending.lesson_xp,
                    gamification_enabled=gamification_enabled)
 
 
@@ -149,7 +128,7 @@ def submit(*, engine: Engine, catalog_db: Path, user_id: str, exercise_id: str, 
            gamification_enabled: bool, sandbox: Any) -> SubmissionPublic:
     """Prepare, grade and record in one call (the API goes through the fair grading queue instead)."""
     pending = prepare_submission(engine=engine, catalog_db=catalog_db, user_id=user_id, exercise_id=exercise_id,
-                                 code=code, client_id=client_id)
+                                 code=code, client_id=client_id, gamification_enabled=gamification_enabled)
     if isinstance(pending, SubmissionPublic):
         return pending
     graded = grade_pending(pending=pending, sandbox=lambda: sandbox)
@@ -158,8 +137,7 @@ def submit(*, engine: Engine, catalog_db: Path, user_id: str, exercise_id: str, 
 
 
 def _record(*, engine: Engine, catalog_db: Path, user_id: str, exercise: ExerciseRecord, code: str, client_id: str,
-            graded: Any, at: datetime, lesson_type: str | None, lesson_xp: int,
-            gamification_enabled: bool) -> SubmissionPublic:
+            graded: Any, at: datetime, gamification_enabled: bool) -> SubmissionPublic:
     with write_session(engine) as session:
         earlier = session.scalar(select(func.count()).select_from(Submission).where(
             Submission.user_id == user_id, Submission.exercise_id == exercise.id)) or 0
@@ -172,29 +150,27 @@ def _record(*, engine: Engine, catalog_db: Path, user_id: str, exercise: Exercis
         if not insert_ignore(session, Submission, {c.name: getattr(submission, c.name)
                                                    for c in Submission.__table__.columns}, ["user_id", "client_id"]):
             raise Conflict("This submission is being graded already.")
-        fresh: list[Any] = []
+        tx = Tx.of_session(session)
         if graded.passed and exercise.lesson_id:
-            if lesson_type == "challenge":
-                award = xp.challenge_xp(base=lesson_xp, hints_used=hints_used)
-            else:
-                award = xp.lesson_xp(base=lesson_xp, first_attempt=earlier == 0,
-                                     streak_active=gamification.streak_is_active(session=session, user_id=user_id,
-                                                                                 instant=at))
-            _, awarded, fresh = progress.complete_graded_lesson(
-                session=session, catalog_db=catalog_db, user_id=user_id, lesson_id=exercise.lesson_id, at=at,
-                award=award, gamification_enabled=gamification_enabled)
-            session.execute(update(Submission).where(Submission.id == submission.id).values(xp_awarded=awarded))
-            submission.xp_awarded = awarded
-    state = progress.lesson_state(engine=engine, user_id=user_id, lesson_id=exercise.lesson_id or "")
-    return _to_public(submission, lesson_state=state, new_achievements=fresh, duplicate=False, message=graded.message)
+            # The first pass completes the lesson; what it earns is decided in progress.completion.
+            reward = completion.complete_graded_lesson(
+                tx, catalog_db=catalog_db, user_id=user_id, lesson_id=exercise.lesson_id, at=at,
+                attempt=completion.Attempt.exercise(first_try=earlier == 0, hints_used=hints_used),
+                gamification_enabled=gamification_enabled)
+            session.execute(update(Submission).where(Submission.id == submission.id)
+                            .values(xp_awarded=reward.xp_awarded))
+            submission.xp_awarded = reward.xp_awarded
+        else:
+            reward = completion.unchanged(tx, user_id=user_id, lesson_id=exercise.lesson_id,
+                                          gamification_enabled=gamification_enabled, at=at)
+    return _to_public(submission, reward=reward.public(), duplicate=False, message=graded.message)
 
 
 def start_challenge(*, engine: Engine, catalog_db: Path, user_id: str, lesson_id: str) -> ChallengeStart:
     lesson = get_index(catalog_db=catalog_db).lessons.get(lesson_id)
     if lesson is None or lesson.type != "challenge":
         raise NotFound("No challenge lesson with that id.")
-    with store.connect(catalog_db) as conn:
-        minutes = conn.execute("SELECT time_limit_minutes FROM lessons WHERE id = ?", (lesson_id,)).fetchone()[0]
+    minutes = readers.time_limit_minutes(catalog_db, lesson_id)
     now = utcnow()
     with write_session(engine) as session:
         insert_ignore(session, ChallengeStart, {"user_id": user_id, "lesson_id": lesson_id, "started_at": now,
@@ -210,7 +186,7 @@ def history(*, engine: Engine, user_id: str, exercise_id: str) -> list[Submissio
         rows = session.scalars(select(Submission).where(Submission.user_id == user_id,
                                                         Submission.exercise_id == exercise_id)
                                .order_by(Submission.created_at.desc()).limit(50)).all()
-    return [_to_public(r, lesson_state="", new_achievements=[], duplicate=False, message="") for r in rows]
+    return [_to_public(r, reward=None, duplicate=False, message="") for r in rows]
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 The static site carries an exercise's first rung alone (signed-out learners get that one); every
 later rung lives in catalog.db and comes from here, for POST /api/exercises/{id}/hints and for the
-AI tutor alike (sidecar/agents/service.py reveals rungs through `reveal_next`). Each reveal is
+AI tutor alike (sidecar/agents/api/service.py reveals rungs through `reveal_next`). Each reveal is
 recorded: the no-hints bonus counts them, and the tutor's answer guard stands down only once the
 bottom-out rung has been revealed.
 
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import ast
 import builtins
-import json
 import math
 import re
 from dataclasses import dataclass
@@ -30,8 +29,8 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
-from sidecar.catalog import store
-from sidecar.courseware.model import DEFAULT_BOTTOM_OUT_ATTEMPTS, DEFAULT_BOTTOM_OUT_MINUTES
+from sidecar.catalog import readers
+from sidecar.catalog.readers import ExerciseRecord
 from sidecar.db.base import utcnow
 from sidecar.db.engine import read_session, write_session
 from sidecar.db.upsert import insert_ignore
@@ -45,33 +44,6 @@ from .tables import HintReveal, Submission
 def now() -> datetime:
     """The server's clock for the bottom-out rule and reveal times (tests replace it instead of sleeping)."""
     return utcnow()
-
-
-@dataclass(frozen=True)
-class HintExercise:
-    """What the hint ladder needs of an exercise, from catalog.db."""
-
-    id: str
-    lesson_id: str | None
-    starter: str
-    hints: list[dict[str, Any]]
-    attempts_required: int
-    minutes_required: float
-
-
-def load_hint_exercise(catalog_db: Path, exercise_id: str) -> HintExercise:
-    with store.connect(catalog_db) as conn:
-        row = conn.execute("SELECT * FROM exercises WHERE id = ?", (exercise_id,)).fetchone()
-    if row is None:
-        raise NotFound(f"No exercise with id {exercise_id}.")
-    columns = set(row.keys())
-    # A catalog built before per-exercise settings existed has no such columns: the defaults apply.
-    attempts = row["bottom_out_attempts"] if "bottom_out_attempts" in columns else None
-    minutes = row["bottom_out_minutes"] if "bottom_out_minutes" in columns else None
-    return HintExercise(id=row["id"], lesson_id=row["lesson_id"], starter=row["starter"] or "",
-                        hints=json.loads(row["hints"]),
-                        attempts_required=DEFAULT_BOTTOM_OUT_ATTEMPTS if attempts is None else int(attempts),
-                        minutes_required=DEFAULT_BOTTOM_OUT_MINUTES if minutes is None else float(minutes))
 
 
 # ---- what makes two attempts the same ---------------------------------------------------------------
@@ -184,7 +156,7 @@ class BottomOutStatus:
                 "seconds_needed": self.seconds_needed, "minutes_required": self.minutes_required}
 
 
-def _first_activity(session: Any, *, user_id: str, exercise: HintExercise) -> datetime | None:
+def _first_activity(session: Any, *, user_id: str, exercise: ExerciseRecord) -> datetime | None:
     # Every candidate is a time the server wrote: a submission's or a reveal's own clock, and a
     # lesson event's received_at (its occurred_at comes from the browser, which could backdate it).
     candidates = [
@@ -208,7 +180,7 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=utcnow().tzinfo)
 
 
-def _status(*, engine: Engine, exercise: HintExercise, user_id: str, at: datetime) -> BottomOutStatus:
+def _status(*, engine: Engine, exercise: ExerciseRecord, user_id: str, at: datetime) -> BottomOutStatus:
     with read_session(engine) as session:
         subs = session.execute(select(Submission.code, Submission.passed).where(
             Submission.user_id == user_id, Submission.exercise_id == exercise.id)).all()
@@ -217,17 +189,17 @@ def _status(*, engine: Engine, exercise: HintExercise, user_id: str, at: datetim
     different = {key for code, passed in subs if not passed and (key := normalized_code(code)) != starter}
     passed = any(p for _, p in subs)
     spent = max(0.0, (at - first).total_seconds()) if first is not None else 0.0
-    attempts_ok = len(different) >= exercise.attempts_required
-    time_ok = spent >= exercise.minutes_required * 60
+    attempts_ok = len(different) >= exercise.bottom_out_attempts
+    time_ok = spent >= exercise.bottom_out_minutes * 60
     return BottomOutStatus(earned=passed or (attempts_ok and time_ok), passed=passed,
-                           attempts_required=exercise.attempts_required, attempts_made=len(different),
-                           minutes_required=exercise.minutes_required, seconds_spent=spent)
+                           attempts_required=exercise.bottom_out_attempts, attempts_made=len(different),
+                           minutes_required=exercise.bottom_out_minutes, seconds_spent=spent)
 
 
 def bottom_out_status(*, engine: Engine, catalog_db: Path, user_id: str, exercise_id: str,
                       at: datetime | None = None) -> BottomOutStatus:
     """The bottom-out rule, the only copy of it: whether `user_id` has earned the exercise's worked answer."""
-    exercise = load_hint_exercise(catalog_db, exercise_id)
+    exercise = readers.exercise(catalog_db, exercise_id)
     return _status(engine=engine, exercise=exercise, user_id=user_id, at=at or now())
 
 
@@ -237,7 +209,7 @@ def reveal_next(*, engine: Engine, catalog_db: Path, user_id: str, exercise_id: 
     The Conflict's details say what is missing (attempts and minutes), never the rung's text. Once
     every rung is revealed, the last one is answered again.
     """
-    exercise = load_hint_exercise(catalog_db, exercise_id)
+    exercise = readers.exercise(catalog_db, exercise_id)
     if not exercise.hints:
         raise NotFound("This exercise has no hints.")
     with read_session(engine) as session:

@@ -5,6 +5,7 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from sidecar.gamification.models import AchievementPublic
+from sidecar.progress.models import RewardPublic
 
 Answer = int | str | None
 
@@ -32,6 +33,8 @@ class QuizAttemptPublic(BaseModel):
     xp_awarded: int = 0
     best_score_percent: float | None = None
     new_achievements: list[AchievementPublic] = []
+    reward: RewardPublic | None = Field(None, description="What the attempt earned and the learner's totals after "
+                                        "it (signed in only).")
 
 
 class SubmissionCreate(BaseModel):
@@ -61,6 +64,8 @@ class SubmissionPublic(BaseModel):
     new_achievements: list[AchievementPublic]
     duplicate: bool
     created_at: datetime
+    reward: RewardPublic | None = Field(None, description="What the submission earned and the learner's totals "
+                                        "after it (a retry: nothing earned again); null in listings.")
 
 
 class HintPublic(BaseModel):

@@ -3,9 +3,9 @@ from __future__ import annotations
 import anyio.to_thread
 from fastapi import APIRouter, Request
 
-from sidecar.auth.deps import CurrentPrincipal, EngineDep, OptionalPrincipal
+from sidecar.auth.deps import CurrentPrincipal, OptionalPrincipal
 from sidecar.db.base import utcnow
-from sidecar.deps import SettingsDep
+from sidecar.deps import CatalogDbDep, EngineDep, SandboxDep, SettingsDep
 from sidecar.settings import Settings
 
 from . import exercises, service
@@ -23,14 +23,14 @@ router = APIRouter(tags=["grading"])
 
 
 @router.post("/quizzes/{quiz_id}/attempts", response_model=QuizAttemptPublic, summary="Grade a quiz attempt")
-def create_quiz_attempt(quiz_id: str, attempt: QuizAttemptCreate, settings: SettingsDep, engine: EngineDep,
-                        principal: OptionalPrincipal) -> QuizAttemptPublic:
+def create_quiz_attempt(quiz_id: str, attempt: QuizAttemptCreate, settings: SettingsDep, catalog_db: CatalogDbDep,
+                        engine: EngineDep, principal: OptionalPrincipal) -> QuizAttemptPublic:
     """Score, per-item correctness and explanations. Unanswered items count as wrong. Signed in, the attempt
     is stored, the best score kept, and the first pass earns XP (§8.2) and completes the quiz lesson."""
-    result = service.grade_quiz(catalog_db=settings.catalog_db, quiz_id=quiz_id, answers=attempt.answers)
+    result = service.grade_quiz(catalog_db=catalog_db, quiz_id=quiz_id, answers=attempt.answers)
     if principal is None:
         return result
-    return service.record_quiz_attempt(engine=engine, catalog_db=settings.catalog_db, user_id=principal.user.id,
+    return service.record_quiz_attempt(engine=engine, catalog_db=catalog_db, user_id=principal.user.id,
                                        attempt=result, answers=attempt.answers,
                                        gamification_enabled=settings.ENABLE_GAMIFICATION)
 
@@ -47,24 +47,23 @@ def _grading_queue(request: Request, settings: Settings) -> GradingQueue:
 @router.post("/exercises/{exercise_id}/submissions", response_model=SubmissionPublic,
              summary="Grade code on the server: visible and hidden tests in the sandbox")
 async def create_submission(exercise_id: str, body: SubmissionCreate, principal: CurrentPrincipal,
-                            engine: EngineDep, settings: SettingsDep, request: Request) -> SubmissionPublic:
+                            engine: EngineDep, settings: SettingsDep, catalog_db: CatalogDbDep, sandbox: SandboxDep,
+                            request: Request) -> SubmissionPublic:
     """One running submission per learner and a few queued; beyond that, or when the queue is full, 429 with
     Retry-After. A retried submission id is answered from storage, never graded twice."""
-    from sidecar.sandbox import get_sandbox
-
     user_id = principal.user.id
     pending = await anyio.to_thread.run_sync(lambda: exercises.prepare_submission(
-        engine=engine, catalog_db=settings.catalog_db, user_id=user_id, exercise_id=exercise_id, code=body.code,
-        client_id=body.submission_id))
+        engine=engine, catalog_db=catalog_db, user_id=user_id, exercise_id=exercise_id, code=body.code,
+        client_id=body.submission_id, gamification_enabled=settings.ENABLE_GAMIFICATION))
     if isinstance(pending, SubmissionPublic):
         return pending
     queue = _grading_queue(request, settings)
     async with queue.turn(user_id):
         graded = await anyio.to_thread.run_sync(
-            lambda: exercises.grade_pending(pending=pending, sandbox=lambda: get_sandbox(settings.GRADING_WORKERS)),
+            lambda: exercises.grade_pending(pending=pending, sandbox=sandbox),
             limiter=queue.threads)
     return await anyio.to_thread.run_sync(lambda: exercises.record_submission(
-        engine=engine, catalog_db=settings.catalog_db, user_id=user_id, pending=pending, graded=graded,
+        engine=engine, catalog_db=catalog_db, user_id=user_id, pending=pending, graded=graded,
         gamification_enabled=settings.ENABLE_GAMIFICATION))
 
 
@@ -75,21 +74,21 @@ def list_submissions(exercise_id: str, principal: CurrentPrincipal, engine: Engi
 
 
 @router.post("/exercises/{exercise_id}/hints", response_model=HintPublic, summary="The next rung of the hint ladder")
-def next_hint(exercise_id: str, principal: CurrentPrincipal, engine: EngineDep, settings: SettingsDep) -> HintPublic:
+def next_hint(exercise_id: str, principal: CurrentPrincipal, engine: EngineDep, catalog_db: CatalogDbDep) -> HintPublic:
     """One rung at a time, recorded per learner (the no-hints bonus). The bottom-out rung (the worked answer)
     must be earned first: by default 3 different failed submissions and 5 minutes on the exercise. Until
     then the answer is 409 with `details` saying what is missing (`attempts_needed`, `minutes_needed`)."""
     from . import hints
 
-    return hints.reveal_next(engine=engine, catalog_db=settings.catalog_db, user_id=principal.user.id,
+    return hints.reveal_next(engine=engine, catalog_db=catalog_db, user_id=principal.user.id,
                              exercise_id=exercise_id)
 
 
 @router.post("/challenges/{lesson_id}/start", response_model=ChallengePublic, summary="Start a timed challenge")
 def start_challenge(lesson_id: str, principal: CurrentPrincipal, engine: EngineDep,
-                    settings: SettingsDep) -> ChallengePublic:
+                    catalog_db: CatalogDbDep) -> ChallengePublic:
     """The server's clock starts at the first opening; later calls return the same deadline."""
-    start = exercises.start_challenge(engine=engine, catalog_db=settings.catalog_db, user_id=principal.user.id,
+    start = exercises.start_challenge(engine=engine, catalog_db=catalog_db, user_id=principal.user.id,
                                       lesson_id=lesson_id)
     left = max(0.0, (start.deadline - utcnow()).total_seconds())
     return ChallengePublic(lesson_id=lesson_id, started_at=start.started_at, deadline=start.deadline, seconds_left=left)

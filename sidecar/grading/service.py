@@ -9,14 +9,13 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
-from sidecar.catalog import store
+from sidecar.catalog import readers
 from sidecar.catalog.service import get_index
 from sidecar.db.base import utcnow
-from sidecar.db.engine import write_session
-from sidecar.errors import InvalidInput, NotFound
-from sidecar.gamification import service as gamification
+from sidecar.db.engine import Tx, write_session
+from sidecar.errors import InvalidInput
 from sidecar.gamification import xp
-from sidecar.progress import service as progress
+from sidecar.progress import completion
 
 from .models import Answer, QuizAttemptPublic, QuizItemResult
 from .tables import QuizAttempt
@@ -50,13 +49,8 @@ def is_correct(item: dict[str, Any], answer: Answer) -> bool:
 
 
 def grade_quiz(*, catalog_db: Path, quiz_id: str, answers: dict[str, Answer]) -> QuizAttemptPublic:
-    with store.connect(catalog_db) as conn:
-        quiz = conn.execute("SELECT id, pass_percent FROM quizzes WHERE id = ?", (quiz_id,)).fetchone()
-        if quiz is None:
-            raise NotFound(f"No quiz with id {quiz_id}.")
-        items = [dict(r) for r in conn.execute(
-            "SELECT id, kind, answer, accept, explanation_html FROM quiz_items WHERE quiz_id = ? ORDER BY position",
-            (quiz_id,))]
+    quiz = readers.quiz(catalog_db, quiz_id)
+    items = readers.quiz_items(catalog_db, quiz_id=quiz_id)
     known = {item["id"] for item in items}
     unknown = sorted(set(answers) - known)
     if unknown:
@@ -67,42 +61,38 @@ def grade_quiz(*, catalog_db: Path, quiz_id: str, answers: dict[str, Answer]) ->
     results = [QuizItemResult(item_id=item["id"], correct=is_correct(item, answers.get(item["id"])),
                               explanation_html=item["explanation_html"]) for item in items]
     score = round(100.0 * sum(r.correct for r in results) / len(results), 1) if results else 0.0
-    return QuizAttemptPublic(quiz_id=quiz_id, score_percent=score, passed=score >= quiz["pass_percent"],
+    return QuizAttemptPublic(quiz_id=quiz_id, score_percent=score, passed=score >= quiz.pass_percent,
                              items=results)
 
 
 def record_quiz_attempt(*, engine: Engine, catalog_db: Path, user_id: str, attempt: QuizAttemptPublic,
                         answers: dict[str, Answer], gamification_enabled: bool) -> QuizAttemptPublic:
     """Store a signed-in learner's attempt; the first pass earns quiz XP and completes the quiz lesson."""
-    with store.connect(catalog_db) as conn:
-        row = conn.execute("SELECT lesson_id, pass_percent FROM quizzes WHERE id = ?", (attempt.quiz_id,)).fetchone()
-    lesson = get_index(catalog_db=catalog_db).lessons.get(row["lesson_id"] or "") if row else None
+    quiz = readers.quizzes(catalog_db).get(attempt.quiz_id)
+    lesson = get_index(catalog_db=catalog_db).lessons.get(quiz.lesson_id or "") if quiz else None
     now = utcnow()
-    fresh: list[Any] = []
-    awarded = 0
     with write_session(engine) as session:
         earlier = session.scalar(select(func.count()).select_from(QuizAttempt).where(
             QuizAttempt.user_id == user_id, QuizAttempt.quiz_id == attempt.quiz_id)) or 0
         record = QuizAttempt(id=str(uuid.uuid4()), user_id=user_id, quiz_id=attempt.quiz_id, answers=dict(answers),
                              score_percent=attempt.score_percent, passed=attempt.passed, created_at=now)
         session.add(record)
-        session.flush()
-        if attempt.passed and gamification_enabled:
-            pass_percent = int(row["pass_percent"]) if row else 80
-            award = xp.quiz_xp(score_percent=attempt.score_percent, pass_percent=pass_percent)
-            if award is not None:
-                awarded += gamification.award_xp(session=session, user_id=user_id,
-                                                 source_key=f"quiz:{attempt.quiz_id}", award=award)
-        if attempt.passed and lesson is not None:
-            lesson_award = xp.lesson_xp(base=lesson.xp, first_attempt=earlier == 0,
-                                        streak_active=gamification.streak_is_active(session=session, user_id=user_id,
-                                                                                    instant=now))
-            _, lesson_xp, fresh = progress.complete_graded_lesson(
-                session=session, catalog_db=catalog_db, user_id=user_id, lesson_id=lesson.id, at=now,
-                award=lesson_award, gamification_enabled=gamification_enabled)
-            awarded += lesson_xp
-        record.xp_awarded = awarded
+        tx = Tx.of_session(session)
+        lesson_id = lesson.id if lesson is not None else None
+        if attempt.passed:
+            # The quiz's own XP and its lesson's, decided and paid in one place (progress.completion).
+            passed = completion.QuizPass(quiz_id=attempt.quiz_id, score_percent=attempt.score_percent,
+                                         pass_percent=quiz.pass_percent if quiz else xp.DEFAULT_PASS_PERCENT)
+            reward = completion.complete_graded_lesson(
+                tx, catalog_db=catalog_db, user_id=user_id, lesson_id=lesson_id, at=now,
+                attempt=completion.Attempt.quiz_passed(first_try=earlier == 0, quiz=passed),
+                gamification_enabled=gamification_enabled)
+        else:
+            reward = completion.unchanged(tx, user_id=user_id, lesson_id=lesson_id,
+                                          gamification_enabled=gamification_enabled, at=now)
+        record.xp_awarded = reward.xp_awarded
         best = session.scalar(select(func.max(QuizAttempt.score_percent)).where(
             QuizAttempt.user_id == user_id, QuizAttempt.quiz_id == attempt.quiz_id))
-    return attempt.model_copy(update={"saved": True, "xp_awarded": awarded, "best_score_percent": best,
-                                      "new_achievements": fresh})
+    public = reward.public()
+    return attempt.model_copy(update={"saved": True, "xp_awarded": reward.xp_awarded, "best_score_percent": best,
+                                      "new_achievements": public.new_achievements, "reward": public})

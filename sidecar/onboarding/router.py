@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query
 
-from sidecar.auth.deps import CurrentPrincipal, EngineDep
-from sidecar.deps import SettingsDep
+from sidecar.auth.deps import CurrentPrincipal
+from sidecar.deps import CatalogDbDep, EngineDep
 
 from . import service
 from .models import (
@@ -32,15 +32,15 @@ def role(body: RoleSelect, principal: CurrentPrincipal, engine: EngineDep) -> On
 
 
 @router.get("/onboarding/skill-check", response_model=SkillCheckPublic, summary="Step 2: the diagnostic questions")
-def get_skill_check(principal: CurrentPrincipal, settings: SettingsDep,
+def get_skill_check(principal: CurrentPrincipal, catalog_db: CatalogDbDep,
                     track_id: str = Query(description="The track the learner wants to follow.")) -> SkillCheckPublic:
-    return service.skill_check(catalog_db=settings.catalog_db, track_id=track_id)
+    return service.skill_check(catalog_db=catalog_db, track_id=track_id)
 
 
 @router.post("/onboarding/skill-check", response_model=SkillCheckResultPublic, summary="Step 2: grade the check")
 def post_skill_check(body: SkillCheckAnswers, principal: CurrentPrincipal, engine: EngineDep,
-                     settings: SettingsDep) -> SkillCheckResultPublic:
-    result = service.grade_skill_check(engine=engine, catalog_db=settings.catalog_db, user_id=principal.user.id,
+                     catalog_db: CatalogDbDep) -> SkillCheckResultPublic:
+    result = service.grade_skill_check(engine=engine, catalog_db=catalog_db, user_id=principal.user.id,
                                        track_id=body.track_id, answers=body.answers)
     return SkillCheckResultPublic(known_skills=result["known_skills"], correct=result["correct"],
                                   total=result["total"])
@@ -58,13 +58,13 @@ def style(body: StyleIn, principal: CurrentPrincipal, engine: EngineDep) -> Onbo
 
 
 @router.post("/onboarding/complete", response_model=PathPublic, summary="Step 5: the personalised path")
-def complete(body: CompleteIn, principal: CurrentPrincipal, engine: EngineDep, settings: SettingsDep) -> PathPublic:
-    return service.complete(engine=engine, catalog_db=settings.catalog_db, user_id=principal.user.id,
+def complete(body: CompleteIn, principal: CurrentPrincipal, engine: EngineDep, catalog_db: CatalogDbDep) -> PathPublic:
+    return service.complete(engine=engine, catalog_db=catalog_db, user_id=principal.user.id,
                             track_id=body.track_id, timezone=body.timezone)
 
 
 @router.get("/progress/path", response_model=PathPublic, summary="The learner's personalised path")
-def path(principal: CurrentPrincipal, engine: EngineDep, settings: SettingsDep,
+def path(principal: CurrentPrincipal, engine: EngineDep, catalog_db: CatalogDbDep,
          track_id: str | None = None) -> PathPublic:
-    return service.get_path(engine=engine, catalog_db=settings.catalog_db, user_id=principal.user.id,
+    return service.get_path(engine=engine, catalog_db=catalog_db, user_id=principal.user.id,
                             track_id=track_id)

@@ -14,15 +14,15 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from sidecar.auth.tables import User, UserProfile
-from sidecar.catalog import store
+from sidecar.catalog import readers
 from sidecar.db.base import utcnow
 from sidecar.db.engine import read_session, write_session
 from sidecar.db.upsert import insert_ignore
 from sidecar.errors import InvalidInput, NotFound
 from sidecar.grading.service import is_correct
 from sidecar.progress.tables import Enrollment
+from sidecar.text import repair
 from sidecar.timezones import is_zone_key
-from sidecar.web.text import repair
 
 from .models import OnboardingPublic, PathModulePublic, PathPublic, SkillCheckItemPublic, SkillCheckPublic
 
@@ -66,25 +66,25 @@ def set_role(*, engine: Engine, user_id: str, learner_kind: str) -> OnboardingPu
     return _update(engine, user_id, learner_kind=learner_kind)
 
 
-def _track_items(conn: Any, track_id: str) -> list[dict[str, Any]]:
-    rows = conn.execute(
-        "SELECT qi.*, q.module_id FROM quiz_items qi JOIN quizzes q ON q.id = qi.quiz_id "
-        "JOIN modules m ON m.id = q.module_id JOIN courses c ON c.id = m.course_id "
-        "WHERE c.track_id = ? ORDER BY c.position, m.position, qi.position", (track_id,)).fetchall()
+def _track_items(catalog_db: Path, track_id: str) -> list[dict[str, Any]]:
     per_module: dict[str, int] = {}
     picked = []
-    for row in rows:
+    for row in readers.quiz_items(catalog_db, track_id=track_id):
         if per_module.get(row["module_id"], 0) < ITEMS_PER_MODULE:
             per_module[row["module_id"]] = per_module.get(row["module_id"], 0) + 1
-            picked.append(dict(row))
+            picked.append(row)
     return picked
 
 
+def _active_track(catalog_db: Path, track_id: str) -> None:
+    track = readers.tracks(catalog_db).get(track_id)
+    if track is None or track.status != "active":
+        raise NotFound("No active track with that id.")
+
+
 def skill_check(*, catalog_db: Path, track_id: str) -> SkillCheckPublic:
-    with store.connect(catalog_db) as conn:
-        if conn.execute("SELECT 1 FROM tracks WHERE id = ? AND status = 'active'", (track_id,)).fetchone() is None:
-            raise NotFound("No active track with that id.")
-        items = _track_items(conn, track_id)
+    _active_track(catalog_db, track_id)
+    items = _track_items(catalog_db, track_id)
     return SkillCheckPublic(track_id=track_id, items=[SkillCheckItemPublic(
         id=i["id"], kind=i["kind"], prompt=i["prompt"], code=i["code"],
         choices=json.loads(i["choices"]) if i["choices"] else None, skills=json.loads(i["skills"])) for i in items])
@@ -92,8 +92,7 @@ def skill_check(*, catalog_db: Path, track_id: str) -> SkillCheckPublic:
 
 def grade_skill_check(*, engine: Engine, catalog_db: Path, user_id: str, track_id: str,
                       answers: dict[str, Any]) -> dict[str, Any]:
-    with store.connect(catalog_db) as conn:
-        items = _track_items(conn, track_id)
+    items = _track_items(catalog_db, track_id)
     if not items:
         raise NotFound("No skill check for that track.")
     by_skill: dict[str, list[bool]] = {}
@@ -111,10 +110,8 @@ def grade_skill_check(*, engine: Engine, catalog_db: Path, user_id: str, track_i
 
 def skill_check_items(*, catalog_db: Path, track_id: str) -> list[dict[str, Any]]:
     """The track's diagnostic items with their answer keys (server side only: the assessor grades them)."""
-    with store.connect(catalog_db) as conn:
-        if conn.execute("SELECT 1 FROM tracks WHERE id = ? AND status = 'active'", (track_id,)).fetchone() is None:
-            raise NotFound("No active track with that id.")
-        return _track_items(conn, track_id)
+    _active_track(catalog_db, track_id)
+    return _track_items(catalog_db, track_id)
 
 
 def record_skill_check(*, engine: Engine, user_id: str, track_id: str, known_skills: list[str], correct: int,
@@ -138,26 +135,23 @@ def set_style(*, engine: Engine, user_id: str, learning_style: str) -> Onboardin
 def build_path(*, catalog_db: Path, track_id: str, known_skills: set[str]) -> PathPublic:
     """The track's modules in order; a module is optional when the check tested its skills and the
     learner showed every one of them (skills the check did not ask about count as unknown)."""
-    with store.connect(catalog_db) as conn:
-        modules = conn.execute(
-            "SELECT m.id, m.title, m.url, m.course_id FROM modules m JOIN courses c ON c.id = m.course_id "
-            "WHERE c.track_id = ? AND c.status = 'active' ORDER BY c.position, m.position", (track_id,)).fetchall()
-        if not modules:
-            raise NotFound("No active track with that id.")
-        tested: dict[str, set[str]] = {}
-        for item in _track_items(conn, track_id):
-            tested.setdefault(item["module_id"], set()).update(json.loads(item["skills"]))
-        path: list[PathModulePublic] = []
-        start_url = None
-        for module in modules:
-            skills = tested.get(module["id"], set())
-            optional = bool(skills) and skills <= known_skills
-            path.append(PathModulePublic(module_id=module["id"], course_id=module["course_id"], title=module["title"],
-                                         url=module["url"], optional=optional))
-            if start_url is None and not optional:
-                first = conn.execute("SELECT url FROM lessons WHERE module_id = ? ORDER BY position LIMIT 1",
-                                     (module["id"],)).fetchone()
-                start_url = first["url"] if first else None
+    modules = readers.track_modules(catalog_db, track_id)
+    if not modules:
+        raise NotFound("No active track with that id.")
+    tested: dict[str, set[str]] = {}
+    for item in _track_items(catalog_db, track_id):
+        tested.setdefault(item["module_id"], set()).update(json.loads(item["skills"]))
+    path: list[PathModulePublic] = []
+    start_url = None
+    for module in modules:
+        skills = tested.get(module.id, set())
+        optional = bool(skills) and skills <= known_skills
+        path.append(PathModulePublic(module_id=module.id, course_id=module.course_id, title=module.title,
+                                     url=module.url, optional=optional))
+        if start_url is None and not optional:
+            first = next((lesson for lesson in readers.lessons(catalog_db).values() if lesson.module_id == module.id),
+                         None)
+            start_url = first.url if first else None
     return PathPublic(track_id=track_id, modules=path, start_url=start_url)
 
 

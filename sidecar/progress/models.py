@@ -16,6 +16,37 @@ class ProgressEventCreate(BaseModel):
     occurred_at: datetime | None = Field(None, description="When it happened on the client (queued events).")
 
 
+class RewardStreakPublic(BaseModel):
+    current: int = Field(description="The streak shown today, in days (as in the gamification profile).")
+    longest: int
+    today_counted: bool = Field(description="Today, in the learner's time zone, already counts for the streak.")
+
+
+class RewardPublic(BaseModel):
+    """What one piece of work earned, and where the learner stands right after it.
+
+    The same object answers a progress event, an exercise submission and a quiz attempt: the
+    browser applies it in one place (header XP, level and streak, achievement toasts, the
+    lesson's state) without asking the server again. Totals are read in the transaction that
+    recorded the work. With gamification off on the server, `enabled` is false and the game
+    fields are 0, null or empty.
+    """
+
+    enabled: bool = Field(description="False when gamification is off on this server.")
+    lesson_id: str | None
+    lesson_state: str = Field(description="not_started, started or completed.")
+    xp_awarded: int = Field(description="XP this request earned (0 for a replay); achievement XP is "
+                            "counted in total_xp only.")
+    total_xp: int | None
+    level: int | None
+    level_title: str | None
+    level_floor_xp: int | None
+    next_level_xp: int | None
+    level_progress: float | None
+    streak: RewardStreakPublic | None
+    new_achievements: list[AchievementPublic] = Field(description="Earned by this request (none for a replay).")
+
+
 class EventResultPublic(BaseModel):
     event_id: str
     duplicate: bool = Field(description="True when this event id was already recorded: nothing changed.")
@@ -24,6 +55,7 @@ class EventResultPublic(BaseModel):
     xp_awarded: int
     total_xp: int
     new_achievements: list[AchievementPublic]
+    reward: RewardPublic
 
 
 class LessonStatePublic(BaseModel):

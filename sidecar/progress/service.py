@@ -1,6 +1,7 @@
 """Lesson progress: completion roll-ups and "continue where you left off".
 
-Recording events (idempotent, exactly-once) lives in events.py; it is re-exported here.
+Recording events (idempotent, exactly-once) lives in events.py; it is re-exported here. What any
+completion earns (reading, a passing submission or quiz attempt) is completion.py's.
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ from sqlalchemy import Engine, select
 from sidecar.catalog.service import CatalogIndex, get_index
 from sidecar.db.engine import read_session
 
-from .events import complete_graded_lesson, record_event
+from .events import record_event
 from .models import CourseProgressPublic, LessonStatePublic, ModuleProgressPublic, ProgressPublic
 from .tables import LessonProgress
 
-__all__ = ["complete_graded_lesson", "get_progress", "lesson_state", "record_event"]
+__all__ = ["get_progress", "lesson_state", "record_event"]
 
 def lesson_state(*, engine: Engine, user_id: str, lesson_id: str) -> str:
     with read_session(engine) as session:

@@ -6,7 +6,7 @@ Without a limit an unauthenticated 100 MB sign-in request held about 170 MB of s
 - a Content-Length over the route's limit is refused at once with 413, before a byte is read;
 - a body without one (chunked) is counted as it streams in, and refused with 413 as soon as it
   passes the limit, so at most the limit (plus one chunk) is ever held;
-- a JSON body is checked as bytes for text no database can store (sidecar/web/text.py) and
+- a JSON body is checked as bytes for text no database can store (sidecar/text.py) and
   refused with 422: one place for every endpoint, instead of a validator on every model.
 
 Errors have the one shape of sidecar/errors.py. The limits are per route because most bodies are
@@ -25,8 +25,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sidecar.errors import error_body
-
-from .text import SafeJSONResponse, body_text_problem
+from sidecar.text import SafeJSONResponse, body_text_problem
 
 KIB = 1024
 AUTH_LIMIT = 16 * KIB  # sign-up, sign-in, passwords: a few short fields

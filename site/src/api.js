@@ -64,7 +64,7 @@ async function request(method, path, payload, retried = false, stream = false) {
     if (/^text\/event-stream/.test(response.headers.get("Content-Type") || "")) return response;
     throw new ServerUnavailable(`HTTP ${response.status} without an event stream`, response.status);
   }
-  let body = null;
+  let body;
   try {
     body = await response.json();
   } catch (_err) {

@@ -1,4 +1,4 @@
-// Where the site root, the Pyodide runtime, the API and our own assets live.
+// Where the site root, the Pyodide runtime, the API, our own assets and the learner pages live.
 //
 // Resolved once, at first load, against location.href: Material's instant navigation later
 // changes location (and the relative base_url in the <meta> tags) without reloading this script.
@@ -19,7 +19,7 @@ function scriptRoot() {
 function resolve() {
   const rootMeta = readMeta("drona-root");
   const root = rootMeta ? new URL(rootMeta, location.href).href : scriptRoot();
-  let extra = {};
+  let extra;
   try {
     extra = JSON.parse(readMeta("drona-config") || "{}") || {};
   } catch (_err) {
@@ -32,6 +32,9 @@ function resolve() {
     api: ensureSlash(new URL(extra.api || "api/", root).href),
     assets: new URL("assets/drona/", root).href,
     snapshot: extra.snapshot ? new URL(extra.snapshot, root).href : null,
+    // The learner app pages, {app: address relative to the root}, as the compiler publishes them
+    // (sidecar/compiler/pages.py, APP_PAGES); format.js turns them into `pages`.
+    pages: extra.pages && typeof extra.pages === "object" ? extra.pages : {},
   };
 }
 

@@ -16,19 +16,12 @@ export function siteUrl(path) {
   return new URL(String(path || "").replace(/^\/+/, ""), urls.root).href;
 }
 
-/** The learner pages the compiler generates. */
-export const pages = {
-  signin: () => siteUrl("account/signin/"),
-  signup: () => siteUrl("account/signup/"),
-  onboarding: () => siteUrl("account/onboarding/"),
-  reset: () => siteUrl("account/reset/"),
-  settings: () => siteUrl("account/settings/"),
-  tutorHistory: () => siteUrl("account/tutor-history/"),
-  invitations: () => siteUrl("account/invitations/"),
-  dashboard: () => siteUrl("dashboard/"),
-  leaderboard: () => siteUrl("leaderboard/"),
-  home: () => urls.root,
-};
+/** The learner pages, from the list the compiler publishes (config.js: urls.pages): each app's URL,
+ * by its name in camelCase (pages.signin(), pages.tutorHistory(), …); pages.home() is the site root. */
+export const pages = { home: () => urls.root };
+for (const [app, path] of Object.entries(urls.pages)) {
+  pages[app.replace(/-([a-z])/g, (_m, letter) => letter.toUpperCase())] = () => siteUrl(path);
+}
 
 /** The sign-in page, returning to `back` (default: this page) afterwards. */
 export function signinUrl(back = location.href) {

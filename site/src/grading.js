@@ -6,6 +6,7 @@ import { api, ApiError, ServerUnavailable } from "./api.js";
 import { el } from "./ui.js";
 import { signinUrl } from "./format.js";
 import { gamificationMode, knownProfile } from "./session.js";
+import { applyReward } from "./rewards.js";
 
 const RETRY_DELAY_MS = 800;
 
@@ -129,9 +130,7 @@ export class ServerCheck {
   }
 }
 
-/** Tell the page (lesson progress, user bar, toasts) about a graded submission. */
+/** Apply a graded submission's reward to the page (lesson progress, user bar, toasts): rewards.js. */
 export function announceGraded(result) {
-  const detail = { ...result, xp_awarded: result.duplicate ? 0 : result.xp_awarded,
-    new_achievements: result.duplicate ? [] : result.new_achievements || [] };
-  document.dispatchEvent(new CustomEvent("drona:graded", { detail }));
+  applyReward(result && result.reward, { xpNote: "Well done." });
 }

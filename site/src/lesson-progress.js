@@ -1,13 +1,15 @@
 // Progress on lesson pages: a "started" event on every view, and at the end of the content either
 // a "Mark complete" button (lessons that complete on reading: no exercise or quiz) or a line
 // saying that passing the exercise or quiz completes the lesson. Signed out: a gentle invitation
-// to sign in. Events go through the offline-safe queue (progress-queue.js).
+// to sign in. Events go through the offline-safe queue (progress-queue.js). The state follows the
+// rewards of events and graded work (rewards.js): after page load the server is not asked again.
 import { el, button, setEnabled } from "./ui.js";
 import { icon } from "./icons.js";
 import { api } from "./api.js";
 import { pages, signinUrl } from "./format.js";
 import { currentUser, isServerUnavailable } from "./session.js";
 import { enqueue, onQueue, pending } from "./progress-queue.js";
+import { onReward } from "./rewards.js";
 
 class LessonProgress {
   constructor(head) {
@@ -34,9 +36,7 @@ class LessonProgress {
     this.disposers.push(onQueue("delivered", (d) => this.delivered(d)));
     this.disposers.push(onQueue("rejected", (d) => this.rejected(d)));
     this.disposers.push(onQueue("queued", (d) => this.queued(d)));
-    const graded = () => this.refresh();
-    document.addEventListener("drona:graded", graded);
-    this.disposers.push(() => document.removeEventListener("drona:graded", graded));
+    this.disposers.push(onReward((reward) => this.rewarded(reward)));
     this.start();
   }
 
@@ -80,9 +80,9 @@ class LessonProgress {
     await this.refresh();
   }
 
-  /** Ask the server whether this lesson is completed (again after graded work). */
+  /** Ask the server whether this lesson is completed (on page load; later, rewards say). */
   async refresh() {
-    let state = null;
+    let state;
     try {
       const progress = await api.get("progress");
       const mine = (progress.lessons || []).find((l) => l.lesson_id === this.lessonId);
@@ -167,11 +167,18 @@ class LessonProgress {
       (!this.completionEventId || item.event_id === this.completionEventId);
   }
 
-  delivered({ item, result }) {
-    if (!this.isMine(item)) return;
-    this.completionEventId = null;
-    const xp = result && result.xp_awarded > 0 ? `You earned ${result.xp_awarded} XP.` : "";
-    this.setState("completed", result && result.duplicate ? "" : xp);
+  delivered({ item }) {
+    // Our completion arrived; its reward (applied by rewards.js) shows the new state.
+    if (this.isMine(item)) this.completionEventId = null;
+  }
+
+  /** A reward for this lesson (a progress event, a submission, a quiz attempt): its state, no request. */
+  rewarded(reward) {
+    if (!reward || reward.lesson_id !== this.lessonId || reward.lesson_state !== "completed") return;
+    if (!this.root.isConnected) return;
+    const earned = reward.xp_awarded > 0 ? `You earned ${reward.xp_awarded} XP.` : "";
+    if (this.panel.dataset.state === "completed" && !earned) return;
+    this.setState("completed", earned);
   }
 
   rejected({ item, error }) {

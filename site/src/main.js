@@ -9,8 +9,8 @@ import { mountLessonProgress } from "./lesson-progress.js";
 import { mountChallenge } from "./challenge.js";
 import { ensureUserBar } from "./userbar.js";
 import { progressQueue, onQueue, setQueueUser } from "./progress-queue.js";
-import { applyEventResult, currentProfile, currentUser, gamificationMode, onSession } from "./session.js";
-import { announceAchievements, announceXp, toast } from "./toasts.js";
+import { currentUser, onSession } from "./session.js";
+import { applyReward } from "./rewards.js";
 
 const WIDGETS = [
   [".drona-exercise", mountExercise],
@@ -59,26 +59,10 @@ function bootPython() {
   runner.start();
 }
 
-// Progress events delivered (now or from the offline queue): update the header, announce XP and
-// achievements according to the learner's gamification mode.
-onQueue("delivered", ({ item, result }) => {
-  if (!result) return;
-  applyEventResult(result).then((profile) => {
-    const mode = gamificationMode(profile);
-    if (item.kind === "completed" && !result.duplicate) announceXp(result.xp_awarded, mode);
-    announceAchievements(result.new_achievements, mode);
-  });
-});
-// Graded work (a stored quiz attempt or exercise submission) may have earned XP and badges too.
-document.addEventListener("drona:graded", (event) => {
-  const result = event.detail || {};
-  currentProfile({ refresh: true }).then((profile) => {
-    const mode = gamificationMode(profile);
-    if (result.xp_awarded > 0 && mode !== "off" && mode !== "minimal") {
-      toast({ title: `+${result.xp_awarded} XP`, body: "Well done.", tone: "xp" });
-    }
-    announceAchievements(result.new_achievements, mode);
-  });
+// Progress events delivered (now or from the offline queue) carry their reward: the header, the
+// toasts and the lesson's panel follow from it (rewards.js). Graded work applies its own.
+onQueue("delivered", ({ result }) => {
+  if (result) applyReward(result.reward, { xpNote: "Lesson completed." });
 });
 onQueue("rejected", ({ item, error }) => {
   if (error && error.status === 409) console.warn(`drona: lesson ${item.lesson_id}: ${error.message}`);

@@ -23,6 +23,7 @@ const ALLOWED_SCHEMES = new Set(["http:", "https:", "mailto:"]);
 // trailing C0 controls and spaces are stripped, tabs and newlines anywhere are removed, and in
 // http(s) URLs a backslash is a slash. So "\u0001javascript:…" and "java\tscript:…" are
 // javascript: URLs to the browser; they must be to this check too.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const EDGE_CONTROLS = /^[\u0000-\u0020]+|[\u0000-\u0020]+$/g;
 const TAB_OR_NEWLINE = /[\t\n\r]/g;
 
@@ -35,6 +36,7 @@ export function normalizeTarget(target) {
 export function safeHref(target) {
   const url = normalizeTarget(target);
   if (!url || url.startsWith("//")) return null; // another host without a scheme: not ours to open
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
   if (/[\u0000-\u001f\u007f]/.test(url)) return null; // controls left inside: nothing legitimate has them
   let parsed;
   try {

@@ -1,5 +1,6 @@
 // The quiz widget. Answer keys never reach the static site: the Dronacharya server grades.
 import { api, ApiError } from "./api.js";
+import { applyReward } from "./rewards.js";
 import { el, button, storage, readConfig, uniqueId } from "./ui.js";
 
 const BLANK = "____";
@@ -242,7 +243,7 @@ export class QuizWidget {
   show(body) {
     if (body.saved) {
       // Signed in: the attempt is stored and may have earned XP or completed the lesson.
-      document.dispatchEvent(new CustomEvent("drona:graded", { detail: body }));
+      applyReward(body.reward, { xpNote: "Well done." });
     }
     const byId = new Map((body.items || []).map((item) => [item.item_id, item]));
     this.items.forEach((item) => {

@@ -104,13 +104,41 @@ export function knownProfile() {
   return profile;
 }
 
-/** A progress event was recorded: show its total XP at once, then fetch level and streak. */
-export function applyEventResult(result) {
-  if (profile && typeof result.total_xp === "number" && profile.xp !== result.total_xp) {
-    profile = { ...profile, xp: result.total_xp };
-    emit("profile", profile);
+/**
+ * Take a reward's totals (XP, level, streak, new achievements) into the known profile and tell
+ * the listeners ("profile"): rewards.js calls this for every graded answer and progress event,
+ * so the header follows without asking the server again. XP only grows, so a reward older than
+ * what is shown (answers may arrive out of order) leaves the totals alone. Returns the profile.
+ */
+export function applyRewardTotals(reward) {
+  if (!profile || !reward || reward.enabled === false || typeof reward.total_xp !== "number") return profile;
+  if (reward.total_xp < (profile.xp || 0)) return profile;
+  const earned = new Map((reward.new_achievements || []).map((a) => [a.id, a]));
+  const was = profile.streak || {};
+  const now = reward.streak || was;
+  if (reward.total_xp === profile.xp && reward.level === profile.level && !earned.size &&
+      now.current === was.current && now.longest === was.longest) {
+    return profile; // nothing new to show: no re-render (it would close an open menu)
   }
-  return currentProfile({ refresh: true });
+  const achievements = Array.isArray(profile.achievements) && earned.size
+    ? profile.achievements.map((a) => (earned.has(a.id) ? { ...a, earned_at: earned.get(a.id).earned_at } : a))
+    : profile.achievements;
+  const streak = reward.streak && profile.streak
+    ? { ...profile.streak, current: reward.streak.current, longest: reward.streak.longest }
+    : profile.streak;
+  profile = {
+    ...profile,
+    xp: reward.total_xp,
+    level: reward.level,
+    level_title: reward.level_title,
+    level_floor_xp: reward.level_floor_xp,
+    next_level_xp: reward.next_level_xp,
+    level_progress: reward.level_progress,
+    streak,
+    achievements,
+  };
+  emit("profile", profile);
+  return profile;
 }
 
 /** Subscribe to "user" or "profile"; returns the unsubscribe function. */

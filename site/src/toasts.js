@@ -67,7 +67,7 @@ export function announceAchievements(achievements, mode) {
 }
 
 /** Announce XP gained (not in minimal mode, which shows no XP numbers, nor off). */
-export function announceXp(amount, mode) {
+export function announceXp(amount, mode, body = "Lesson completed.") {
   if (!amount || amount <= 0 || mode === "off" || mode === "minimal") return;
-  toast({ title: `+${amount} XP`, body: "Lesson completed.", tone: "xp" });
+  toast({ title: `+${amount} XP`, body, tone: "xp" });
 }

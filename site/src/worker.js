@@ -22,7 +22,7 @@
 //   {type: "checked", id, passed, results}
 //   {type: "interrupted", id}                a KeyboardInterrupt escaped (Stop / time limit)
 //   {type: "crashed", id, message}           Pyodide itself failed; the main thread restarts us
-/* eslint-env worker */
+// (ESLint lints this file with Web Worker globals: see eslint.config.js.)
 
 let pyodide = null;
 let harness = null;
@@ -192,7 +192,7 @@ function run(msg) {
   begin(msg, "run");
   stdinLines = stdinCtrl ? null : String(msg.stdin || "").split(/\r?\n/);
   if (stdinLines && stdinLines.length && stdinLines[stdinLines.length - 1] === "") stdinLines.pop();
-  let traceback = null;
+  let traceback;
   try {
     const result = harness.run_program(msg.code);
     traceback = result === undefined || result === null ? null : String(result);

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from sidecar.agents.reviewer import review_code
+from sidecar.agents.review.reviewer import review_code
 from sidecar.settings import REPO_ROOT
 
 pytestmark = pytest.mark.e2e

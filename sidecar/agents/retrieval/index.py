@@ -17,22 +17,23 @@ Qdrant) leaves lexical results, with a logged warning.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import sqlite3
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
+from sidecar.catalog import chunks, store
 from sidecar.embeddings import MINILM, NONE, Embedder, EmbeddingError, get_embedder
-from sidecar.errors import Unavailable
 from sidecar.settings import Settings, get_settings
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -53,18 +54,6 @@ _STOPWORDS = """a an the this that these those i me my you your we our it its he
     could would should shall will may might must to of at by on in into onto about than then there here so
     and or not as with just very too also please thanks thank hi hello okay ok some any"""
 STOPWORDS = frozenset(_STOPWORDS.split())
-# Headings weigh double in bm25: a term in a section title says what the section is about.
-# Without a course, rank inside FTS5 first and join only the top rows (half the time at 20k chunks,
-# where common words match most rows); with one, the join must come before the LIMIT.
-_LEXICAL_SQL = """
-SELECT c.id FROM (SELECT rowid, bm25(lesson_chunks_fts, 2.0, 1.0) AS score FROM lesson_chunks_fts
-                  WHERE lesson_chunks_fts MATCH ?1 ORDER BY score LIMIT ?2) AS f
-JOIN lesson_chunks c ON c.rowid = f.rowid ORDER BY f.score"""
-_LEXICAL_COURSE_SQL = """
-SELECT c.id FROM lesson_chunks_fts
-JOIN lesson_chunks c ON c.rowid = lesson_chunks_fts.rowid JOIN lessons l ON l.id = c.lesson_id
-WHERE lesson_chunks_fts MATCH ?1 AND l.course_id = ?3
-ORDER BY bm25(lesson_chunks_fts, 2.0, 1.0) LIMIT ?2"""
 _CODE_RE = re.compile(r"`([^`]*)`")
 _WORD_RE = re.compile(r"\w+")
 
@@ -167,31 +156,30 @@ class _Dense:
 class Retriever:
     """Search one catalog.db. Thread-safe.
 
-    One read-only connection, opened once and shared under a lock (each statement takes well under
-    a millisecond): it keeps reading the file it was opened on even after a new build replaces
-    catalog.db, so the lexical side always matches the vectors loaded from that same file.
+    One read-only connection (store.open_readonly: schema version checked), opened once and shared
+    under a lock (each statement takes well under a millisecond): it keeps reading the file it was
+    opened on even after a new build replaces catalog.db, so the lexical side always matches the
+    vectors loaded from that same file. The queries are sidecar/catalog/chunks.py's.
     """
 
     def __init__(self, catalog_db: Path, settings: Settings | None = None) -> None:
         self.path = catalog_db
         self.settings = settings or get_settings()
-        self._db = sqlite3.connect(f"{catalog_db.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
+        self._db = store.open_readonly(catalog_db)
         self._db_lock = threading.Lock()
         self._load_lock = threading.Lock()
         self._warned: set[str] = set()
         self._retry_at: float | None = None
-        tables = {row[0] for row in self._sql("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        self.lexical = "lesson_chunks_fts" in tables
-        columns = {row[1] for row in self._sql("PRAGMA table_info(lesson_chunks)")}
-        self._anchor = "c.anchor" if "anchor" in columns else "NULL"  # catalogs built before anchors
+        self.lexical = self._sql(chunks.has_fts)
         self.embedder: Embedder | None = None
         self.dense: _Dense | None = None
-        if "chunk_vectors" in tables:
+        if self._sql(chunks.has_vectors):
             self._load_dense()
 
-    def _sql(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+    def _sql(self, query: Callable[..., T], *args: Any) -> T:
+        """Run one of sidecar/catalog/chunks.py's queries on the shared connection."""
         with self._db_lock:
-            return self._db.execute(sql, params).fetchall()
+            return query(self._db, *args)
 
     def _warn_once(self, key: str, message: str, *args: object) -> None:
         if key not in self._warned:
@@ -199,11 +187,11 @@ class Retriever:
             log.warning(message, *args)
 
     def _load_dense(self) -> None:
-        found = self._sql("SELECT value FROM meta WHERE key = 'vectors'")
+        found = self._sql(chunks.vectors_info)
         model = self.settings.EMBEDDING_MODEL
         if not found or model == NONE:
             return
-        info = json.loads(found[0][0])
+        info = found
         if info.get("model") != model:
             self._warn_once("model", "catalog vectors were made with %r but EMBEDDING_MODEL is %r: lexical "
                             "search only until the catalog is rebuilt", info.get("model"), model)
@@ -211,9 +199,7 @@ class Retriever:
         self.embedder = get_embedder(model, self.settings.AI_API_BASE, min(self.settings.AI_TIMEOUT_SECONDS, 10.0))
         if self.embedder is None:
             return
-        rows = self._sql("SELECT v.chunk_id, v.vector, l.course_id FROM chunk_vectors v "
-                         "JOIN lesson_chunks c ON c.id = v.chunk_id JOIN lessons l ON l.id = c.lesson_id "
-                         "ORDER BY v.chunk_id")
+        rows = self._sql(chunks.vectors)
         if not rows:
             return
         matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").reshape(len(rows), -1)
@@ -250,9 +236,7 @@ class Retriever:
         if not self.lexical or match is None:
             return []
         try:
-            if course_id:
-                return [row[0] for row in self._sql(_LEXICAL_COURSE_SQL, [match, depth, course_id])]
-            return [row[0] for row in self._sql(_LEXICAL_SQL, [match, depth])]
+            return self._sql(chunks.lexical, match, depth, course_id)
         except sqlite3.Error as exc:  # quoting should make this unreachable; never fail a tutor turn on it
             log.warning("lexical search failed (%s)", exc)
             return []
@@ -277,40 +261,24 @@ class Retriever:
     def _passages(self, chunk_ids: list[str], scores: dict[str, float]) -> list[Passage]:
         if not chunk_ids:
             return []
-        marks = ",".join("?" * len(chunk_ids))
-        rows = self._sql(
-            f"SELECT c.id, c.lesson_id, l.title, c.heading, l.url, {self._anchor}, c.text "  # noqa: S608
-            f"FROM lesson_chunks c JOIN lessons l ON l.id = c.lesson_id WHERE c.id IN ({marks})", chunk_ids)
-        by_id = {row[0]: row for row in rows}
+        by_id = self._sql(chunks.passages, chunk_ids)
         passages = []
         for chunk_id in chunk_ids:
-            _, lesson_id, title, heading, url, anchor, text = by_id[chunk_id]
-            passages.append(Passage(chunk_id, lesson_id, title, heading, url + (f"#{anchor}" if anchor else ""),
-                                    text, round(scores[chunk_id], 6)))
+            row = by_id[chunk_id]
+            passages.append(Passage(chunk_id, row.lesson_id, row.lesson_title, row.heading,
+                                    row.url + (f"#{row.anchor}" if row.anchor else ""), row.text,
+                                    round(scores[chunk_id], 6)))
         return passages
-
-
-_lock = threading.Lock()
-_retrievers: dict[tuple[Path, str, str, str], tuple[tuple[int, int, int], Retriever]] = {}
 
 
 def get_retriever(catalog_db: Path, settings: Settings | None = None) -> Retriever:
     """The Retriever for this catalog file, rebuilt when the file is replaced (a new build).
 
     settings: the app's Settings (default get_settings()); its embedding and Qdrant choices are
-    part of the cache key.
+    part of the cache key. Cached by sidecar.catalog.store.cached: a previous Retriever is dropped,
+    not closed, since a search may still be using it.
     """
     settings = settings or get_settings()
-    path = catalog_db.resolve()
-    if not path.is_file():
-        raise Unavailable("The course catalog has not been built yet: run `drona build`.")
-    stat = path.stat()
-    version = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
-    key = (path, settings.EMBEDDING_MODEL, settings.QDRANT_URL or "", settings.AI_API_BASE or "")
-    with _lock:
-        cached = _retrievers.get(key)
-        if cached is None or cached[0] != version:
-            # The previous Retriever is dropped, not closed: a search may still be using it.
-            cached = (version, Retriever(path, settings))
-            _retrievers[key] = cached
-        return cached[1]
+    key = (f"retrieval.retriever:{settings.EMBEDDING_MODEL}|{settings.QDRANT_URL or ''}|"
+           f"{settings.AI_API_BASE or ''}")
+    return store.cached(catalog_db, key, lambda path: Retriever(path.resolve(), settings))

@@ -1,4 +1,6 @@
-// The learner apps: each generated page holds <div class="drona-app" data-drona-app="NAME">.
+// The learner apps: each generated page holds <div class="drona-app" data-drona-app="NAME">. The pages
+// and their names are the compiler's (sidecar/compiler/pages.py, APP_PAGES); tests/test_build.py
+// checks that every one of them has its mount function here.
 import { el } from "../ui.js";
 import { mountReset, mountSignin, mountSignup } from "./auth.js";
 import { mountOnboarding } from "./onboarding.js";

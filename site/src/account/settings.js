@@ -116,6 +116,7 @@ export async function mountSettings(root) {
     location.assign(pages.signin() + "?signed_out=1");
   });
   outAll.addEventListener("click", async () => {
+    // eslint-disable-next-line no-alert -- a plain confirmation before an action that cannot be undone
     if (!window.confirm("Sign out of every browser and device signed in to your account, this one included?")) return;
     try {
       await signOut({ everywhere: true });

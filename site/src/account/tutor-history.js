@@ -179,6 +179,7 @@ class TutorHistory {
 
   async deleteOne(entry) {
     if (entry.remove.getAttribute("aria-disabled") === "true") return;
+    // eslint-disable-next-line no-alert -- a plain confirmation before an action that cannot be undone
     if (!window.confirm(`Delete the conversation “${entry.title}”? It cannot be undone.`)) return;
     this.clearMessages();
     entry.remove.setAttribute("aria-disabled", "true");
@@ -207,6 +208,7 @@ class TutorHistory {
 
   async deleteAll() {
     if (this.clearAll.getAttribute("aria-disabled") === "true") return;
+    // eslint-disable-next-line no-alert -- a plain confirmation before an action that cannot be undone
     if (!window.confirm("Delete all your conversations with the tutor? It cannot be undone.")) return;
     this.clearMessages();
     this.clearAll.setAttribute("aria-disabled", "true");

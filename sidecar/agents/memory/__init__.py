@@ -1,0 +1,1 @@
+"""What the tutor remembers between turns: conversations, per-lesson state, skill estimates."""

@@ -1,0 +1,138 @@
+"""The Tutor agent's offline teaching policy (§5.2): Socratic, Adaptive and Scaffolded modes.
+
+Socratic asks and never tells; Adaptive explains from the course's own text, then asks a
+smaller question; Scaffolded shows the solution's shape with the answer-carrying parts blank.
+Hints come only from the authored ladder, through the grading service (sidecar/grading/hints.py),
+which holds the bottom-out rung until the learner has earned it (different failed attempts and time
+on the exercise) and then says what is still missing.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sidecar.agents.policy import scaffold, socratic, tone
+from sidecar.agents.policy.turn import Reply, Turn, cite, read_more
+from sidecar.errors import Conflict, NotFound
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s")
+
+
+def excerpt(text: str, limit: int = 420) -> str:
+    """The first paragraph(s) of a passage, cut at a sentence, code fences kept whole."""
+    out = ""
+    for paragraph in text.split("\n\n"):
+        if out and len(out) + len(paragraph) > limit:
+            break
+        out += paragraph.strip() + "\n\n"
+    out = out.strip()
+    if len(out) > limit and "```" not in out:
+        cut = [m.start() for m in _SENTENCE_END.finditer(out[:limit])]
+        out = out[: cut[-1]] if cut else out[:limit] + "…"
+    return out
+
+
+def reply_hint(turn: Turn) -> Reply:
+    citations = cite(turn.passages)
+    if turn.exercise is None:
+        return Reply(text=tone.join(socratic.probing_question(turn), read_more(citations)), agent="tutor",
+                     mode=turn.mode, citations=citations)
+    try:
+        hint = turn.services.reveal_hint(turn.exercise.id)
+    except Conflict as gate:
+        return Reply(text=tone.join(gate.message, "While you try: " + socratic.probing_question(turn)),
+                     agent="tutor", mode=turn.mode, citations=citations)
+    except NotFound:
+        return Reply(text=socratic.probing_question(turn), agent="tutor", mode=turn.mode, citations=citations)
+    total = hint.rung + hint.remaining
+    label = f"**Hint {hint.rung} of {total}{' — the answer' if hint.bottom_out else ''}**"
+    follow = ("Type it in yourself rather than pasting it, then run **Check**: it sticks better."
+              if hint.bottom_out else "Try it, then run **Check**. Ask again if you need the next one.")
+    if hint.remaining == 0 and not hint.bottom_out:
+        follow = "That was the last hint."
+    return Reply(text=tone.join(label, hint.text, follow), agent="tutor", mode=turn.mode, citations=citations,
+                 hint={"rung": hint.rung, "total": total, "bottom_out": hint.bottom_out},
+                 reveals_solution=hint.bottom_out)
+
+
+def _explanation(turn: Turn) -> str:
+    if not turn.passages:
+        return ""
+    passage = turn.passages[0]
+    where = passage.lesson_title if passage.heading in ("", passage.lesson_title) else \
+        f"{passage.lesson_title} › {passage.heading}"
+    return f"Here is the idea again, from *{where}*:\n\n{excerpt(passage.text)}"
+
+
+def _scaffold(turn: Turn) -> str:
+    exercise = turn.exercise
+    if exercise is None:
+        return ""
+    activity = turn.activity
+    attempts = activity.attempts if activity else 0
+    hints = activity.hints_seen if activity else 0
+    total = sum(1 for line in exercise.solution.splitlines() if line.strip() and not line.strip().startswith("#"))
+    outline = scaffold.skeleton(exercise.solution, exercise.starter,
+                                reveal=scaffold.lines_to_reveal(attempts=attempts, hints_seen=hints, total=total))
+    return ("Here is the shape of one way to do it; each `...` is yours to fill in:\n\n"
+            f"```python\n{outline}\n```")
+
+
+def respond(turn: Turn) -> Reply:
+    kind = turn.learner_kind
+    citations = cite(turn.passages)
+    more = read_more(citations)
+    question = socratic.probing_question(turn)
+    intent = turn.intent
+
+    if intent == "hint":
+        return reply_hint(turn)
+    if intent == "injection":
+        text = tone.join(
+            "I can't change how I work: I won't show my instructions, switch roles, or hand over a solution "
+            "before you've had a real go — that's what makes the practice count.",
+            f"Back to the task: {question}", more)
+        return Reply(text=text, agent="tutor", mode="socratic", citations=citations)
+    if intent == "answer_request":
+        text = tone.join(
+            "I won't write the answer for you — the figuring out is the part that teaches you. "
+            "If you've tried and are still stuck, ask for a **Hint**: the ladder ends with a worked answer once "
+            "you've submitted a few different attempts and spent a few minutes on it.",
+            f"Let's take the next step together: {question}", more)
+        return Reply(text=text, agent="tutor", mode="socratic", citations=citations)
+    if intent == "check_answer":
+        text = tone.join(
+            "I can't mark code by reading it — **Check** runs the real tests, so that's the way to know. "
+            "Before you press it, predict: what will your program print for the example in the task?",
+            question, more)
+        return Reply(text=text, agent="tutor", mode=turn.mode, citations=citations)
+    if intent == "example":
+        if turn.exercise is not None and turn.exercise.example:
+            text = tone.join("A worked example on a *different* problem — the same pattern, not your answer:",
+                             turn.exercise.example, "Which part of it matches what your task needs?", more)
+        else:
+            text = tone.join(_explanation(turn) or "Let's look at the lesson's own example.",
+                             "How does this example relate to your task?", more)
+        return Reply(text=text, agent="tutor", mode=turn.mode, citations=citations)
+    if intent == "greeting":
+        text = tone.join(f"Hi {turn.display_name}! Ask me anything about this lesson, ask for a **Hint**, or tell "
+                         "me what you've tried.", question if turn.exercise else None)
+        return Reply(text=text, agent="tutor", mode=turn.mode, citations=citations)
+
+    opener = ""
+    if intent == "struggle" or turn.mode == "adaptive":
+        opener = tone.pick(tone.ENCOURAGE, kind) if intent == "struggle" else tone.pick(tone.OPEN_QUESTION, kind)
+    if turn.mode == "scaffolded" and turn.exercise is not None:
+        return Reply(text=tone.join(opener, _scaffold(turn), question, more), agent="tutor", mode="scaffolded",
+                     citations=citations)
+    if turn.mode == "adaptive":
+        smaller = ("Now a smaller question: " + question) if turn.exercise else question
+        return Reply(text=tone.join(opener, _explanation(turn), smaller, more), agent="tutor", mode="adaptive",
+                     citations=citations)
+    # Socratic: a question, a pointer to the lesson, no telling.
+    pointer = ""
+    if citations:
+        pointer = f"The lesson [{citations[0]['title']}]({citations[0]['url']}) covers this."
+    return Reply(text=tone.join(tone.pick(tone.OPEN_QUESTION, kind) if intent == "explain" else "", question,
+                                pointer),
+                 agent="tutor", mode="socratic", citations=citations)

@@ -1,0 +1,1 @@
+"""Questions: the Assessor's adaptive selection and the Quiz Generator's verified items."""

@@ -1,0 +1,331 @@
+"""Typed reads of catalog.db: one record type per kind of thing, loaded once per catalog build.
+
+Every module outside sidecar/catalog reads the catalog through these functions (or the tree in
+service.py, or chunks.py for retrieval), never with its own SQL. Whole-table reads (tracks,
+lessons, exercises, quizzes) are cached per version of the file (store.cached), so a lookup by id
+costs a dictionary access; the returned records are shared: treat them, and the lists inside
+them, as read-only. Reads of answer keys (quiz items) and of lesson bodies go to the file each
+time.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from sidecar.errors import NotFound
+
+from . import store
+
+# A quiz item as stored: every column of quiz_items plus its quiz's module_id; JSON columns
+# (skills, choices, answer, accept) are JSON text, the shape sidecar.grading.service.is_correct
+# and the assessor take.
+QuizItemRow = dict[str, Any]
+
+
+def _json(value: str | None, default: Any = None) -> Any:
+    return json.loads(value) if value is not None else default
+
+
+# ---- records ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrackRecord:
+    id: str
+    slug: str
+    domain: str
+    title: str
+    summary: str
+    status: str
+    position: int
+    url: str
+
+
+@dataclass(frozen=True)
+class ModuleRecord:
+    id: str
+    course_id: str
+    slug: str
+    title: str
+    summary: str
+    par_minutes: int
+    position: int
+    url: str
+
+
+@dataclass(frozen=True)
+class LessonRecord:
+    """A lesson (without its Markdown body: see lesson_bodies)."""
+
+    id: str
+    slug: str
+    title: str
+    type: str
+    url: str
+    objectives: list[str]
+    skills: list[str]
+    minutes: int
+    xp: int
+    time_limit_minutes: int | None  # challenges only
+    position: int  # in its module
+    module_id: str
+    course_id: str
+    track_id: str
+    exercise_ids: tuple[str, ...] = ()  # the exercises placed in it, in catalog order
+    next_url: str | None = None  # the next lesson of the same course, if any
+    next_title: str | None = None
+
+
+_QUOTED = re.compile(r"""==\s*(?:str\()?['"]([^'"\n]{1,40})['"]""")
+
+
+def final_answers(tests: list[dict[str, Any]]) -> list[str]:
+    """Expected literal values in tests (`... == "10"`): what a tutor reply must not state.
+
+    Kept: numbers and phrases with punctuation or spaces ("Hello, Ada!"). Dropped: bare words and
+    letters ("A", "leap", "True"), which ordinary prose uses and which give nothing away alone.
+    """
+    found: list[str] = []
+    for test in tests:
+        for raw in _QUOTED.findall(test.get("code", "")):
+            value = raw.replace("\\n", "").strip()
+            telling = any(ch.isdigit() for ch in value) or (len(value) >= 4 and not value.isalpha())
+            if telling and value not in found:
+                found.append(value)
+    return found
+
+
+@dataclass(frozen=True)
+class ExerciseRecord:
+    """An exercise with its private parts (solution, hidden tests, every hint rung): server side only."""
+
+    id: str
+    slug: str
+    module_id: str
+    lesson_id: str | None  # the lesson that places it (None when none does)
+    title: str
+    prompt: str
+    starter: str
+    solution: str
+    example: str | None
+    time_limit: float  # seconds per grading run
+    memory_mb: int | None  # the exercise's own memory budget (None: the sandbox's default)
+    randomized: bool
+    visible_tests: list[dict[str, Any]]
+    hidden_tests: list[dict[str, Any]]
+    hints: list[dict[str, Any]]
+    misconceptions: list[dict[str, Any]]
+    bottom_out_attempts: int  # what earns the bottom-out hint rung (sidecar/grading/hints.py)
+    bottom_out_minutes: float
+    skills: list[str]  # the skills of the lesson that places it ([] when none does)
+
+    @property
+    def tests(self) -> list[dict[str, Any]]:
+        """Everything a trusted grading runs: the visible tests, then the hidden ones marked `hidden`.
+
+        Fresh copies on every call, so a caller may change them.
+        """
+        return [dict(t) for t in self.visible_tests] + [dict(t, hidden=True) for t in self.hidden_tests]
+
+    @cached_property
+    def final_answers(self) -> list[str]:
+        """Literal outputs the visible tests expect (e.g. "10"): not for the tutor to say early."""
+        return final_answers(self.visible_tests)
+
+
+@dataclass(frozen=True)
+class QuizRecord:
+    id: str
+    slug: str
+    module_id: str
+    lesson_id: str | None
+    title: str
+    pass_percent: int
+
+
+@dataclass(frozen=True)
+class AchievementRecord:
+    id: str
+    slug: str
+    title: str
+    category: str
+    description: str
+    xp: int
+    rule: dict[str, Any]
+
+
+# ---- tracks and modules -------------------------------------------------------------------------
+
+
+def _load_tracks(path: Path) -> dict[str, TrackRecord]:
+    with store.connect(path) as conn:
+        rows = conn.execute("SELECT id, slug, domain, title, summary, status, position, url FROM tracks "
+                            "ORDER BY position").fetchall()
+    return {r["id"]: TrackRecord(**dict(r)) for r in rows}
+
+
+def tracks(catalog_db: Path) -> dict[str, TrackRecord]:
+    """Every track by id, in catalog order."""
+    return store.cached(catalog_db, "readers.tracks", _load_tracks)
+
+
+def track_modules(catalog_db: Path, track_id: str) -> list[ModuleRecord]:
+    """The modules of the track's active courses, in catalog order ([] for an unknown track)."""
+    with store.connect(catalog_db) as conn:
+        rows = conn.execute(
+            "SELECT m.id, m.course_id, m.slug, m.title, m.summary, m.par_minutes, m.position, m.url FROM modules m "
+            "JOIN courses c ON c.id = m.course_id WHERE c.track_id = ? AND c.status = 'active' "
+            "ORDER BY c.position, m.position", (track_id,)).fetchall()
+    return [ModuleRecord(**dict(r)) for r in rows]
+
+
+# ---- lessons ------------------------------------------------------------------------------------
+
+
+def _load_lessons(path: Path) -> dict[str, LessonRecord]:
+    with store.connect(path) as conn:
+        rows = conn.execute(
+            "SELECT l.id, l.slug, l.title, l.type, l.url, l.objectives, l.skills, l.minutes, l.xp, "
+            "l.time_limit_minutes, l.position, l.module_id, l.course_id, l.track_id FROM lessons l "
+            "JOIN modules m ON m.id = l.module_id JOIN courses c ON c.id = l.course_id "
+            "JOIN tracks t ON t.id = l.track_id ORDER BY t.position, c.position, m.position, l.position").fetchall()
+        placed: dict[str, list[str]] = {}
+        for exercise_id, lesson_id in conn.execute("SELECT id, lesson_id FROM exercises ORDER BY rowid"):
+            placed.setdefault(lesson_id, []).append(exercise_id)
+    lessons: dict[str, LessonRecord] = {}
+    for i, r in enumerate(rows):
+        after = rows[i + 1] if i + 1 < len(rows) and rows[i + 1]["course_id"] == r["course_id"] else None
+        lessons[r["id"]] = LessonRecord(
+            id=r["id"], slug=r["slug"], title=r["title"], type=r["type"], url=r["url"],
+            objectives=_json(r["objectives"], []), skills=_json(r["skills"], []), minutes=r["minutes"], xp=r["xp"],
+            time_limit_minutes=r["time_limit_minutes"], position=r["position"], module_id=r["module_id"],
+            course_id=r["course_id"], track_id=r["track_id"], exercise_ids=tuple(placed.get(r["id"], ())),
+            next_url=after["url"] if after else None, next_title=after["title"] if after else None)
+    return lessons
+
+
+def lessons(catalog_db: Path) -> dict[str, LessonRecord]:
+    """Every lesson by id, in catalog order (track, course, module, lesson)."""
+    return store.cached(catalog_db, "readers.lessons", _load_lessons)
+
+
+def lesson(catalog_db: Path, lesson_id: str) -> LessonRecord:
+    found = lessons(catalog_db).get(lesson_id)
+    if found is None:
+        raise NotFound("No lesson with that id.")
+    return found
+
+
+def time_limit_minutes(catalog_db: Path, lesson_id: str) -> int:
+    """A challenge lesson's time limit in minutes (NotFound for a lesson without one)."""
+    found = lessons(catalog_db).get(lesson_id)
+    if found is None or found.time_limit_minutes is None:
+        raise NotFound("No challenge lesson with that id.")
+    return int(found.time_limit_minutes)
+
+
+def lesson_bodies(catalog_db: Path, *, lesson_id: str | None = None, module_id: str | None = None) -> dict[str, str]:
+    """Lesson id -> Markdown body: of one lesson, of one module's lessons, or (neither given) of all."""
+    # Fixed SQL fragments only; the ids are bound parameters.
+    where = ""
+    args: tuple[str, ...] = ()
+    if lesson_id is not None:
+        where, args = "WHERE id = ?", (lesson_id,)
+    elif module_id is not None:
+        where, args = "WHERE module_id = ?", (module_id,)
+    with store.connect(catalog_db) as conn:
+        rows = conn.execute(f"SELECT id, body FROM lessons {where}", args).fetchall()  # noqa: S608
+    return {r["id"]: r["body"] or "" for r in rows}
+
+
+# ---- exercises ----------------------------------------------------------------------------------
+
+
+def _load_exercises(path: Path) -> dict[str, ExerciseRecord]:
+    with store.connect(path) as conn:
+        rows = conn.execute("SELECT e.*, l.skills AS lesson_skills FROM exercises e "
+                            "LEFT JOIN lessons l ON l.id = e.lesson_id ORDER BY e.rowid").fetchall()
+    return {r["id"]: ExerciseRecord(
+        id=r["id"], slug=r["slug"], module_id=r["module_id"], lesson_id=r["lesson_id"], title=r["title"],
+        prompt=r["prompt"], starter=r["starter"] or "", solution=r["solution"], example=r["example"],
+        time_limit=float(r["time_limit_seconds"]), memory_mb=int(r["memory_mb"] or 0) or None,
+        randomized=bool(r["randomized"]), visible_tests=_json(r["visible_tests"], []),
+        hidden_tests=_json(r["hidden_tests"], []), hints=_json(r["hints"], []),
+        misconceptions=_json(r["misconceptions"], []), bottom_out_attempts=int(r["bottom_out_attempts"]),
+        bottom_out_minutes=float(r["bottom_out_minutes"]), skills=_json(r["lesson_skills"], []))
+        for r in rows}
+
+
+def exercises(catalog_db: Path) -> dict[str, ExerciseRecord]:
+    """Every exercise by id, in catalog order."""
+    return store.cached(catalog_db, "readers.exercises", _load_exercises)
+
+
+def exercise(catalog_db: Path, exercise_id: str) -> ExerciseRecord:
+    found = exercises(catalog_db).get(exercise_id)
+    if found is None:
+        raise NotFound(f"No exercise with id {exercise_id}.")
+    return found
+
+
+# ---- quizzes ------------------------------------------------------------------------------------
+
+
+def _load_quizzes(path: Path) -> dict[str, QuizRecord]:
+    with store.connect(path) as conn:
+        rows = conn.execute("SELECT id, slug, module_id, lesson_id, title, pass_percent FROM quizzes "
+                            "ORDER BY rowid").fetchall()
+    return {r["id"]: QuizRecord(**dict(r)) for r in rows}
+
+
+def quizzes(catalog_db: Path) -> dict[str, QuizRecord]:
+    """Every quiz by id (without its items: see quiz_items)."""
+    return store.cached(catalog_db, "readers.quizzes", _load_quizzes)
+
+
+def quiz(catalog_db: Path, quiz_id: str) -> QuizRecord:
+    found = quizzes(catalog_db).get(quiz_id)
+    if found is None:
+        raise NotFound(f"No quiz with id {quiz_id}.")
+    return found
+
+
+_ITEMS = ("SELECT qi.*, q.module_id FROM quiz_items qi JOIN quizzes q ON q.id = qi.quiz_id "
+          "JOIN modules m ON m.id = q.module_id JOIN courses c ON c.id = m.course_id ")
+_ORDER = " ORDER BY c.position, m.position, qi.position"
+_ITEMS_IN = {"quiz": _ITEMS + "WHERE qi.quiz_id = ?" + _ORDER, "module": _ITEMS + "WHERE q.module_id = ?" + _ORDER,
+             "track": _ITEMS + "WHERE c.track_id = ?" + _ORDER}
+
+
+def quiz_items(catalog_db: Path, *, quiz_id: str | None = None, module_id: str | None = None,
+               track_id: str | None = None) -> list[QuizItemRow]:
+    """The items, answer keys included, of one quiz, or of every quiz of a module or of a track.
+
+    Exactly one scope is given. In catalog order (course, module, then item position); for one
+    quiz, the quiz's own order. Server side only: the rows hold the answers.
+    """
+    scopes = {"quiz": quiz_id, "module": module_id, "track": track_id}
+    given = [(scope, value) for scope, value in scopes.items() if value is not None]
+    if len(given) != 1:
+        raise ValueError("quiz_items takes exactly one of quiz_id, module_id and track_id")
+    scope, value = given[0]
+    with store.connect(catalog_db) as conn:
+        return [dict(r) for r in conn.execute(_ITEMS_IN[scope], (value,))]
+
+
+# ---- achievements -------------------------------------------------------------------------------
+
+
+def achievements(catalog_db: Path) -> list[AchievementRecord]:
+    """The achievement definitions (git owns them; the learner database mirrors them)."""
+    with store.connect(catalog_db) as conn:
+        rows = conn.execute("SELECT id, slug, title, category, description, xp, rule FROM achievements "
+                            "ORDER BY rowid").fetchall()
+    return [AchievementRecord(id=r["id"], slug=r["slug"], title=r["title"], category=r["category"],
+                              description=r["description"], xp=r["xp"] or 0, rule=_json(r["rule"], {}))
+            for r in rows]
