@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 from sidecar.agents import guard
 from sidecar.agents.api.models import ChatCreate, ReplyPublic
 from sidecar.agents.guard.guarded import LeakPolicy
+from sidecar.agents.guard.injection import detect_answer_request
 from sidecar.agents.memory import conversations
 from sidecar.agents.memory import state as learner_state
 from sidecar.agents.policy import intents, llm, orchestrator
@@ -181,6 +182,8 @@ def prepare(*, engine: Engine, settings: Settings, user: User, profile: UserProf
     intent = body.intent if body.intent not in ("chat",) else intents.classify(message, injection=injection)
     if injection:
         intent = "injection"
+    elif body.intent == "chat" and detect_answer_request(message):
+        intent = "answer_request"  # in any of the languages the guard knows: a kind reply, not a refusal
     session_id = conversations.open_session(engine=engine, user_id=user.id, session_id=body.session_id,
                                             lesson_id=lesson.id if lesson else None,
                                             exercise_id=exercise.id if exercise else None,
@@ -208,6 +211,7 @@ def prepare(*, engine: Engine, settings: Settings, user: User, profile: UserProf
                 display_name=user.display_name, lesson=lesson, exercise=exercise, code=body.code, activity=activity,
                 passages=passages, mastery=mastery, interactions=lesson_state.interactions if lesson_state else 1,
                 history=conversations.history(engine=engine, session_id=session_id),
+                earlier_replies=conversations.reply_texts(engine=engine, session_id=session_id),
                 pending_item=lesson_state.pending_item if lesson_state else None,
                 services=TurnServices(engine=engine, settings=settings, user_id=user.id, content=content),
                 events=events)
@@ -223,7 +227,7 @@ def prepare(*, engine: Engine, settings: Settings, user: User, profile: UserProf
                                            llm=bool((earlier.meta or {}).get("llm")),
                                            guarded=bool((earlier.meta or {}).get("guarded")),
                                            citations=earlier.citations or [], hint=(earlier.meta or {}).get("hint")))
-    reply = orchestrator.apply_patterns(orchestrator.policy_reply(turn, agent), turn)
+    reply = orchestrator.respond(turn, agent)
     # The guard stands down only once the bottom-out rung has been revealed (now or before), and
     # hints.reveal_next reveals it only when hints.bottom_out_status holds: never on a first try.
     earned = reply.reveals_solution or (activity is not None and activity.bottom_out_seen)
@@ -236,7 +240,8 @@ def prepare(*, engine: Engine, settings: Settings, user: User, profile: UserProf
                  source="policy", verdict=verdict)
         from sidecar.agents.policy.socratic import probing_question
 
-        reply = Reply(text=probing_question(turn), agent=reply.agent, mode="socratic", citations=reply.citations)
+        reply = orchestrator.vary_repeat(Reply(text=probing_question(turn), agent=reply.agent, mode="socratic",
+                                               citations=reply.citations), turn)
     use_model = (llm.model_for(settings, agent) is not None and intent not in ("hint",) and reply.hint is None
                  and agent not in ("quiz_generator",) and reply.item is None and turn.pending_item is None)
     return Prepared(session_id=session_id, learner_message_id=message_id, client_id=body.client_id, turn=turn,

@@ -90,6 +90,15 @@ def history(*, engine: Engine, session_id: str, limit: int = 8) -> list[dict[str
     return [{"role": r.role, "content": r.content} for r in reversed(rows)]
 
 
+def reply_texts(*, engine: Engine, session_id: str, limit: int = 200) -> list[str]:
+    """The assistant's earlier replies in a conversation, newest last (the tutor never repeats one)."""
+    with read_session(engine) as session:
+        rows = session.scalars(select(AiMessage.content).where(AiMessage.session_id == session_id,
+                                                               AiMessage.role == "tutor")
+                               .order_by(AiMessage.created_at.desc()).limit(limit)).all()
+    return list(reversed(rows))
+
+
 def list_sessions(*, engine: Engine, user_id: str, lesson_id: str | None) -> list[SessionPublic]:
     with read_session(engine) as session:
         query = select(AiSession).where(AiSession.user_id == user_id)

@@ -167,3 +167,55 @@ def apply_patterns(reply: Reply, turn: Turn) -> Reply:
     if before or after:
         reply.text = tone.join(before, reply.text, after)
     return reply
+
+
+def _normalise(text: str) -> str:
+    return " ".join(text.split())
+
+
+def earlier_replies(turn: Turn) -> list[str]:
+    """Every earlier reply of the assistant in this conversation (the stored list, and the history)."""
+    return list(turn.earlier_replies) + [h["content"] for h in turn.history if h.get("role") != "learner"]
+
+
+def _variants(reply: Reply, turn: Turn) -> list[str]:
+    """Other texts for a reply that would repeat an earlier one, best first: a different question of
+    the same policy, a different passage of the course, then a new angle in front of it."""
+    text = reply.text
+    asked = socratic.questions(turn)
+    out: list[str] = []
+    current = next((q for q in asked if q in text), None)
+    if current is not None:
+        out.extend(text.replace(current, q) for q in asked if q != current and q not in text)
+    if turn.passages:
+        first = tutor.explanation_of(turn.passages[0])
+        if first in text:
+            out.extend(text.replace(first, tutor.explanation_of(p)) for p in turn.passages[1:])
+    unused = [q for q in asked if q not in text]
+    out.extend(tone.join(f"Let's look at it from another angle: {q}", text) for q in unused)
+    return out
+
+
+def vary_repeat(reply: Reply, turn: Turn) -> Reply:
+    """Never say the same thing twice in a conversation: a reply whose text (whitespace aside)
+    equals an earlier reply's is replaced by the first variant that is new."""
+    seen = {_normalise(t) for t in earlier_replies(turn)}
+    if _normalise(reply.text) not in seen:
+        return reply
+    for candidate in _variants(reply, turn):
+        if _normalise(candidate) not in seen:
+            reply.text = candidate
+            reply.meta["varied"] = True
+            return reply
+    count = 2
+    while _normalise(last := tone.join(f"Let's look at it from another angle (take {count}):", reply.text)) in seen:
+        count += 1
+    reply.text = last
+    reply.meta["varied"] = True
+    return reply
+
+
+def respond(turn: Turn, agent: str) -> Reply:
+    """The offline reply for a turn: the agent's policy, the §7.3 patterns, never a verbatim repeat.
+    Every offline reply passes through here before the leak guard (sidecar/agents/api/service.py)."""
+    return vary_repeat(apply_patterns(policy_reply(turn, agent), turn), turn)

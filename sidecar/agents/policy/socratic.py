@@ -7,6 +7,7 @@ from the learner's own code, never from the reference solution.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from sidecar.agents.policy.turn import Turn
 
@@ -31,6 +32,119 @@ def failing_test(turn: Turn) -> dict[str, str] | None:
     return next((r for r in turn.activity.last_results if not r["passed"]), None)
 
 
+# One plain-language sentence per common error; {line} is the learner's line ("line 3") or "that line".
+ERROR_EXPLANATIONS = {
+    "SyntaxError": "A SyntaxError means Python couldn't read the code at all: look for a missing bracket, quote or "
+                   "colon on {line} or just before it.",
+    "IndentationError": "An IndentationError means the spaces at the start of {line} don't match the block it "
+                        "belongs to: the lines inside an `if`, `for` or `def` need the same indent.",
+    "NameError": "A NameError means Python met a name it doesn't know yet: check the spelling and that it's "
+                 "defined before {line}.",
+    "TypeError": "A TypeError means a value of the wrong kind was used on {line}, like adding text to a number or "
+                 "calling something with the wrong number of arguments.",
+    "ZeroDivisionError": "A ZeroDivisionError means {line} divided by zero: which value was 0 at that moment?",
+    "IndexError": "An IndexError means {line} asked for a position that the list or string doesn't have: "
+                  "positions start at 0 and stop one before its length.",
+    "KeyError": "A KeyError means {line} looked up a key that the dictionary doesn't contain.",
+    "ValueError": "A ValueError means {line} got a value of the right kind but the wrong content, like `int(\"abc\")`.",
+    "AttributeError": "An AttributeError means {line} asked a value for something it doesn't have: check the "
+                      "spelling and what kind of value it is.",
+}
+MAX_FAILURE_CHARS = 400
+_ERROR_LINE = re.compile(r"^(\w+(?:Error|Exception|Exit|Interrupt))\b:?\s*(.*)$")
+_FILE_LINE = re.compile(r'^\s*File "main\.py", line (\d+)')
+
+
+def _clip(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _normalise(line: str) -> str:
+    return re.sub(r"\s+", "", line)
+
+
+def _quotes_solution(message: str, turn: Turn) -> bool:
+    """Whether a visible test's message quotes a line of the reference solution the learner hasn't written."""
+    if turn.exercise is None or not turn.exercise.solution:
+        return False
+    code = _normalise(turn.code or (turn.activity.last_code if turn.activity else None) or "")
+    said = _normalise(message)
+    return any(len(n) >= 6 and not n.startswith("#") and n in said and n not in code
+               for n in map(_normalise, turn.exercise.solution.splitlines()))
+
+
+def describe_error(message: str) -> str | None:
+    """The useful part of "Your program raised an error: <traceback>": the error, the learner's line
+    and its code, and one plain sentence about that kind of error. None when it is not an error."""
+    lines = [line for line in message.splitlines() if line.strip()]
+    if not lines or not lines[0].startswith("Your program raised an error"):
+        return None
+    error = next((m for line in reversed(lines) if (m := _ERROR_LINE.match(line.strip()))), None)
+    number, code = None, None
+    for index, line in enumerate(lines):
+        found = _FILE_LINE.match(line)
+        if found:  # the innermost frame of the learner's program is the last one
+            number = found.group(1)
+            following = lines[index + 1] if index + 1 < len(lines) else ""
+            code = following.strip() if following.startswith("    ") and not _FILE_LINE.match(following) else None
+    kind = error.group(1) if error else "An error"
+    what = error.group(2).strip() if error else ""
+    where = f"line {number}" if number else "that line"
+    parts = [f"Your program raised **{kind}**" + (f" on line {number}" if number else "")
+             + (f": {_clip(what, 160)}" if what else "") + "."]
+    if code:
+        parts.append(f"The line is `{_clip(code, 120).replace('`', chr(39))}`.")
+    if error and kind in ERROR_EXPLANATIONS:
+        parts.append(ERROR_EXPLANATIONS[kind].format(line=where))
+    return _clip(" ".join(parts), MAX_FAILURE_CHARS)
+
+
+def _divergence(result: dict[str, Any]) -> str | None:
+    """For a visible result that carries expected and actual values: the first one that differs."""
+    if result.get("hidden") or "expected" not in result or "actual" not in result:
+        return None
+    expected, actual = result["expected"], result["actual"]
+    if isinstance(expected, (list, tuple)) and isinstance(actual, (list, tuple)):
+        for index, (want, got) in enumerate(zip(expected, actual, strict=False)):
+            if want != got:
+                return f"The first difference is item {index}: expected `{want!r}`, got `{got!r}`."
+        if len(expected) != len(actual):
+            return f"Expected {len(expected)} items, got {len(actual)}."
+        return None
+    if isinstance(expected, str) and isinstance(actual, str):
+        for number, (want, got) in enumerate(zip(expected.splitlines(), actual.splitlines(), strict=False), 1):
+            if want != got:
+                return f"The first difference is output line {number}: expected `{want}`, got `{got}`."
+    return f"Expected `{expected!r}`, got `{actual!r}`." if expected != actual else None
+
+
+def describe_failure(turn: Turn, result: dict[str, Any]) -> str:
+    """What a failed test says, for the learner, at most MAX_FAILURE_CHARS: the error explained, a
+    hidden test's authored feedback only, or a visible test's message (and the first divergence)."""
+    message = str(result.get("message", "") or "").strip()
+    if result.get("hidden"):
+        # The harness already replaced a hidden test's details with its authored feedback.
+        return f"It says: *{_clip(message, MAX_FAILURE_CHARS)}*" if message else ""
+    error = describe_error(message)
+    if error:
+        return error
+    if message and _quotes_solution(message, turn):
+        return "Its message would give part of the answer away, so compare your output with the task's example."
+    parts = [f"It says: *{_clip(message, 300)}*" if message else "", _divergence(result) or ""]
+    return _clip(" ".join(p for p in parts if p), MAX_FAILURE_CHARS)
+
+
+def failure_question(turn: Turn, failing: dict[str, Any]) -> str:
+    detail = describe_failure(turn, failing)
+    detail = f" {detail}" if detail else ""
+    if describe_error(str(failing.get("message", "") or "")) and not failing.get("hidden"):
+        ask = "What does that line do, and what did you mean it to do?"
+    else:
+        ask = "What does your program print for that case, and what should it print instead?"
+    return f"Your last submission did not pass the test **{failing['name']}**.{detail} {ask}"
+
+
 def objective(turn: Turn) -> str | None:
     """One of the lesson's objectives, a different one as the conversation goes on."""
     if turn.lesson and turn.lesson.objectives:
@@ -39,27 +153,46 @@ def objective(turn: Turn) -> str | None:
     return None
 
 
-def probing_question(turn: Turn) -> str:
-    """The most specific question available for where the learner is."""
+_PLAN = ("Before writing code: in your own words, what should the program do, step by step, for the "
+         "example in the task? Write the steps as comments first.")
+_TRACE = ("Pick the example from the task and trace your program by hand: what is the value of each variable "
+          "after each line? Where does it first differ from what you expect?")
+_GENERIC = "What have you tried so far, and what happened when you ran it?"
+# Further questions for a learner who asks the same thing again (see orchestrator.vary_repeat).
+FOLLOW_UPS = (
+    "Which line of your code are you least sure about, and what do you expect it to do?",
+    "Which part feels unclear: what goes in, the steps in between, or what should come out?",
+    "If you changed the example's input a little, what would you expect your program to do?",
+    "What is the smallest piece of this you could try on its own first?",
+)
+
+
+def questions(turn: Turn) -> list[str]:
+    """The questions that fit where the learner is, most specific first (probing_question is the first)."""
+    out: list[str] = []
     mc = matching_misconception(turn)
     if mc:
-        return mc["question"]
+        out.append(mc["question"])
     failing = failing_test(turn)
     if failing:
-        said = failing.get("message", "").strip().splitlines()
-        detail = f" It says: *{said[0][:200]}*" if said else ""
-        return (f"Your last submission did not pass the test **{failing['name']}**.{detail} "
-                "What does your program print for that case, and what should it print instead?")
+        out.append(failure_question(turn, failing))
     if turn.exercise is not None:
-        if not (turn.code or "").strip() or (turn.code or "").strip() == turn.exercise.starter.strip():
-            return ("Before writing code: in your own words, what should the program do, step by step, for the "
-                    "example in the task? Write the steps as comments first.")
-        return ("Pick the example from the task and trace your program by hand: what is the value of each variable "
-                "after each line? Where does it first differ from what you expect?")
+        fresh = not (turn.code or "").strip() or (turn.code or "").strip() == turn.exercise.starter.strip()
+        out.extend([_PLAN, _TRACE] if fresh else [_TRACE, _PLAN])
     goal = objective(turn)
     if goal:
-        return f"This lesson is about: *{goal}* How would you put that into your own words, with a small example?"
-    return "What have you tried so far, and what happened when you ran it?"
+        out.append(f"This lesson is about: *{goal}* How would you put that into your own words, with a small example?")
+    if turn.lesson and turn.lesson.objectives:
+        out.extend(f"This lesson is about: *{g}* How would you put that into your own words, with a small example?"
+                   for g in turn.lesson.objectives if g != goal)
+    out.append(_GENERIC)
+    out.extend(FOLLOW_UPS)
+    return list(dict.fromkeys(out))
+
+
+def probing_question(turn: Turn) -> str:
+    """The most specific question available for where the learner is."""
+    return questions(turn)[0]
 
 
 def checkin_question(turn: Turn) -> str:

@@ -27,6 +27,7 @@ class Turn:
     mastery: dict[str, float]  # skill -> p(known)
     interactions: int  # learner turns in this lesson so far, this one included
     history: list[dict[str, str]] = field(default_factory=list)  # earlier turns: {role, content}
+    earlier_replies: list[str] = field(default_factory=list)  # every earlier assistant reply of the conversation
     pending_item: dict[str, Any] | None = None
     services: Any = None  # the orchestrator's handle on other domains (hint ladder, sandbox, progress)
     events: dict[str, Any] = field(default_factory=dict)  # new_pass, quick_pass, checkin, long_pause

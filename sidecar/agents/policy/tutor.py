@@ -10,6 +10,7 @@ on the exercise) and then says what is still missing.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from sidecar.agents.policy import scaffold, socratic, tone
 from sidecar.agents.policy.turn import Reply, Turn, cite, read_more
@@ -58,7 +59,11 @@ def reply_hint(turn: Turn) -> Reply:
 def _explanation(turn: Turn) -> str:
     if not turn.passages:
         return ""
-    passage = turn.passages[0]
+    return explanation_of(turn.passages[0])
+
+
+def explanation_of(passage: Any) -> str:
+    """A passage of the course, introduced: the Adaptive mode's explanation."""
     where = passage.lesson_title if passage.heading in ("", passage.lesson_title) else \
         f"{passage.lesson_title} › {passage.heading}"
     return f"Here is the idea again, from *{where}*:\n\n{excerpt(passage.text)}"
@@ -78,13 +83,41 @@ def _scaffold(turn: Turn) -> str:
             f"```python\n{outline}\n```")
 
 
+def solved(turn: Turn) -> bool:
+    """The learner's exercise passed and nothing has failed since: the lesson's work is done."""
+    activity = turn.activity
+    return turn.exercise is not None and activity is not None and bool(activity.passed) \
+        and activity.failed_since_pass == 0
+
+
+def next_lesson(turn: Turn) -> str:
+    if turn.lesson is not None and turn.lesson.next_url:
+        return f"Next up: [{turn.lesson.next_title}](/{turn.lesson.next_url.lstrip('/')})."
+    return "That was the last lesson of this course."
+
+
+def reply_after_pass(turn: Turn) -> Reply:
+    """After a pass: no hint rung, no solution shape; where to go next (the praise itself is §7.3's,
+    added by the orchestrator on the turn of the new pass)."""
+    further = "To go further, ask me to **review** your code or to **quiz me** on this lesson."
+    if turn.events.get("new_pass"):
+        text = tone.join("Before you move on: in one sentence, why does your solution work?", further)
+    else:
+        text = tone.join("You've already solved this exercise — every test passed.", next_lesson(turn), further)
+    return Reply(text=text, agent="tutor", mode="socratic", citations=cite(turn.passages, 1))
+
+
 def respond(turn: Turn) -> Reply:
     kind = turn.learner_kind
     citations = cite(turn.passages)
     more = read_more(citations)
     question = socratic.probing_question(turn)
     intent = turn.intent
+    done = solved(turn)
 
+    if done and (intent in ("question", "greeting", "check_answer")
+                 or (intent == "hint" and turn.events.get("new_pass"))):
+        return reply_after_pass(turn)
     if intent == "hint":
         return reply_hint(turn)
     if intent == "injection":
@@ -122,7 +155,7 @@ def respond(turn: Turn) -> Reply:
     opener = ""
     if intent == "struggle" or turn.mode == "adaptive":
         opener = tone.pick(tone.ENCOURAGE, kind) if intent == "struggle" else tone.pick(tone.OPEN_QUESTION, kind)
-    if turn.mode == "scaffolded" and turn.exercise is not None:
+    if turn.mode == "scaffolded" and turn.exercise is not None and not done:
         return Reply(text=tone.join(opener, _scaffold(turn), question, more), agent="tutor", mode="scaffolded",
                      citations=citations)
     if turn.mode == "adaptive":
