@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from sidecar.auth.tables import User, UserProfile
 from sidecar.catalog import readers
+from sidecar.catalog.readers import AchievementRecord
 from sidecar.db.base import utcnow
 from sidecar.db.engine import Tx, read_session, write_session
 from sidecar.db.upsert import insert_ignore
@@ -126,8 +126,8 @@ def evaluate_achievements(*, session: Session | Tx, user_id: str, courses_comple
     `lessons_completed` may be passed by a caller that just counted them (one query fewer).
     """
     tx = _tx(session)
-    definitions = [_Definition(id=r[0], slug=r[1], title=r[2], category=r[3], description=r[4], xp=r[5],
-                               rule=tx.from_db(_ACHIEVEMENTS.rule, r[6]))
+    definitions = [AchievementRecord(id=r[0], slug=r[1], title=r[2], category=r[3], description=r[4], xp=r[5],
+                                     rule=tx.from_db(_ACHIEVEMENTS.rule, r[6]))
                    for r in tx.rows("SELECT id, slug, title, category, description, xp, rule FROM achievements", {})]
     if not definitions:
         return []
@@ -157,26 +157,13 @@ def evaluate_achievements(*, session: Session | Tx, user_id: str, courses_comple
     return fresh
 
 
-@dataclass(frozen=True)
-class _Definition:
-    """An achievements row read with plain SQL (the ORM class is for the read-side pages)."""
-
-    id: str
-    slug: str
-    title: str
-    category: str
-    description: str
-    xp: int
-    rule: dict[str, Any]
-
-
 def _achievement_activity() -> Any:
     from .xp import Activity
 
     return Activity("achievement") if "achievement" in Activity.__members__.values() else Activity.LESSON
 
 
-def _achievement_public(definition: AchievementDefinition | _Definition, earned_at: datetime | None
+def _achievement_public(definition: AchievementDefinition | AchievementRecord, earned_at: datetime | None
                         ) -> AchievementPublic:
     return AchievementPublic(id=definition.id, slug=definition.slug, title=definition.title,
                              category=definition.category, description=definition.description,

@@ -16,10 +16,9 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from sidecar.agents import guard
 from sidecar.agents.api.models import ChatCreate, ReplyPublic
 from sidecar.agents.guard.guarded import LeakPolicy
-from sidecar.agents.guard.injection import detect_answer_request
+from sidecar.agents.guard.injection import classify_message
 from sidecar.agents.memory import conversations
 from sidecar.agents.memory import state as learner_state
 from sidecar.agents.policy import intents, llm, orchestrator
@@ -178,11 +177,13 @@ def prepare(*, engine: Engine, settings: Settings, user: User, profile: UserProf
     content = get_content(settings.catalog_db)
     lesson, exercise = _resolve(content, body)
     message = body.message.strip()
-    injection = guard.detect_injection(message)
+    # One normalising pass (the costly part on long messages) gives both verdicts.
+    category = classify_message(message)
+    injection = None if category == "answer_request" else category
     intent = body.intent if body.intent not in ("chat",) else intents.classify(message, injection=injection)
     if injection:
         intent = "injection"
-    elif body.intent == "chat" and detect_answer_request(message):
+    elif body.intent == "chat" and category == "answer_request":
         intent = "answer_request"  # in any of the languages the guard knows: a kind reply, not a refusal
     session_id = conversations.open_session(engine=engine, user_id=user.id, session_id=body.session_id,
                                             lesson_id=lesson.id if lesson else None,
