@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sidecar.agents import guard
 from sidecar.agents.api import service
 from sidecar.agents.api.models import ChatCreate
+from sidecar.agents.guard import guarded
 from sidecar.agents.policy.content import get_content
 from sidecar.agents.retrieval import get_retriever
 from sidecar.auth.tables import User, UserProfile
@@ -83,7 +84,7 @@ def main() -> None:
         retrieval.append((time.perf_counter() - started) * 1000)
         started = time.perf_counter()
         guard.check_reply(prepared.reply.text, solution=exercise.solution, starter=exercise.starter,
-                          final_answers=exercise.final_answers, context=exercise.prompt)
+                          final_answers=guarded.secret_answers(exercise, exercise.prompt), context=exercise.prompt)
         guard_times.append((time.perf_counter() - started) * 1000)
     print(f"demo catalog: {len(content.lessons)} lessons, {len(exercises)} exercises; SQLite; offline policy")
     report("whole turn (no model)", turns)

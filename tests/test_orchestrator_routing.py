@@ -121,7 +121,7 @@ ROUTES: list[tuple[str, str | None, str, str, Facts, str, str]] = [
     ("project talk: project lesson", "project-milestone", PROJECT, "project", NONE, "project_guide", "scaffolded"),
     # Project lessons: questions, explanations and checks go to the Project Guide; hints, examples
     # and answer requests stay with the Tutor.
-    ("project lesson: explain", "project-milestone", EXPLAIN, "explain", NONE, "project_guide", "scaffolded"),
+    ("project lesson: explain", "project-milestone", EXPLAIN, "explain", NONE, "tutor", "scaffolded"),
     ("project lesson: check", "project-milestone", CHECK, "check_answer", NONE, "project_guide", "scaffolded"),
     ("project lesson: hint", "project-milestone", HINT, "hint", NONE, "tutor", "scaffolded"),
     ("project lesson: example", "project-milestone", EXAMPLE, "example", NONE, "tutor", "scaffolded"),

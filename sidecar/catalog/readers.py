@@ -81,11 +81,12 @@ class LessonRecord:
     next_title: str | None = None
 
 
-_QUOTED = re.compile(r"""==\s*(?:str\()?['"]([^'"\n]{1,40})['"]""")
+_QUOTED = re.compile(r"""(?:==|\.(?:endswith|startswith)\()\s*(?:str\()?['"]([^'"\n]{1,60})['"]""")
 
 
 def final_answers(tests: list[dict[str, Any]]) -> list[str]:
-    """Expected literal values in tests (`... == "10"`): what a tutor reply must not state.
+    """Expected literal values in tests (`... == "10"`): for hidden tests, what a tutor reply must not
+    state before the bottom-out (agents/guard/guarded.secret_answers).
 
     Kept: numbers and phrases with punctuation or spaces ("Hello, Ada!"). Dropped: bare words and
     letters ("A", "leap", "True"), which ordinary prose uses and which give nothing away alone.
@@ -93,10 +94,11 @@ def final_answers(tests: list[dict[str, Any]]) -> list[str]:
     found: list[str] = []
     for test in tests:
         for raw in _QUOTED.findall(test.get("code", "")):
-            value = raw.replace("\\n", "").strip()
-            telling = any(ch.isdigit() for ch in value) or (len(value) >= 4 and not value.isalpha())
-            if telling and value not in found:
-                found.append(value)
+            for part in raw.split("\\n"):  # each expected output line on its own
+                value = part.strip()
+                telling = any(ch.isdigit() for ch in value) or (len(value) >= 4 and not value.isalpha())
+                if value and telling and value not in found:
+                    found.append(value)
     return found
 
 

@@ -14,7 +14,7 @@ class LeakVerdict:
     """
 
     leaked: bool
-    kind: str | None  # "code" | "answer" | None
+    kind: str | None  # "code" | "translation" | "answer" | None
     score: float  # similarity or confidence, 0..1
     detail: str
 

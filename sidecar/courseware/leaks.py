@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import difflib
 import io
 import keyword
 import re
@@ -349,3 +350,118 @@ def check_code_leak(reply: str, solution: str, *, starter: str = "", threshold: 
     if coverage > threshold or best_substantive >= LINE_COVERED:
         return LeakVerdict(True, "code", score, detail)
     return LeakVerdict(False, None, score, detail)
+
+
+# ---------------------------------------------------------------------------------------------
+# The whole difference: do hint rungs, taken together, hand over everything the learner writes?
+
+REVEAL_SHARE = 0.9  # share of the added tokens that, shown, leaves the learner nothing to work out
+MIN_RUN = 3  # a run of tokens shared with a solution line counts from this length (`ID =` alone is generic)
+EDITED_LINE = 0.6  # similarity (difflib ratio) from which a solution line is an edited starter line
+
+
+@dataclass(frozen=True)
+class DiffCoverage:
+    """How much of what the solution adds over the starter some text shows as code.
+
+    The *added* tokens are those of the solution's secret lines (see `secret_lines`), less what a
+    line keeps of the starter line it edits (`for i in range(1, 4):` turned into
+    `for i in range(1, 11):` adds only `11`; a line counts as an edit when it shares at least
+    `EDITED_LINE` of its tokens with that starter line).
+    """
+
+    added_lines: int  # solution lines not in the starter
+    lines_shown: int  # of them, lines the text shows (nearly) whole
+    share: float  # share of the added tokens the text shows, 0..1
+
+    @property
+    def complete(self) -> bool:
+        """The text shows (nearly) all the difference: starter + text is the whole solution."""
+        return self.added_lines > 0 and self.share >= REVEAL_SHARE
+
+    @property
+    def detail(self) -> str:
+        return f"shows {self.lines_shown} of {self.added_lines} added lines, {self.share:.0%} of the added code"
+
+
+def _covered_positions(line: Line, fragments: Iterable[Line]) -> set[int]:
+    """Positions of `line` that `fragments` show: a fragment found whole inside the line (two
+    tokens or more, or a lone string or number literal), or any run of `MIN_RUN` tokens the
+    fragment shares with it. Spans cut from one line (`total = total +` and `i`) add up this way."""
+    covered: set[int] = set()
+    n = len(line)
+    for frag in fragments:
+        m = len(frag)
+        if m == 1 and not (frag == line or _literals(frag)):
+            continue  # a lone name or keyword (`total`, `else`) names a thing, it doesn't write a line
+        if m <= n:
+            for start in range(n - m + 1):
+                if line[start: start + m] == frag:
+                    covered.update(range(start, start + m))
+        run = [0] * (m + 1)  # longest common suffix ending at line[i], frag[j]
+        for i in range(n):
+            prev = 0
+            for j in range(m):
+                here = prev + 1 if line[i] == frag[j] else 0
+                prev = run[j + 1]
+                run[j + 1] = here
+                if here >= MIN_RUN:
+                    covered.update(range(i - here + 1, i + 1))
+    return covered
+
+
+def _kept_from_starter(line: Line, starter_lines: Sequence[Line]) -> set[int]:
+    """Positions of `line` that the starter line it edits already holds (none for a new line)."""
+    best: tuple[float, set[int]] = (0.0, set())
+    for old in starter_lines:
+        matcher = difflib.SequenceMatcher(None, line, old, autojunk=False)
+        ratio = matcher.ratio()
+        if ratio > best[0]:
+            kept = {i for block in matcher.get_matching_blocks() for i in range(block.a, block.a + block.size)}
+            best = (ratio, kept)
+    return best[1] if best[0] >= EDITED_LINE else set()
+
+
+def diff_coverage(texts: Sequence[str], solution: str, *, starter: str = "") -> DiffCoverage:
+    """How much of the difference from `starter` to `solution` the code in `texts` shows, all
+    together (hint rungs are seen cumulatively). Code is what `extract_code` finds: fenced,
+    indented and bare code, and inline spans too, normalised as for `check_code_leak` (names
+    renamed, whitespace and comments dropped). A solution line counts as shown whole when the
+    texts hold it (up to names, parentheses and quoting, as `check_code_leak` matches lines) or
+    when their fragments cover it token by token."""
+    secret, public_lines, line_dumps = _solution_index(solution, (starter,))
+    if not secret:
+        return DiffCoverage(0, 0, 0.0)
+    starter_lines = _logical_lines(starter)
+    shown: list[Line] = []
+    codes: list[str] = []
+    for text in texts:
+        units = extract_code(text)
+        for code in (*units.blocks, *units.inline):
+            codes.append(code)
+            shown.extend(line for line in _logical_lines(code) if line not in public_lines)
+    grams: set[Line] = set()
+    literals: Counter[str] = Counter()
+    for line in shown:
+        grams |= _trigrams(line)
+        literals |= _literals(line)
+    shown_dumps: set[str] | None = None
+    added = given = 0
+    lines_shown = 0
+    for line in secret:
+        todo = set(range(len(line))) - _kept_from_starter(line, starter_lines)
+        if not todo:
+            continue
+        whole = len(_trigrams(line) & grams) / len(_trigrams(line)) >= LINE_COVERED
+        if not whole and line in line_dumps:
+            if shown_dumps is None:
+                shown_dumps = {dump for code in codes for _, dump in _statements(_dedent(code))}
+            whole = bool(line_dumps[line] & shown_dumps)
+        if whole and _literals(line) - literals:
+            whole = False  # another number or string: a look-alike, not this line
+        got = todo if whole else todo & _covered_positions(line, shown)
+        added += len(todo)
+        given += len(got)
+        if whole or len(got) >= LINE_COVERED * len(todo):
+            lines_shown += 1
+    return DiffCoverage(len(secret), lines_shown, round(given / added, 3) if added else 0.0)

@@ -7,8 +7,9 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from sidecar.courseware.leaks import check_code_leak
+from sidecar.courseware.leaks import check_code_leak, diff_coverage
 
 from .codechecks import check_code
 from .loader import load_catalog
@@ -154,6 +155,72 @@ def _check_placements(module: Module, problems: Problems) -> None:
                 problems.add(path, line, f"{kind} '{slug}' is placed more than once")
 
 
+def _check_hint_rungs(data: dict[str, Any], src: Source, problems: Problems) -> None:
+    """Rungs before the bottom-out one must leave the learner something to write.
+
+    The tutor shows them before a learner has tried, one after another, so each rung is judged
+    together with the rungs before it: their code (blocks and inline spans) must not cover (nearly)
+    all that the solution adds to the starter, and the rung alone must pass the tutor's leak guard.
+    """
+    solution, starter = data.get("solution"), data.get("starter") or ""
+    if not isinstance(solution, str) or not isinstance(starter, str):
+        return  # the schema check reports it
+    seen: list[str] = []
+    whole_before = False
+    for i, hint in enumerate(data["hints"]):
+        text = hint.get("text")
+        if hint.get("bottom_out") or not isinstance(text, str):
+            continue
+        seen.append(text)
+        line = src.line("hints", i, "text")
+        together = diff_coverage(seen, solution, starter=starter)
+        alone = diff_coverage([text], solution, starter=starter) if len(seen) > 1 else together
+        if alone.complete or (together.complete and not whole_before):
+            before = "hints[0]" if i == 1 else f"hints[0..{i - 1}]"
+            earlier = "" if alone.complete else f" together with the rung(s) before it ({before})"
+            shown = alone if alone.complete else together
+            problems.add(src.path, line,
+                         f"hints[{i}].text gives the solution away before the bottom-out rung: its code"
+                         f"{earlier} is (nearly) everything the solution adds to the starter "
+                         f"({shown.detail}), so a learner could assemble the whole answer from them; "
+                         "describe the step in words and leave its code to the learner "
+                         "(only the bottom_out rung may show it all)")
+        else:
+            # The leak guard the tutor runs on its replies: no substantial line of the solution.
+            verdict = check_code_leak(text, solution, starter=starter, count_inline=True)
+            if verdict.leaked:
+                problems.add(src.path, line,
+                             f"hints[{i}].text gives the solution away before the bottom-out rung "
+                             f"({verdict.detail}); describe the step instead of writing its code")
+        whole_before = whole_before or together.complete
+
+
+def _check_done_when(data: dict[str, Any], src: Source, problems: Problems) -> None:
+    """A rung's `done_when` says the learner's code already does what the rung asks (the tutor then
+    skips it): a valid pattern, never on the bottom-out rung, that the solution matches (it asks
+    for something the solution does) and the starter doesn't (or every learner would skip it)."""
+    solution, starter = data.get("solution") or "", data.get("starter") or ""
+    for i, hint in enumerate(data["hints"]):
+        pattern = hint.get("done_when")
+        if not isinstance(pattern, str):
+            continue
+        line = src.line("hints", i, "done_when")
+        if hint.get("bottom_out"):
+            problems.add(src.path, line, f"hints[{i}].done_when: the bottom-out rung is never skipped; remove it")
+            continue
+        try:
+            compiled = re.compile(pattern)
+        except re.error as exc:
+            problems.add(src.path, line, f"hints[{i}].done_when: invalid regular expression ({exc})")
+            continue
+        if isinstance(solution, str) and not compiled.search(solution):
+            problems.add(src.path, line, f"hints[{i}].done_when does not match the solution, so it can't say the "
+                                         "step is done")
+        if isinstance(starter, str) and starter.strip() and compiled.search(starter):
+            problems.add(src.path, line, f"hints[{i}].done_when matches the starter code, so every learner would "
+                                         "skip this rung")
+
+
 def _check_exercise_static(module: Module, problems: Problems) -> None:
     for exercise in module.exercises.values():
         src = exercise.source
@@ -166,14 +233,8 @@ def _check_exercise_static(module: Module, problems: Problems) -> None:
             if last and not hint.get("bottom_out"):
                 problems.add(src.path, src.line("hints", i),
                              "hints: the ladder must end in a bottom-out rung (bottom_out: true)")
-            if not hint.get("bottom_out") and isinstance(exercise.data.get("solution"), str):
-                # The tutor shows these rungs before a learner has tried: the leak guard must pass them.
-                verdict = check_code_leak(hint["text"], exercise.data["solution"],
-                                          starter=exercise.data.get("starter", ""), count_inline=True)
-                if verdict.leaked:
-                    problems.add(src.path, src.line("hints", i, "text"),
-                                 f"hints[{i}].text gives the solution away before the bottom-out rung "
-                                 f"({verdict.detail}); describe the step instead of writing its code")
+        _check_hint_rungs(exercise.data, src, problems)
+        _check_done_when(exercise.data, src, problems)
         for i, item in enumerate(exercise.data["misconceptions"]):
             pattern = item.get("pattern")
             if not pattern:

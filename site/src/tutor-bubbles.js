@@ -10,21 +10,22 @@ export function escapeText(text) {
   return div.innerHTML;
 }
 
-const AGENTS = {
-  tutor: "Tutor",
-  reviewer: "Code Reviewer",
+// What a learner sees above a reply: the plain role of a helper that is not the ordinary tutor, and
+// nothing for the ordinary tutor. Teaching modes (Socratic, Adaptive, Scaffolded) are the policy's
+// business, not the learner's: they stay in data-mode for tests and styling, never in the text.
+const ROLES = {
+  reviewer: "Code review",
+  quiz_generator: "Practice question",
   mentor: "Mentor",
-  assessor: "Assessor",
-  project_guide: "Project Guide",
-  quiz_generator: "Quiz Generator",
+  project_guide: "Project guide",
 };
-const MODES = { socratic: "Socratic", adaptive: "Adaptive", scaffolded: "Scaffolded", minimal: "minimal help" };
 
-/** "Tutor · Socratic", "Code Reviewer", "Mentor", "Assessor · minimal help". */
+/** "" for the ordinary tutor; "Code review", "Practice question", "Mentor", "Project guide",
+ * "Challenge helper" (the assessor in a timed challenge; out of one it checks a practice answer). */
 export function agentLabel(agent, mode) {
-  const name = AGENTS[agent] || (agent ? agent.replace(/_/g, " ").replace(/^./, (c) => c.toUpperCase()) : "Tutor");
-  const withMode = mode && (agent === "tutor" || !agent || mode === "minimal");
-  return withMode ? `${name} · ${MODES[mode] || mode}` : name;
+  if (!agent || agent === "tutor") return "";
+  if (agent === "assessor") return mode === "minimal" ? "Challenge helper" : "Practice question";
+  return ROLES[agent] || agent.replace(/_/g, " ").replace(/^./, (c) => c.toUpperCase());
 }
 
 /** "Hint 2 of 4", "Hint 4 of 4 — the answer"; "" when the reply is not a hint rung. */
@@ -61,7 +62,8 @@ export function learnerBubble(text) {
   );
 }
 
-/** A tutor reply: typing indicator, streamed Markdown, then agent, hint label and sources. */
+/** A tutor reply: typing indicator, streamed Markdown, then role (not for the ordinary tutor), hint label
+ * and sources. */
 export class TutorBubble {
   constructor({ typing = true } = {}) {
     this.text = "";
@@ -97,8 +99,9 @@ export class TutorBubble {
   meta(agent, mode) {
     if (agent) this.element.dataset.agent = agent;
     if (mode) this.element.dataset.mode = mode;
-    this.agent.textContent = agentLabel(agent, mode);
-    this.agent.hidden = false;
+    const label = agentLabel(agent, mode);
+    this.agent.textContent = label;
+    this.agent.hidden = !label;
   }
 
   render(text) {

@@ -51,6 +51,7 @@ class Prepared:
     policy: LeakPolicy
     use_model: bool
     replay: ReplyPublic | None = None
+    stopped: str | None = None  # the policy's own reply when the leak guard replaced it (for evaluation)
 
 
 class TurnServices:
@@ -156,6 +157,27 @@ def _retrieve(settings: Settings, query: str, lesson: LessonRecord | None) -> li
         return []
 
 
+def where_the_learner_is(passages: list[Any], lesson: LessonRecord | None, content: Content) -> list[Any]:
+    """Passages from the current lesson first, then earlier lessons of the course, then the rest:
+    a lesson-1 question is answered from lesson 1, not from a later module (stable within each)."""
+    if lesson is None:
+        return passages
+    order = {lesson_id: index for index, lesson_id in enumerate(content.lessons)}
+    here = order.get(lesson.id, 0)
+
+    def place(passage: Any) -> int:
+        other = content.lessons.get(passage.lesson_id)
+        if passage.lesson_id == lesson.id:
+            return 0
+        if other is not None and other.course_id == lesson.course_id and order.get(other.id, here) < here:
+            return 1
+        if other is not None and order.get(other.id, here) < here:
+            return 2
+        return 3
+
+    return sorted(passages, key=place)
+
+
 def _resolve(content: Content, body: ChatCreate) -> tuple[LessonRecord | None, ExerciseRecord | None]:
     exercise = None
     if body.exercise_id:
@@ -193,13 +215,13 @@ def prepare(*, engine: Engine, settings: Settings, user: User, profile: UserProf
                                                             content=message, client_id=body.client_id, intent=intent)
     activity = grading.activity(engine=engine, catalog_db=settings.catalog_db, user_id=user.id,
                                 exercise_id=exercise.id) if exercise else None
-    confused = intent == "struggle" or (intent == "explain" and intents.confusion_words(message))
+    confused = intent in ("struggle", "explain_again") or (intent == "explain" and intents.confusion_words(message))
     lesson_state, idle = (learner_state.touch_lesson(engine=engine, user_id=user.id, lesson_id=lesson.id,
                                                      confused=confused)
                           if lesson else (None, None))
     mastery = learner_state.refresh_mastery(engine=engine, catalog_db=settings.catalog_db, user_id=user.id)
     query = f"{message} {exercise.title}" if exercise else message
-    passages = _retrieve(settings, query, lesson)
+    passages = where_the_learner_is(_retrieve(settings, query, lesson), lesson, content)
     mode = orchestrator.choose_mode(lesson_type=lesson.type if lesson else None, activity=activity,
                                     confusion=lesson_state.confusion if lesson_state else 0, idle_seconds=idle,
                                     intent=intent)
@@ -233,20 +255,24 @@ def prepare(*, engine: Engine, settings: Settings, user: User, profile: UserProf
     # hints.reveal_next reveals it only when hints.bottom_out_status holds: never on a first try.
     earned = reply.reveals_solution or (activity is not None and activity.bottom_out_seen)
     policy = LeakPolicy(exercise=exercise, protected=not earned,
-                        context="\n".join([exercise.prompt if exercise else "", message, body.code or ""]))
+                        context="\n".join([exercise.prompt if exercise else "", message,
+                                           *(p.text for p in passages)]),
+                        learner_code=tuple(c for c in (body.code, activity.last_code if activity else None) if c))
     verdict = policy.check(_without_quotes(reply.text, turn))
+    stopped = None
     if verdict is not None:
         # The policy's own reply tripped the guard (e.g. a scaffold too close to the answer): ask instead.
         log_leak(engine=engine, user_id=user.id, session_id=session_id, exercise_id=exercise.id if exercise else None,
                  source="policy", verdict=verdict)
         from sidecar.agents.policy.socratic import probing_question
 
+        stopped = reply.text
         reply = orchestrator.vary_repeat(Reply(text=probing_question(turn), agent=reply.agent, mode="socratic",
                                                citations=reply.citations), turn)
     use_model = (llm.model_for(settings, agent) is not None and intent not in ("hint",) and reply.hint is None
                  and agent not in ("quiz_generator",) and reply.item is None and turn.pending_item is None)
     return Prepared(session_id=session_id, learner_message_id=message_id, client_id=body.client_id, turn=turn,
-                    agent=agent, reply=reply, policy=policy, use_model=use_model)
+                    agent=agent, reply=reply, policy=policy, use_model=use_model, stopped=stopped)
 
 
 def _without_quotes(text: str, turn: Turn) -> str:

@@ -22,16 +22,17 @@ from collections.abc import Sequence
 
 from sidecar.agents.guard.answer import check_answer_leak
 from sidecar.agents.guard.injection import detect_injection
+from sidecar.agents.guard.translation import check_translation
 from sidecar.courseware.leak_verdict import NO_LEAK, LeakVerdict
 from sidecar.courseware.leaks import DEFAULT_THRESHOLD, check_code_leak, extract_code
 
 __all__ = ["DEFAULT_THRESHOLD", "LeakVerdict", "check_answer_leak", "check_code_leak", "check_reply",
-           "detect_injection", "extract_code"]
+           "check_translation", "detect_injection", "extract_code"]
 
 
 def check_reply(reply: str, *, solution: str | None, starter: str = "", final_answers: Sequence[str] = (),
                 context: str = "", public: Sequence[str] = (), count_inline: bool = False) -> LeakVerdict:
-    """Code leak first (the stronger finding), then final answers.
+    """Code leak first (the stronger finding), then the solution in another language, then final answers.
 
     `public` is code the learner already has besides the starter (their own submission, unlocked
     hints); `count_inline` also counts `inline code` spans as shown code (see guard_code).
@@ -40,6 +41,9 @@ def check_reply(reply: str, *, solution: str | None, starter: str = "", final_an
         code = check_code_leak(reply, solution, starter=starter, public=public, count_inline=count_inline)
         if code.leaked:
             return code
+        translated = check_translation(reply, solution, starter=starter, public=public)
+        if translated.leaked:
+            return translated
     if final_answers:
         answer = check_answer_leak(reply, final_answers, context=context)
         if answer.leaked:

@@ -8,6 +8,7 @@ and the orchestrator replaces the reply.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from sidecar.agents import guard
@@ -16,28 +17,87 @@ from sidecar.catalog.readers import ExerciseRecord
 
 @dataclass
 class LeakPolicy:
-    """What may not be said in this turn: nothing is protected once the bottom-out is earned."""
+    """What may not be said in this turn: nothing is protected once the bottom-out is earned.
+
+    The guard protects only what is private: the solution lines the learner can't see anywhere,
+    and the hidden tests' expected values. Everything the learner can already read is public
+    (public_material): quoting it back is teaching, not leaking.
+    """
 
     exercise: ExerciseRecord | None
     protected: bool
-    context: str  # the task and the learner's own words and code: numbers there are not leaks
+    context: str  # what the learner has seen this turn: the task, their words and code, the passages
+    learner_code: tuple[str, ...] = ()  # the learner's own code (editor, last submission): theirs to quote
 
     def check(self, text: str) -> guard.LeakVerdict | None:
         if not self.protected or self.exercise is None:
             return None
-        verdict = guard.check_reply(text, solution=self.exercise.solution, starter=self.exercise.starter,
-                                    final_answers=self.exercise.final_answers, context=self.context,
-                                    public=public_material(self.exercise), count_inline=True)
+        own = own_lines(self.learner_code)
+        # The learner's own lines are theirs to quote, exactly as they wrote them: those are taken out
+        # of the reply, and only the solution lines they wrote verbatim count as known. A line they
+        # got wrong (a misspelt name) doesn't make the right one public, though the guard's
+        # normalising (names renamed) would see the two as the same line.
+        solution = {_squash(line) for line in self.exercise.solution.splitlines()}
+        public = public_material(self.exercise) + tuple(line for line in own if line in solution)
+        seen = "\n".join((self.context, *public, *self.learner_code, *public_text(self.exercise)))
+        verdict = guard.check_reply(without_own_lines(text, own), solution=self.exercise.solution,
+                                    starter=self.exercise.starter, final_answers=secret_answers(self.exercise, seen),
+                                    context=seen, public=public, count_inline=True)
         return verdict if verdict.leaked else None
 
 
+def _squash(line: str) -> str:
+    return " ".join(line.split())
+
+
+def own_lines(codes: tuple[str, ...]) -> frozenset[str]:
+    """The learner's code lines, whitespace-normalised (blank lines and comments aside)."""
+    return frozenset(_squash(line) for code in codes for line in code.splitlines()
+                     if line.strip() and not line.strip().startswith("#"))
+
+
+_SPAN = re.compile(r"`([^`\n]+)`")
+
+
+def without_own_lines(text: str, own: frozenset[str]) -> str:
+    """The reply minus the learner's own lines, quoted in blocks or inline."""
+    if not own:
+        return text
+    kept = [line for line in text.splitlines() if _squash(line) not in own or not line.strip()]
+    return _SPAN.sub(lambda m: "``" if _squash(m.group(1)) in own else m.group(0), "\n".join(kept))
+
+
 def public_material(exercise: ExerciseRecord) -> tuple[str, ...]:
-    """What any learner may already have read: the worked example on the lesson page (a different
-    problem with the same pattern) and the hint rungs before the bottom-out one (the first on the
-    page, the others from the server on request, with no gate). Validation guarantees those rungs
-    do not reveal the solution themselves (courseware/validate.py)."""
+    """Code any learner may already have read: the worked example on the lesson page (a different
+    problem with the same pattern), the visible tests (on the page, and their messages after a run)
+    and the hint rungs before the bottom-out one (the first on the page, the others from the server
+    on request, with no gate). Validation guarantees those rungs do not reveal the solution
+    themselves (courseware/validate.py)."""
     hints = tuple(h["text"] for h in exercise.hints if not h.get("bottom_out"))
-    return ((exercise.example,) if exercise.example else ()) + hints
+    tests = tuple(str(t.get("code", "")) for t in exercise.visible_tests)
+    return ((exercise.example,) if exercise.example else ()) + hints + tests
+
+
+def public_text(exercise: ExerciseRecord) -> tuple[str, ...]:
+    """Prose any learner may already have read: the prompt, the visible tests' names and inputs,
+    and the hidden tests' authored feedback (shown when they fail)."""
+    visible = tuple(f"{t.get('name', '')}\n{t.get('stdin', '')}" for t in exercise.visible_tests)
+    feedback = tuple(str(t.get("feedback", "")) for t in exercise.hidden_tests)
+    return (exercise.prompt, *visible, *feedback)
+
+
+def secret_answers(exercise: ExerciseRecord, seen: str) -> list[str]:
+    """The hidden tests' expected values that the learner cannot read anywhere: what a reply must not
+    state before the bottom-out. Small whole numbers ("0", "10", "-2") are too common in any
+    explanation to tell anything, so they don't count."""
+    from sidecar.catalog.readers import final_answers
+
+    folded = " ".join(seen.split()).casefold()
+    return [a for a in final_answers(exercise.hidden_tests)
+            if not _SMALL_INTEGER.fullmatch(a.strip()) and " ".join(a.split()).casefold() not in folded]
+
+
+_SMALL_INTEGER = re.compile(r"-?\d{1,2}")
 
 
 class StreamGuard:

@@ -1,4 +1,11 @@
-"""What the learner wants from a turn, read from their words with plain rules.
+"""What the learner wants from a turn, read from what they say rather than from keywords alone.
+
+Before any rule runs, the parts of the message that are *quoted* are set aside: code and output in
+backticks or fences, pasted program lines, and what the learner reports their program printed
+("I get Tip: 1200.00", "it says NameError: ..."). A word inside a quotation is data, not a request:
+"Tip" in "I get Tip: 1200.00" is their output, not a wish for a tip. A message that reports output
+or an error is a request to understand it (`explain`); asking for an explanation again, or a
+simpler one, is `explain_again`.
 
 Order matters: asking for the answer outranks asking for help ("help me, just give me the
 code"), and an attempt to change the tutor's rules outranks everything.
@@ -7,6 +14,22 @@ code"), and an attempt to change the tutor's rules outranks everything.
 from __future__ import annotations
 
 import re
+
+# "I get X", "it prints X", "the output is X", "it says X" where X looks like output (digits, a colon,
+# quotes), or an error's name: the learner reports what happened.
+_VERB = (r"(?:get|got|gets|am getting|keep getting|print(?:s|ed)?|show(?:s|ed)?|output(?:s|ted)?|says?|said|"
+         r"gives?|gave|returns?|returned|comes? out(?: as)?|is|was)")
+_REPORT = re.compile(
+    r"\b(?:i|it|mine|my (?:code|program|output|answer)|the (?:output|result|program|code|test))\s+" + _VERB +
+    r"\b\s*:?\s*[^?!\n]*?(?:\d|[:=`\"'])|\btraceback\b|\b[A-Z]\w*(?:Error|Exception)\b", re.I)
+# What follows a report verb up to the end of the sentence is the reported output.
+_REPORTED = re.compile(r"(\b" + _VERB + r"\b\s*:?\s*)([^?!\n]*?(?:\d|[:=`\"'])[^?!\n,]*)", re.I)
+_QUOTED = re.compile(r"```.*?(?:```|\Z)|`[^`\n]*`|\"[^\"\n]*\"|'[^'\n]{2,}'(?!\w)", re.S)
+_AGAIN = re.compile(
+    r"\b(?:explain|say|put) (?:it|that|this)?\s*(?:again|differently|another way|more simply|simpler)\b|"
+    r"\b(?:simpler|more simply|in simpler (?:words|terms)|another way|other words|eli5|like i'?m (?:five|5))\b|"
+    r"\bstill (?:don'?t|do not|doesn'?t|confused|lost|stuck|not sure)\b|\bdon'?t (?:get|understand) (?:it|that|this)\b|"
+    r"\bwhat do you mean\b|\bi didn'?t (?:get|understand|follow)\b|\bmakes no sense\b|\bagain\?", re.I)
 
 _RULES: list[tuple[str, re.Pattern[str]]] = [
     ("answer_request", re.compile(
@@ -44,18 +67,36 @@ def looks_like_code(text: str) -> bool:
     return "```" in text or len(_CODE_LINE.findall(text)) >= 2
 
 
+def own_words(message: str) -> str:
+    """The message without what it quotes: code, output, pasted program lines, reported results."""
+    text = _QUOTED.sub(" ", message)
+    text = "\n".join(line for line in text.splitlines() if not _CODE_LINE.match(line))
+    if _REPORT.search(text):
+        text = _REPORTED.sub(lambda m: m.group(1), text)
+    return text
+
+
 def classify(message: str, *, injection: str | None = None) -> str:
     if injection:
         return "injection"
-    for intent, pattern in _RULES:
-        if pattern.search(message):
+    words = own_words(message)
+    first = _RULES[0]
+    if first[1].search(words):
+        return first[0]  # asking for the answer, even while reporting output
+    if _AGAIN.search(words):
+        return "explain_again"
+    reports = bool(_REPORT.search(message))
+    for intent, pattern in _RULES[1:]:
+        if pattern.search(words) and not (reports and intent in ("check_answer", "explain", "greeting")):
             return intent
+    if reports:
+        return "explain"  # "I get Tip: 1200.00", "it says NameError": help me understand what happened
     if looks_like_code(message):
         return "check_answer"
     return "question"
 
 
-_CONFUSED = re.compile(r"\b(confus|don'?t (understand|get)|lost|makes no sense|no idea|what\?)", re.I)
+_CONFUSED = re.compile(r"\b(confus|don'?t (understand|get)|lost|makes no sense|no idea|what\?|still don'?t)", re.I)
 
 
 def confusion_words(message: str) -> bool:

@@ -8,7 +8,9 @@ Routing, by lesson type (§6.3) and then by what the learner asks:
     challenge → Assessor (minimal help)   project-milestone → Project Guide
     reflection → Mentor                   quiz → Tutor (Socratic)
 
-Intent overrides: "review my code" → Code Reviewer; "quiz me" → Quiz Generator; progress, goals or
+Intent overrides: "review my code" → Code Reviewer (the Project Guide in project lessons, which also
+plans and checks the rubric; "why does it fail?" there goes to the Tutor); "quiz me" → Quiz Generator;
+progress, goals or
 careers → Mentor; "I give up" (struggle) → Tutor in Adaptive mode, which explains rather than asks
 (the Mentor answers struggle only in reflection lessons); an answer to a pending practice
 question → Assessor. tests/test_orchestrator_routing.py holds the whole table.
@@ -73,8 +75,8 @@ def route(*, intent: str, lesson_type: str | None, has_pending_item: bool) -> st
         return "mentor"
     if lesson_type == "reflection" and intent not in ("hint", "answer_request"):
         return "mentor"
-    if lesson_type == "project-milestone" and intent in ("project", "question", "check_answer", "explain"):
-        return "project_guide"
+    if lesson_type == "project-milestone" and intent in ("project", "question", "check_answer"):
+        return "project_guide"  # "why is it failing?" (explain) goes to the tutor, who looks at the mistake
     if intent == "project":
         return "project_guide"
     return "tutor"

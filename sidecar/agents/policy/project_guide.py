@@ -62,7 +62,8 @@ def respond(turn: Turn) -> Reply:
     rows = rubric(turn)
     mark = {True: "✅", False: "❌", None: "⬜"}
     table = "\n".join(f"- {mark[ok]} {label}" for label, ok in rows)
-    if turn.intent in ("review", "check_answer") and rows:
+    failing = socratic.failing_test(turn) is not None
+    if (turn.intent in ("review", "check_answer") or failing) and rows:
         missing = [label for label, ok in rows if ok is False]
         verdict = ("Every criterion I can check is met — submit it and celebrate!" if not missing and
                    all(ok for _, ok in rows) else "Here is where your project stands against its rubric:")

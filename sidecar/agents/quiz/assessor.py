@@ -120,7 +120,13 @@ def challenge_respond(turn: Turn) -> Reply:
         reply = reply_hint(turn)
         reply.agent = "assessor"
         return reply
+    # Minimal help still reads an error out plainly: which line Python stopped on, and why (what the
+    # test output says anyway), never what to change.
+    failing = socratic.failing_test(turn)
+    error = socratic.describe_error(str(failing.get("message", "") or "")) if failing and not failing.get("hidden") \
+        else None
     text = tone.join("This is a timed challenge, so I only give **Hint**s (each one cancels the no-hints bonus). "
                      "You can do this: read the task once more and start with the simplest case.",
+                     error, "Which line would you check first?" if error else None,
                      socratic.checkin_question(turn) if turn.events.get("checkin") else None)
     return Reply(text=text, agent="assessor", mode="minimal", citations=cite(turn.passages, limit=1))
