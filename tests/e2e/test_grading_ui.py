@@ -108,11 +108,14 @@ def test_wrong_solution_shows_failures_and_awards_nothing(browser: Any, demo_sit
         hints = exercise["hints"]
         tutor.get_by_role("button", name="Hint").click()
         labels = tutor.locator(".drona-msg__label")
+        # The code already calls print, which is all the first rung asks about (its done_when): skipped.
+        assert re.search(hints[0]["done_when"], 'print("Hello, World!")\nprint("bye")\n')
         page.wait_for_function(
             "() => [...document.querySelectorAll('.drona-tutor .drona-msg__label')].some("
-            "l => l.textContent.startsWith('Hint 1 of'))")
-        assert labels.last.text_content().strip() == f"Hint 1 of {len(hints)}"
-        for rung in range(2, len(hints)):
+            "l => l.textContent.startsWith('Hint 2 of'))")
+        assert labels.last.text_content().strip() == f"Hint 2 of {len(hints)}"
+        assert "I skipped hint 1" in tutor.locator(".drona-msg--tutor").last.inner_text()
+        for rung in range(3, len(hints)):
             tutor.get_by_role("button", name="Hint").click()
             page.wait_for_function(
                 "n => [...document.querySelectorAll('.drona-tutor .drona-msg__label')].some("

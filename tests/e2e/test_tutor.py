@@ -94,13 +94,17 @@ def test_failing_learner_gets_socratic_help_climbs_the_hints_and_keeps_the_conve
         response = page.request.get(href)
         assert response.ok, href
 
-        # Hints, one rung at a time, up to the bottom-out rung.
+        # Hints, one rung at a time, up to the bottom-out rung. The first rung asks what the total
+        # starts at, and the failing code already has `total = 0`: its `done_when` skips it.
+        assert hints[0].get("done_when") and re.search(hints[0]["done_when"], FAILING)
         replies = 1
-        for rung in range(1, len(hints)):
+        for rung in range(2, len(hints)):
             tutor.get_by_role("button", name="Hint").click()
             replies += 1
             last = replies_done(tutor, replies)
             assert last.locator(".drona-msg__label").text_content().strip() == f"Hint {rung} of {len(hints)}"
+            said = re.sub(r"\s+", " ", last.locator(".drona-msg__body").inner_text())
+            assert ("I skipped hint 1: your code already does that." in said) == (rung == 2), said
         # The worked answer waits: one failed submission is not enough, and the tutor says what is.
         tutor.get_by_role("button", name="Hint").click()
         replies += 1
@@ -125,7 +129,7 @@ def test_failing_learner_gets_socratic_help_climbs_the_hints_and_keeps_the_conve
 
         # The conversation is stored: a reload shows every message again, in order.
         before = conversation(tutor)
-        assert [role for role, _ in before] == ["learner", "tutor"] * (2 + len(hints))
+        assert [role for role, _ in before] == ["learner", "tutor"] * (1 + len(hints))  # hint 1 skipped
         page.reload()
         _, tutor, _ = open_sum_to_n(page, site, ready=False)
         assert conversation(tutor) == before
