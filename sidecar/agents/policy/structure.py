@@ -367,8 +367,8 @@ def _function_shape(mine: _Program, ref: _Program) -> Finding | None:
                            "Which values does the function need to be given, according to the task?")
         if want_defaults > have_defaults:
             return Finding(function.lineno, "default",
-                           f"{mine.at(function.lineno)} gives every parameter no default value, so a call that "
-                           "leaves one out fails with a TypeError.",
+                           f"{mine.at(function.lineno)} gives no parameter a default value, so a call that "
+                           "leaves one out, as the task allows, fails with a TypeError.",
                            "How do you give a parameter a default value in the `def` line?")
     return None
 
