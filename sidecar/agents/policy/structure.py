@@ -19,6 +19,7 @@ import difflib
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
 MAX_QUOTE = 80
 _HEADER = re.compile(r"^\s*(if|elif|else|for|while|def|class|try|except|finally|with)\b")
@@ -848,20 +849,26 @@ CHECKS: tuple[Check, ...] = (_discarded_value, _endless_while, _reset_in_loop, _
 def find_mistakes(code: str, solution: str) -> list[Finding]:
     """The learner's mistakes against the reference, most specific first ([] when nothing is found
     or either program can't be compared). A program Python can't read gets its syntax finding."""
+    return list(_find_mistakes(code, solution))
+
+
+@lru_cache(maxsize=512)
+def _find_mistakes(code: str, solution: str) -> tuple[Finding, ...]:
+    # One turn asks several times (the question, its variants, the mode's choice): parse once.
     if not code.strip():
-        return []
+        return ()
     try:
         tree = ast.parse(code)
     except SyntaxError as error:
-        return [syntax_finding(code, error)]
+        return (syntax_finding(code, error),)
     except (ValueError, RecursionError, MemoryError):
-        return []
+        return ()
     try:
         reference = ast.parse(solution or "")
     except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return []
+        return ()
     mine, ref = _Program(tree, code), _Program(reference, solution)
-    return list(_run(mine, ref))
+    return tuple(_run(mine, ref))
 
 
 def _run(mine: _Program, ref: _Program) -> Iterator[Finding]:
