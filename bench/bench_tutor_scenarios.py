@@ -330,7 +330,7 @@ class Harness:
 
         self.content = get_content(self.settings.catalog_db)
         self.by_slug = {e.slug: e for e in self.content.exercises.values()}
-        self.order = {lesson_id: i for i, lesson_id in enumerate(self.content.lessons)}
+        self.order = self.content.lesson_order
 
     def learner(self) -> tuple[Any, Any]:
         from sidecar.auth import service as auth

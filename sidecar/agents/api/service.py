@@ -162,7 +162,7 @@ def where_the_learner_is(passages: list[Any], lesson: LessonRecord | None, conte
     a lesson-1 question is answered from lesson 1, not from a later module (stable within each)."""
     if lesson is None:
         return passages
-    order = {lesson_id: index for index, lesson_id in enumerate(content.lessons)}
+    order = content.lesson_order
     here = order.get(lesson.id, 0)
 
     def place(passage: Any) -> int:

@@ -20,11 +20,6 @@ logger = logging.getLogger("drona.agents")
 _PIECES = re.compile(r"\S+\s*|\s+")
 
 
-def _repeats(text: str, prepared: service.Prepared) -> bool:
-    said = " ".join(text.split())
-    return bool(said) and any(" ".join(t.split()) == said for t in orchestrator.earlier_replies(prepared.turn))
-
-
 def _chunks(text: str, words: int = 4) -> list[str]:
     pieces = _PIECES.findall(text)
     return ["".join(pieces[i:i + words]) for i in range(0, len(pieces), words)]
@@ -62,7 +57,7 @@ async def reply_events(*, engine: Engine, settings: Settings,
                     exercise_id=prepared.turn.exercise.id if prepared.turn.exercise else None, source="llm",
                     verdict=gate.verdict))
                 yield "replace", {"text": text, "reason": "The reply gave too much away, so here is a hint instead."}
-            elif _repeats(gate.released, prepared):
+            elif orchestrator.repeats(gate.released, prepared.turn):
                 # Never the same reply twice in a conversation (§7.3), the model's included.
                 yield "replace", {"text": text, "reason": "That would have repeated an earlier reply."}
             else:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 
 from sidecar.agents import guard
-from sidecar.catalog.readers import ExerciseRecord
+from sidecar.catalog.readers import ExerciseRecord, final_answers
 
 
 @dataclass
@@ -29,20 +30,29 @@ class LeakPolicy:
     context: str  # what the learner has seen this turn: the task, their words and code, the passages
     learner_code: tuple[str, ...] = ()  # the learner's own code (editor, last submission): theirs to quote
 
-    def check(self, text: str) -> guard.LeakVerdict | None:
-        if not self.protected or self.exercise is None:
-            return None
+    @cached_property
+    def _known(self) -> tuple[frozenset[str], tuple[str, ...], str, list[str]]:
+        """What the learner can see this turn, worked out once (a streamed reply is checked piece by
+        piece): their own lines, the public code, everything seen, and the answers still secret.
+
+        The learner's own lines are theirs to quote, exactly as they wrote them: those are taken out
+        of the reply, and only the solution lines they wrote verbatim count as known. A line they
+        got wrong (a misspelt name) doesn't make the right one public, though the guard's
+        normalising (names renamed) would see the two as the same line."""
+        assert self.exercise is not None
         own = own_lines(self.learner_code)
-        # The learner's own lines are theirs to quote, exactly as they wrote them: those are taken out
-        # of the reply, and only the solution lines they wrote verbatim count as known. A line they
-        # got wrong (a misspelt name) doesn't make the right one public, though the guard's
-        # normalising (names renamed) would see the two as the same line.
         solution = {_squash(line) for line in self.exercise.solution.splitlines()}
         public = public_material(self.exercise) + tuple(line for line in own if line in solution)
         seen = "\n".join((self.context, *public, *self.learner_code, *public_text(self.exercise)))
+        return own, public, seen, secret_answers(self.exercise, seen)
+
+    def check(self, text: str) -> guard.LeakVerdict | None:
+        if not self.protected or self.exercise is None:
+            return None
+        own, public, seen, secret = self._known
         verdict = guard.check_reply(without_own_lines(text, own), solution=self.exercise.solution,
-                                    starter=self.exercise.starter, final_answers=secret_answers(self.exercise, seen),
-                                    context=seen, public=public, count_inline=True)
+                                    starter=self.exercise.starter, final_answers=secret, context=seen,
+                                    public=public, count_inline=True)
         return verdict if verdict.leaked else None
 
 
@@ -90,8 +100,6 @@ def secret_answers(exercise: ExerciseRecord, seen: str) -> list[str]:
     """The hidden tests' expected values that the learner cannot read anywhere: what a reply must not
     state before the bottom-out. Small whole numbers ("0", "10", "-2") are too common in any
     explanation to tell anything, so they don't count."""
-    from sidecar.catalog.readers import final_answers
-
     folded = " ".join(seen.split()).casefold()
     return [a for a in final_answers(exercise.hidden_tests)
             if not _SMALL_INTEGER.fullmatch(a.strip()) and " ".join(a.split()).casefold() not in folded]

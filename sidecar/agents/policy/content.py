@@ -24,11 +24,14 @@ class Content:
     exercises: dict[str, ExerciseRecord]
     track_titles: dict[str, str]
     track_summaries: dict[str, str]
+    lesson_order: dict[str, int]  # lesson id -> place in catalog order (track, course, module, lesson)
 
 
 def _load(path: Path) -> Content:
     tracks = readers.tracks(path)
-    return Content(lessons=readers.lessons(path), exercises=readers.exercises(path),
+    lessons = readers.lessons(path)
+    return Content(lessons=lessons, exercises=readers.exercises(path),
+                   lesson_order={lesson_id: index for index, lesson_id in enumerate(lessons)},
                    track_titles={t.id: t.title for t in tracks.values()},
                    track_summaries={t.id: t.summary for t in tracks.values()})
 

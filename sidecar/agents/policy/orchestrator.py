@@ -175,6 +175,12 @@ def _normalise(text: str) -> str:
     return " ".join(text.split())
 
 
+def repeats(text: str, turn: Turn) -> bool:
+    """Whether `text` (whitespace aside) is an earlier reply of this conversation, the model's included."""
+    said = _normalise(text)
+    return bool(said) and any(_normalise(t) == said for t in earlier_replies(turn))
+
+
 def earlier_replies(turn: Turn) -> list[str]:
     """Every earlier reply of the assistant in this conversation (the stored list, and the history)."""
     return list(turn.earlier_replies) + [h["content"] for h in turn.history if h.get("role") != "learner"]
@@ -201,9 +207,9 @@ def _variants(reply: Reply, turn: Turn) -> list[str]:
 def vary_repeat(reply: Reply, turn: Turn) -> Reply:
     """Never say the same thing twice in a conversation: a reply whose text (whitespace aside)
     equals an earlier reply's is replaced by the first variant that is new."""
-    seen = {_normalise(t) for t in earlier_replies(turn)}
-    if _normalise(reply.text) not in seen:
+    if not repeats(reply.text, turn):
         return reply
+    seen = {_normalise(t) for t in earlier_replies(turn)}
     for candidate in _variants(reply, turn):
         if _normalise(candidate) not in seen:
             reply.text = candidate

@@ -6,6 +6,8 @@ from the learner's own code, never from the reference solution.
 
 from __future__ import annotations
 
+import ast
+import difflib
 import re
 from typing import Any
 
@@ -168,9 +170,6 @@ _QUOTED_VALUE = re.compile(r"'([^'\n]+)'")
 def divergence_from_message(message: str) -> str | None:
     """For a visible test whose message says "expected X, got 'output'" about several lines of
     output: the first expected line the output doesn't have, and the output line closest to it."""
-    import ast
-    import difflib
-
     found = _EXPECTED_GOT.search(message)
     if found is None:
         return None
