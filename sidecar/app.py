@@ -24,6 +24,7 @@ from sidecar.catalog.router import router as catalog_router
 from sidecar.db.engine import get_engine, is_sqlite
 from sidecar.db.migrate import upgrade
 from sidecar.deps import SettingsDep
+from sidecar.drafts.router import router as drafts_router
 from sidecar.errors import MethodNotAllowed, NotFound, install_error_handlers
 from sidecar.gamification import service as gamification_service
 from sidecar.gamification.router import router as gamification_router
@@ -140,7 +141,7 @@ def create_app(settings: Settings | None = None, *, serve_site: bool = False,
     install_openapi(app)
     api = APIRouter(prefix="/api", dependencies=[Depends(csrf_protect)])
     for router in (health_router, auth_router, onboarding_router, catalog_router, progress_router,
-                   gamification_router, orgs_router, grading_router, agents_router):
+                   gamification_router, orgs_router, grading_router, drafts_router, agents_router):
         api.include_router(router)
     app.include_router(api)
 

@@ -94,6 +94,9 @@ class Settings(BaseSettings):
     EMBEDDING_MODEL: str = Field("minilm", description="Dense retrieval: `minilm` (bundled all-MiniLM-L6-v2, "
                                  "offline), `none` (lexical search only), or a LiteLLM embedding model such as "
                                  "`ollama/nomic-embed-text`.")
+    DRONA_TEST_CLOCK: bool = Field(False, description="Local development and end-to-end tests only: enables "
+                                   "`POST /api/test/clock`, which moves the server's clock (challenge deadlines, "
+                                   "cool-downs, streak days). Refused at start-up unless DRONA_ENV is `local`.")
     DRONA_EMBED_CACHE: str = Field("", description="File that keeps lesson-chunk vectors between builds "
                                    "(`off` disables it). Empty: `embeddings.db` in the engine's cache folder.")
 
@@ -130,6 +133,10 @@ class Settings(BaseSettings):
             raise ValueError(
                 "SECRET_KEY must be set to a random value of at least 32 characters when DRONA_ENV is "
                 "not 'local' (for example: python -c 'import secrets; print(secrets.token_urlsafe(48))')")
+        if self.DRONA_ENV != "local" and self.DRONA_TEST_CLOCK:
+            # A movable clock would let anyone reopen deadlines and cool-downs: never outside local.
+            raise ValueError("DRONA_TEST_CLOCK is for local development and tests only: it is refused when "
+                             "DRONA_ENV is not 'local'")
         return self
 
 

@@ -29,6 +29,7 @@ LAYERS: list[set[str]] = [
     {"gamification"},
     {"progress"},
     {"grading"},
+    {"drafts"},  # reads the last graded submission as the fallback draft
     {"onboarding"},
     {"agents"},
     {"openapi"},

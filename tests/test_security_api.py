@@ -41,6 +41,7 @@ from sidecar.app import create_app
 from sidecar.auth.models import LoginIn, PasswordChange, ResetConfirm, UserCreate
 from sidecar.auth.tables import UserProfile
 from sidecar.db.engine import get_engine, read_session, write_session
+from sidecar.drafts.models import DraftUpdate
 from sidecar.grading.models import SubmissionCreate
 from sidecar.progress.tables import ProgressEvent
 from sidecar.settings import REPO_ROOT, Settings
@@ -185,6 +186,7 @@ def _max_chars(model: Any) -> int:
 @pytest.mark.parametrize(("model", "method", "path"), [
     (SubmissionCreate, "POST", "/api/exercises/x/submissions"), (ChatCreate, "POST", "/api/ai/chat"),
     (HintCreate, "POST", "/api/ai/hint"), (ReviewCreate, "POST", "/api/ai/review"),
+    (DraftUpdate, "PUT", "/api/exercises/x/draft"),
     (LoginIn, "POST", "/api/auth/login"), (UserCreate, "POST", "/api/auth/signup"),
     (PasswordChange, "POST", "/api/auth/password"), (ResetConfirm, "POST", "/api/auth/password-reset/confirm"),
 ])

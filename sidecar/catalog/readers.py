@@ -72,6 +72,7 @@ class LessonRecord:
     minutes: int
     xp: int
     time_limit_minutes: int | None  # challenges only
+    attempt_policy: dict[str, Any] | None  # challenges only, as authored (None: the defaults)
     position: int  # in its module
     module_id: str
     course_id: str
@@ -193,7 +194,7 @@ def _load_lessons(path: Path) -> dict[str, LessonRecord]:
     with store.connect(path) as conn:
         rows = conn.execute(
             "SELECT l.id, l.slug, l.title, l.type, l.url, l.objectives, l.skills, l.minutes, l.xp, "
-            "l.time_limit_minutes, l.position, l.module_id, l.course_id, l.track_id FROM lessons l "
+            "l.time_limit_minutes, l.attempt_policy, l.position, l.module_id, l.course_id, l.track_id FROM lessons l "
             "JOIN modules m ON m.id = l.module_id JOIN courses c ON c.id = l.course_id "
             "JOIN tracks t ON t.id = l.track_id ORDER BY t.position, c.position, m.position, l.position").fetchall()
         placed: dict[str, list[str]] = {}
@@ -205,7 +206,8 @@ def _load_lessons(path: Path) -> dict[str, LessonRecord]:
         lessons[r["id"]] = LessonRecord(
             id=r["id"], slug=r["slug"], title=r["title"], type=r["type"], url=r["url"],
             objectives=_json(r["objectives"], []), skills=_json(r["skills"], []), minutes=r["minutes"], xp=r["xp"],
-            time_limit_minutes=r["time_limit_minutes"], position=r["position"], module_id=r["module_id"],
+            time_limit_minutes=r["time_limit_minutes"], attempt_policy=_json(r["attempt_policy"], None),
+            position=r["position"], module_id=r["module_id"],
             course_id=r["course_id"], track_id=r["track_id"], exercise_ids=tuple(placed.get(r["id"], ())),
             next_url=after["url"] if after else None, next_title=after["title"] if after else None)
     return lessons

@@ -9,7 +9,7 @@ SCHEMA_VERSION is written into `meta` (key `schema_version`) and checked when th
 the file (sidecar/catalog/store.py): a catalog.db built by another version of drona is refused
 with a 503 that says to run `drona build`. Bump it whenever a table, column or index changes.
 
-Version history: 1, columns inferred by sqlite-utils; 2, this explicit schema.
+Version history: 1, columns inferred by sqlite-utils; 2, this explicit schema; 3, lessons.attempt_policy.
 
 `chunk_vectors` (CHUNK_VECTORS) is declared here but created only by the build's vector hook
 (sidecar/compiler/vectors.py) when it has vectors to store: the retriever takes the table's
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Table name -> CREATE TABLE, in the order the compiler fills them (parents before children).
 TABLES: dict[str, str] = {
@@ -76,6 +76,7 @@ TABLES: dict[str, str] = {
     minutes INTEGER,
     xp INTEGER,
     time_limit_minutes INTEGER,  -- challenges only
+    attempt_policy TEXT,  -- challenges only: JSON object as authored (attempt-policy.schema.json), NULL: defaults
     position INTEGER NOT NULL,
     url TEXT,
     body TEXT
@@ -179,7 +180,7 @@ CHUNK_VECTORS = ("CREATE TABLE chunk_vectors (chunk_id TEXT PRIMARY KEY REFERENC
 
 # Columns holding JSON text (lists and dicts on the Python side).
 JSON_COLUMNS: dict[str, tuple[str, ...]] = {
-    "lessons": ("objectives", "skills"),
+    "lessons": ("objectives", "skills", "attempt_policy"),
     "exercises": ("visible_tests", "hidden_tests", "hints", "misconceptions"),
     "quiz_items": ("skills", "choices", "answer", "accept"),
     "achievements": ("rule",),

@@ -146,7 +146,8 @@ def _tables(catalog: Catalog, render: markdown.Markdown) -> dict[str, list[dict[
                         "slug": lesson.slug, "title": lesson.data["title"], "type": lesson.type,
                         "objectives": lesson.data["objectives"], "skills": lesson.data["skills"],
                         "minutes": lesson.data["minutes"], "xp": lesson.xp,
-                        "time_limit_minutes": lesson.data.get("time_limit_minutes"), "position": l_pos,
+                        "time_limit_minutes": lesson.data.get("time_limit_minutes"),
+                        "attempt_policy": lesson.data.get("attempt_policy"), "position": l_pos,
                         "url": lesson_url(track, course, module, lesson), "body": lesson.body})
                     for c_index, chunk in enumerate(chunk_lesson(lesson, module)):
                         rows["lesson_chunks"].append({

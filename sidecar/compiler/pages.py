@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from sidecar.courseware.lesson_types import lesson_type_name
 from sidecar.courseware.model import (
     DIRECTIVE_RE,
     Catalog,
@@ -161,10 +162,12 @@ def render_body(lesson: Lesson, module: Module) -> str:
     return "\n".join(out) + "\n"
 
 
-def _card(title: str, summary: str, url: str | None, badge: str | None = None, meta: str = "") -> str:
+def _card(title: str, summary: str, url: str | None, badge: str | None = None, meta: str = "",
+          heading: str = "h3") -> str:
     badge_html = f'<span class="drona-badge">{html.escape(badge)}</span>' if badge else ""
     meta_html = f'<p class="drona-card__meta">{html.escape(meta)}</p>' if meta else ""
-    inner = f"{badge_html}<h3>{html.escape(title)}</h3><p>{html.escape(summary)}</p>{meta_html}"
+    inner = (f"{badge_html}<{heading}>{html.escape(title)}</{heading}><p>{html.escape(summary)}</p>"
+             f"{meta_html}")
     if url:
         return f'<a class="drona-card" href="{html.escape(url)}">{inner}</a>'
     return f'<div class="drona-card drona-card--planned" aria-disabled="true">{inner}</div>'
@@ -174,24 +177,62 @@ def _rel(from_dir_depth: int, url: str) -> str:
     return "../" * from_dir_depth + url
 
 
+def first_lesson_url(catalog: Catalog) -> str | None:
+    """The first lesson of the first authored (not planned) course, relative to the site root."""
+    for track in catalog.tracks:
+        if track.planned:
+            continue
+        for course in track.courses:
+            if course.planned:
+                continue
+            for module in course.modules:
+                if module.lessons:
+                    return lesson_url(track, course, module, module.lessons[0])
+    return None
+
+
 def home_page(catalog: Catalog) -> str:
+    """The landing page: what this is, one button that starts learning, where you left off, the catalog.
+
+    The "Start the first lesson" link is static (it works on a static host and signed out); the
+    "Continue where you left off" card stays hidden until site/src/home.js finds a lesson to continue.
+    """
     tracks = {t.slug: t for t in catalog.tracks}
+    start = first_lesson_url(catalog)
+    start_html = (f'<a class="drona-btn drona-btn--primary drona-btn--big" href="{html.escape(start)}" '
+                  f'data-drona-start-first>Start the first lesson</a>\n' if start else "")
     out = [
         "---\ntitle: Learn by doing\nhide: [navigation, toc]\n---\n\n",
-        '<div class="drona-hero" markdown>\n\n# Learn by doing\n\n',
-        "No videos. You write and run real code in your browser, and a tutor guides you with "
-        "questions instead of handing over answers.\n\n</div>\n\n",
+        '<div class="drona-hero">\n',
+        '<p class="drona-hero__kicker">Free, hands-on courses</p>\n',
+        "<h1>Learn to code by writing code</h1>\n",
+        '<p class="drona-hero__lead">No videos. Every lesson has you write and run real Python in your '
+        "browser, with tests that check your work and a tutor that guides you with questions instead of "
+        "handing over answers.</p>\n",
+        '<p class="drona-hero__actions">\n',
+        start_html,
+        '<a class="drona-btn drona-btn--secondary drona-btn--big" href="#catalog">Browse the courses</a>\n',
+        "</p>\n",
+        '<ul class="drona-hero__points">\n<li>Short lessons, each ending in code you run</li>\n'
+        "<li>Instant feedback from tests</li>\n<li>Sign up free to save progress and earn XP</li>\n</ul>\n",
+        "</div>\n\n",
+        # Filled by site/src/home.js for a signed-in learner with a lesson to continue (GET /api/progress).
+        '<section class="drona-continue" data-drona-home-continue hidden aria-labelledby="drona-continue-title">\n'
+        '<h2 id="drona-continue-title">Continue where you left off</h2>\n'
+        '<p class="drona-continue__lesson"></p>\n</section>\n\n',
+        '<h2 id="catalog">Courses</h2>\n\n',
     ]
     for domain in catalog.domains:
         domain_tracks = [tracks[s] for s in domain.get("tracks", []) if s in tracks]
         if not domain_tracks:
             continue
-        out.append(f"## {domain['title']}\n\n{domain['summary']}\n\n<div class=\"drona-catalog\">")
-        for track in domain_tracks:
+        out.append(f"### {domain['title']}\n\n{domain['summary']}\n\n<div class=\"drona-catalog\">")
+        # Authored tracks first: a planned one is an outline, marked "Planned".
+        for track in sorted(domain_tracks, key=lambda t: t.planned):
             courses = len(track.courses)
             meta = f"{courses} course{'s' if courses != 1 else ''}"
             badge = "Planned" if track.planned else None
-            out.append(_card(track.data["title"], track.data["summary"], track_url(track), badge, meta))
+            out.append(_card(track.data["title"], track.data["summary"], track_url(track), badge, meta, "h4"))
         out.append("</div>\n\n")
     return "".join(out)
 
@@ -215,16 +256,96 @@ def track_page(track: Track) -> str:
     return "".join(out)
 
 
+def _type_html(lesson: Lesson) -> str:
+    # The human name (lesson_types.py); the raw type stays in a data attribute for styling and scripts.
+    return (f'<span class="drona-type" data-lesson-type="{html.escape(lesson.type)}">'
+            f"{html.escape(lesson_type_name(lesson.type))}</span>")
+
+
+def _lesson_link(title: str, target: str, lesson: Lesson, module: Module) -> str:
+    # attr_list puts the ids on the <a>: course-progress.js marks the link by the lesson's and names
+    # the module of the lesson to continue by the module's.
+    return (f'[{title}]({target}){{: data-lesson-id="{html.escape(lesson.id)}" '
+            f'data-module-id="{html.escape(module.id)}" }}')
+
+
+def course_sequence(course: Course) -> list[tuple[Module, Lesson]]:
+    """Every lesson of the course in reading order, across its modules."""
+    return [(module, lesson) for module in course.modules for lesson in module.lessons]
+
+
+def next_course(track: Track, course: Course) -> Course | None:
+    """The course after this one in its track, if it is authored (a planned one has no pages yet)."""
+    courses = list(track.courses)
+    position = next(i for i, c in enumerate(courses) if c is course)
+    if position + 1 < len(courses) and not courses[position + 1].planned:
+        return courses[position + 1]
+    return None
+
+
+def _after_course(track: Track, course: Course) -> dict[str, str]:
+    """What comes after a completed course: the next course of the track, else the track's page."""
+    following = next_course(track, course)
+    if following is not None:
+        return {"title": following.data["title"], "url": course_url(track, following), "kind": "course"}
+    return {"title": track.data["title"], "url": track_url(track), "kind": "track"}
+
+
+def lesson_neighbours(track: Track, course: Course, lesson: Lesson) -> tuple[dict[str, str] | None, dict[str, str]]:
+    """(previous, next) of a lesson in its course, each {title, url, kind}: site-root-relative URLs.
+
+    Across module boundaries; the first lesson has no previous, the last lesson's next is the
+    course page (where the course's completion shows).
+    """
+    sequence = course_sequence(course)
+    position = next(i for i, (_, item) in enumerate(sequence) if item is lesson)
+    previous = None
+    if position > 0:
+        module, before = sequence[position - 1]
+        previous = {"title": before.data["title"], "url": lesson_url(track, course, module, before),
+                    "kind": "lesson"}
+    if position + 1 < len(sequence):
+        module, after = sequence[position + 1]
+        return previous, {"title": after.data["title"], "url": lesson_url(track, course, module, after),
+                          "kind": "lesson"}
+    return previous, {"title": course.data["title"], "url": course_url(track, course), "kind": "course"}
+
+
+def _course_card(track: Track, course: Course) -> str:
+    """The card at the top of a course page: "Start the course" as written here (signed out, static
+    hosting); course-progress.js turns it into "Continue" and the completion summary from the
+    learner's progress. The data-* attributes carry what those need and the API does not know."""
+    sequence = course_sequence(course)
+    if not sequence:
+        return ""
+    first_module, first = sequence[0]
+    after = _after_course(track, course)
+    minutes = sum(int(lesson.data["minutes"]) for _, lesson in sequence)
+    data = {"course-id": course.id, "after-url": after["url"], "after-title": after["title"],
+            "after-kind": after["kind"]}
+    attrs = "".join(f' data-{key}="{html.escape(value)}"' for key, value in data.items())
+    # Raw HTML with no blank line, so Markdown leaves it whole; the link is relative to the course page.
+    return (f'<section class="drona-course-card" data-drona-course-card{attrs} '
+            'aria-labelledby="drona-course-card-title">'
+            f'<h2 class="drona-course-card__title" id="drona-course-card-title">Start the course</h2>'
+            f'<p class="drona-course-card__text">{len(sequence)} lessons in {len(course.modules)} modules, '
+            f"about {minutes} minutes.</p>"
+            f'<p class="drona-course-card__actions"><a class="drona-btn drona-btn--primary" '
+            f'href="{html.escape(first_module.slug)}/{html.escape(first.slug)}/">Start with '
+            f"{html.escape(first.data['title'])}</a></p></section>\n\n")
+
+
 def course_page(track: Track, course: Course) -> str:
     out = [_front_matter({"title": course.data["title"]})]
     out.append(f"# {course.data['title']}\n\n{course.data['summary']}\n\n")
+    out.append(_course_card(track, course))
     for number, module in enumerate(course.modules, 1):
         minutes = sum(int(lesson.data["minutes"]) for lesson in module.lessons)
         out.append(f"## {number}. [{module.data['title']}]({module.slug}/index.md)\n\n")
         out.append(f"{module.data['summary']} *About {minutes} minutes.*\n\n")
         for lesson in module.lessons:
-            out.append(f"- [{lesson.data['title']}]({module.slug}/{lesson.slug}.md) "
-                       f"<span class=\"drona-type\">{lesson.type}</span>\n")
+            link = _lesson_link(lesson.data["title"], f"{module.slug}/{lesson.slug}.md", lesson, module)
+            out.append(f"- {link} {_type_html(lesson)}\n")
         out.append("\n")
     return "".join(out)
 
@@ -233,13 +354,14 @@ def module_page(module: Module) -> str:
     out = [_front_matter({"title": module.data["title"]})]
     out.append(f"# {module.data['title']}\n\n{module.data['summary']}\n\n")
     for lesson in module.lessons:
-        out.append(f"1. [{lesson.data['title']}]({lesson.slug}.md) — {lesson.data['minutes']} min, "
-                   f"<span class=\"drona-type\">{lesson.type}</span>\n")
+        link = _lesson_link(lesson.data["title"], f"{lesson.slug}.md", lesson, module)
+        out.append(f"1. {link} — {lesson.data['minutes']} min, {_type_html(lesson)}\n")
     return "".join(out) + "\n"
 
 
 def lesson_page(track: Track, course: Course, module: Module, lesson: Lesson, position: int, total: int) -> str:
     graded = any(p.kind in ("exercise", "quiz") for p in lesson.placements)
+    previous, following = lesson_neighbours(track, course, lesson)
     meta: dict[str, Any] = {
         "title": lesson.data["title"],
         "template": "lesson.html",
@@ -248,6 +370,7 @@ def lesson_page(track: Track, course: Course, module: Module, lesson: Lesson, po
             "module_id": module.id,
             "course_id": course.id,
             "lesson_type": lesson.type,
+            "lesson_type_name": lesson_type_name(lesson.type),
             # No exercise or quiz: reading it completes it (a "Mark complete" button); otherwise only
             # a server-graded result completes it.
             "completes_on_reading": not graded,
@@ -261,8 +384,14 @@ def lesson_page(track: Track, course: Course, module: Module, lesson: Lesson, po
                 {"title": module.data["title"], "url": module_url(track, course, module)},
                 {"title": lesson.data["title"]},
             ],
+            # Static links (lesson.html): they work signed out and without the sidecar.
+            "prev": previous,
+            "next": following,
         },
     }
+    if following["kind"] == "course":
+        # The course's last lesson: its end panel shows the course's completion and what comes next.
+        meta["drona"]["after_course"] = _after_course(track, course)
     if "time_limit_minutes" in lesson.data:
         meta["drona"]["time_limit_minutes"] = lesson.data["time_limit_minutes"]
     return _front_matter(meta) + f"# {lesson.data['title']}\n\n" + render_body(lesson, module)
@@ -283,6 +412,9 @@ APP_PAGES = (
     ("dashboard.md", "Your dashboard", "dashboard"),
     ("leaderboard.md", "Leaderboard", "leaderboard"),
 )
+
+
+PLANNED_SECTION = "Planned tracks"  # the nav section that holds every planned track
 
 
 def page_url(rel: str) -> str:
@@ -315,6 +447,9 @@ def write_pages(catalog: Catalog, docs: Path) -> PageSet:
     result.nav.append({"Home": "index.md"})
     for rel, title, app in APP_PAGES:
         write(rel, app_page(title, app), title)
+    # Planned tracks are outlines: their pages build, but in the nav they wait together under one
+    # section instead of crowding the courses a learner can take today.
+    planned_nav: list[Any] = []
     for track in catalog.tracks:
         write(f"{track.slug}/index.md", track_page(track), track.data["title"])
         track_nav: list[Any] = [f"{track.slug}/index.md"]
@@ -338,5 +473,7 @@ def write_pages(catalog: Catalog, docs: Path) -> PageSet:
                 result.quizzes += len(module.quizzes)
                 course_nav.append({module.data["title"]: module_nav})
             track_nav.append({course.data["title"]: course_nav})
-        result.nav.append({track.data["title"]: track_nav})
+        (planned_nav if track.planned else result.nav).append({track.data["title"]: track_nav})
+    if planned_nav:
+        result.nav.append({PLANNED_SECTION: planned_nav})
     return result

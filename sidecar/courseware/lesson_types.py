@@ -31,3 +31,29 @@ def read_lesson_types(schemas_dir: Path | None = None) -> tuple[str, ...]:
 
 
 LESSON_TYPES: tuple[str, ...] = read_lesson_types()
+
+# What learners read for each type (course and module pages, the lesson's chip). The schema owns
+# which types exist; the words shown for them live here, once. Every type needs a name: an import
+# that finds one missing fails, so a new type in the schema cannot reach a page as a raw label.
+LESSON_TYPE_NAMES: dict[str, str] = {
+    "concept": "Concept",
+    "guided-discovery": "Guided discovery",
+    "code-along": "Code-along",
+    "sandbox": "Sandbox",
+    "challenge": "Timed challenge",
+    "project-milestone": "Project milestone",
+    "reflection": "Reflection",
+    "quiz": "Quiz",
+}
+
+_unnamed = [t for t in LESSON_TYPES if t not in LESSON_TYPE_NAMES]
+if _unnamed:
+    raise RuntimeError(f"lesson types without a display name in {__name__}.LESSON_TYPE_NAMES: {_unnamed}")
+
+
+def lesson_type_name(lesson_type: str) -> str:
+    """The name learners read for a lesson type ("guided-discovery" → "Guided discovery")."""
+    try:
+        return LESSON_TYPE_NAMES[lesson_type]
+    except KeyError:
+        raise ValueError(f"unknown lesson type {lesson_type!r}: one of {', '.join(LESSON_TYPES)}") from None

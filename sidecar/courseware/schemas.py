@@ -14,6 +14,8 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
 
 from sidecar.engine import engine_files
 
@@ -49,10 +51,23 @@ def schemas_dir() -> Path:
 
 
 @cache
+def registry(directory: str | None = None) -> Registry[Any]:
+    """Every schema of the folder by its $id: kinds share parts (attempt-policy.schema.json) by $ref."""
+    path = Path(directory) if directory else schemas_dir()
+    resources = []
+    for file in sorted(path.glob("*.schema.json")):
+        schema = json.loads(file.read_text(encoding="utf-8"))
+        resource = Resource.from_contents(schema, default_specification=DRAFT202012)
+        resources.append((str(schema.get("$id", file.name)), resource))
+    return Registry().with_resources(resources)
+
+
+@cache
 def validator(kind: str, directory: str | None = None) -> Draft202012Validator:
     path = Path(directory) if directory else schemas_dir()
     schema = json.loads((path / f"{kind}.schema.json").read_text(encoding="utf-8"))
-    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    return Draft202012Validator(schema, registry=registry(directory),
+                                format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
 def label(path: tuple[Any, ...]) -> str:

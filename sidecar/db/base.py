@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import DateTime, MetaData, TypeDecorator
 from sqlalchemy.engine import Dialect
@@ -39,5 +39,22 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+# How far the server's clock is moved from the real one. Zero except under end-to-end tests, which
+# move it through POST /api/test/clock (DRONA_TEST_CLOCK, local only) to "come back a day later"
+# without waiting. One value per process: `drona serve` is one process.
+_clock_offset = timedelta(0)
+
+
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """The server's clock: every deadline, completion time and streak day is read from here."""
+    return datetime.now(UTC) + _clock_offset
+
+
+def clock_offset() -> timedelta:
+    return _clock_offset
+
+
+def set_clock_offset(offset: timedelta) -> None:
+    """Move the server's clock (tests only: the API's test-clock endpoint is settings-gated)."""
+    global _clock_offset
+    _clock_offset = offset

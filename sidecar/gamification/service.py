@@ -80,6 +80,15 @@ def total_xp(session: Session, user_id: str) -> int:
                               .where(XpTransaction.user_id == user_id)) or 0)
 
 
+def xp_by_source(session: Session, user_id: str) -> dict[str, int]:
+    """The learner's XP ledger as {source key: XP}: what each lesson, quiz, module and badge paid."""
+    paid: dict[str, int] = {}
+    for key, amount in session.execute(select(XpTransaction.source_key, XpTransaction.amount)
+                                       .where(XpTransaction.user_id == user_id)):
+        paid[key] = paid.get(key, 0) + int(amount)
+    return paid
+
+
 def _streak(tx: Tx, user_id: str, *, lock: bool) -> tuple[str, streaks.StreakState] | None:
     """(time zone, streak state) of the learner; `lock` holds the row on PostgreSQL until commit."""
     row = tx.row(f"SELECT {_STREAK_COLUMNS} FROM user_profiles WHERE user_id = :user_id"  # noqa: S608

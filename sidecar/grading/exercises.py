@@ -11,11 +11,12 @@ import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Engine, func, select, update
+from sqlalchemy.orm import Session
 
 from sidecar.catalog import readers
 from sidecar.catalog.readers import ExerciseRecord
@@ -23,16 +24,15 @@ from sidecar.catalog.service import get_index
 from sidecar.db.base import utcnow
 from sidecar.db.engine import Tx, read_session, write_session
 from sidecar.db.upsert import insert_ignore
-from sidecar.errors import Conflict, InvalidInput, NotFound, Unavailable
+from sidecar.errors import Conflict, InvalidInput, Unavailable
 from sidecar.progress import completion
 from sidecar.progress.models import RewardPublic
 
+from . import challenges
 from .models import SubmissionPublic, TestResultPublic
-from .tables import ChallengeStart, HintReveal, Submission
+from .tables import HintReveal, Submission
 
 MAX_CODE_CHARS = 50_000
-# Grace for the request in flight when a challenge's clock runs out.
-CHALLENGE_GRACE = timedelta(seconds=5)
 
 
 def load_exercise(catalog_db: Path, exercise_id: str) -> ExerciseRecord:
@@ -56,11 +56,6 @@ def _to_public(sub: Submission, *, reward: RewardPublic | None, message: str, du
                             created_at=sub.created_at, reward=reward)
 
 
-def _challenge_deadline(engine: Engine, user_id: str, lesson_id: str) -> ChallengeStart | None:
-    with read_session(engine) as session:
-        return session.get(ChallengeStart, (user_id, lesson_id))
-
-
 @dataclass(frozen=True)
 class Pending:
     """A submission accepted for grading: what the sandbox needs, and what recording it needs."""
@@ -71,6 +66,8 @@ class Pending:
     seed: int
     tests: list[dict[str, Any]]
     at: datetime
+    challenge_mode: Literal["timed", "practice"] | None = None  # challenge lessons: see challenges.py
+    practice_xp: bool = True  # the challenge's policy: does a practice pass earn the ordinary lesson XP
 
 
 def prepare_submission(*, engine: Engine, catalog_db: Path, user_id: str, exercise_id: str, code: str,
@@ -93,17 +90,26 @@ def prepare_submission(*, engine: Engine, catalog_db: Path, user_id: str, exerci
         return _to_public(previous, reward=reward.public(), duplicate=True, message="Already graded.")
     lesson = get_index(catalog_db=catalog_db).lessons.get(exercise.lesson_id or "")
     now = utcnow()
-    if lesson is not None and lesson.type == "challenge":
-        start = _challenge_deadline(engine, user_id, lesson.id)
-        if start is None:
-            raise Conflict("Open the challenge first: its clock starts when you open it.")
-        if now > start.deadline + CHALLENGE_GRACE:
+    challenge_mode: Literal["timed", "practice"] | None = None
+    practice_xp = True
+    found = challenges.challenge(catalog_db, lesson.id) if lesson is not None else None
+    if found is not None:
+        state = challenges.state_of(engine=engine, found=found, user_id=user_id, now=now)
+        mode = state.submission_mode(grace=challenges.GRACE)
+        if mode == "locked":
+            if state.latest is None:
+                raise Conflict("Press Start first: this challenge is graded only while its clock runs.",
+                               {"status": state.status})
             raise Conflict("Time is up for this challenge: this submission was not graded.",
-                           {"deadline": start.deadline.isoformat()})
+                           {"deadline": state.latest.deadline.isoformat(), "status": state.status,
+                            "retake_at": state.retake_at.isoformat() if state.retake_at else None})
+        challenge_mode = mode
+        practice_xp = found.policy.practice_xp
     # Randomized exercises draw fresh inputs per submission, on the trusted side.
     seed = secrets.randbelow(2**31) if exercise.randomized else 0
     tests = exercise.tests
-    return Pending(exercise=exercise, code=code, client_id=client_id, seed=seed, tests=tests, at=now)
+    return Pending(exercise=exercise, code=code, client_id=client_id, seed=seed, tests=tests, at=now,
+                   challenge_mode=challenge_mode, practice_xp=practice_xp)
 
 
 def grade_pending(*, pending: Pending, sandbox: Callable[[], Any]) -> Any:
@@ -119,8 +125,7 @@ def grade_pending(*, pending: Pending, sandbox: Callable[[], Any]) -> Any:
 
 def record_submission(*, engine: Engine, catalog_db: Path, user_id: str, pending: Pending, graded: Any,
                       gamification_enabled: bool) -> SubmissionPublic:
-    return _record(engine=engine, catalog_db=catalog_db, user_id=user_id, exercise=pending.exercise,
-                   code=pending.code, client_id=pending.client_id, graded=graded, at=pending.at,
+    return _record(engine=engine, catalog_db=catalog_db, user_id=user_id, pending=pending, graded=graded,
                    gamification_enabled=gamification_enabled)
 
 
@@ -136,8 +141,9 @@ def submit(*, engine: Engine, catalog_db: Path, user_id: str, exercise_id: str, 
                              gamification_enabled=gamification_enabled)
 
 
-def _record(*, engine: Engine, catalog_db: Path, user_id: str, exercise: ExerciseRecord, code: str, client_id: str,
-            graded: Any, at: datetime, gamification_enabled: bool) -> SubmissionPublic:
+def _record(*, engine: Engine, catalog_db: Path, user_id: str, pending: Pending, graded: Any,
+            gamification_enabled: bool) -> SubmissionPublic:
+    exercise, code, client_id, at = pending.exercise, pending.code, pending.client_id, pending.at
     with write_session(engine) as session:
         earlier = session.scalar(select(func.count()).select_from(Submission).where(
             Submission.user_id == user_id, Submission.exercise_id == exercise.id)) or 0
@@ -155,7 +161,9 @@ def _record(*, engine: Engine, catalog_db: Path, user_id: str, exercise: Exercis
             # The first pass completes the lesson; what it earns is decided in progress.completion.
             reward = completion.complete_graded_lesson(
                 tx, catalog_db=catalog_db, user_id=user_id, lesson_id=exercise.lesson_id, at=at,
-                attempt=completion.Attempt.exercise(first_try=earlier == 0, hints_used=hints_used),
+                attempt=completion.Attempt.exercise(first_try=earlier == 0, hints_used=hints_used,
+                                                    practice=pending.challenge_mode == "practice",
+                                                    practice_xp=pending.practice_xp),
                 gamification_enabled=gamification_enabled)
             session.execute(update(Submission).where(Submission.id == submission.id)
                             .values(xp_awarded=reward.xp_awarded))
@@ -163,22 +171,26 @@ def _record(*, engine: Engine, catalog_db: Path, user_id: str, exercise: Exercis
         else:
             reward = completion.unchanged(tx, user_id=user_id, lesson_id=exercise.lesson_id,
                                           gamification_enabled=gamification_enabled, at=at)
-    return _to_public(submission, reward=reward.public(), duplicate=False, message=graded.message)
+    public = _to_public(submission, reward=reward.public(), duplicate=False, message=graded.message)
+    public.challenge_mode = pending.challenge_mode
+    return public
 
 
-def start_challenge(*, engine: Engine, catalog_db: Path, user_id: str, lesson_id: str) -> ChallengeStart:
-    lesson = get_index(catalog_db=catalog_db).lessons.get(lesson_id)
-    if lesson is None or lesson.type != "challenge":
-        raise NotFound("No challenge lesson with that id.")
-    minutes = readers.time_limit_minutes(catalog_db, lesson_id)
-    now = utcnow()
-    with write_session(engine) as session:
-        insert_ignore(session, ChallengeStart, {"user_id": user_id, "lesson_id": lesson_id, "started_at": now,
-                                                "deadline": now + timedelta(minutes=int(minutes))},
-                      ["user_id", "lesson_id"])
-        start = session.get(ChallengeStart, (user_id, lesson_id))
-        assert start is not None
-        return start
+@dataclass(frozen=True)
+class LastCode:
+    """The code a learner last sent for grading on one exercise (restores their editor elsewhere)."""
+
+    code: str
+    passed: bool
+    created_at: datetime
+
+
+def last_code(session: Session, *, user_id: str, exercise_id: str) -> LastCode | None:
+    """The learner's newest submission's code on the exercise, None when there is none."""
+    row = session.scalars(select(Submission).where(Submission.user_id == user_id,
+                                                   Submission.exercise_id == exercise_id)
+                          .order_by(Submission.created_at.desc()).limit(1)).first()
+    return LastCode(code=row.code, passed=row.passed, created_at=row.created_at) if row else None
 
 
 def history(*, engine: Engine, user_id: str, exercise_id: str) -> list[SubmissionPublic]:

@@ -1,14 +1,17 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 import anyio.to_thread
 from fastapi import APIRouter, Request
 
 from sidecar.auth.deps import CurrentPrincipal, OptionalPrincipal
-from sidecar.db.base import utcnow
+from sidecar.db.base import clock_offset, set_clock_offset, utcnow
 from sidecar.deps import CatalogDbDep, EngineDep, SandboxDep, SettingsDep
+from sidecar.errors import NotFound
 from sidecar.settings import Settings
 
-from . import exercises, service
+from . import challenges, exercises, service
 from .models import (
     ChallengePublic,
     HintPublic,
@@ -16,6 +19,8 @@ from .models import (
     QuizAttemptPublic,
     SubmissionCreate,
     SubmissionPublic,
+    TestClockPublic,
+    TestClockSet,
 )
 from .scheduler import GradingQueue
 
@@ -25,14 +30,28 @@ router = APIRouter(tags=["grading"])
 @router.post("/quizzes/{quiz_id}/attempts", response_model=QuizAttemptPublic, summary="Grade a quiz attempt")
 def create_quiz_attempt(quiz_id: str, attempt: QuizAttemptCreate, settings: SettingsDep, catalog_db: CatalogDbDep,
                         engine: EngineDep, principal: OptionalPrincipal) -> QuizAttemptPublic:
-    """Score, per-item correctness and explanations. Unanswered items count as wrong. Signed in, the attempt
-    is stored, the best score kept, and the first pass earns XP (§8.2) and completes the quiz lesson."""
+    """Score and per-item correctness. A passing attempt also gets the key and the explanations; a failing
+    one only which items were wrong, with a nudge where to look again (no key: a retake still means
+    something). Multiple-choice answers are indices in the authored order, however the page shuffled them.
+    Unanswered items count as wrong. Signed in, the attempt is stored, the best score kept, and the first
+    pass earns XP (§8.2) and completes the quiz lesson."""
     result = service.grade_quiz(catalog_db=catalog_db, quiz_id=quiz_id, answers=attempt.answers)
     if principal is None:
         return result
     return service.record_quiz_attempt(engine=engine, catalog_db=catalog_db, user_id=principal.user.id,
                                        attempt=result, answers=attempt.answers,
                                        gamification_enabled=settings.ENABLE_GAMIFICATION)
+
+
+@router.get("/quizzes/{quiz_id}/attempts/latest", response_model=QuizAttemptPublic | None,
+            summary="Your latest attempt at a quiz, reviewed")
+def latest_quiz_attempt(quiz_id: str, principal: CurrentPrincipal, engine: EngineDep,
+                        catalog_db: CatalogDbDep) -> QuizAttemptPublic | None:
+    """The score, whether it passed, your best score and the per-item review of your latest attempt: the
+    key and explanations only when that attempt passed. null when you have not tried this quiz yet (so
+    that a page asking is not an error); 404 for an unknown quiz."""
+    return service.latest_quiz_attempt(engine=engine, catalog_db=catalog_db, user_id=principal.user.id,
+                                       quiz_id=quiz_id)
 
 
 def _grading_queue(request: Request, settings: Settings) -> GradingQueue:
@@ -84,11 +103,31 @@ def next_hint(exercise_id: str, principal: CurrentPrincipal, engine: EngineDep, 
                              exercise_id=exercise_id)
 
 
+@router.get("/challenges/{lesson_id}", response_model=ChallengePublic, summary="Your state on a timed challenge")
+def challenge_state(lesson_id: str, principal: CurrentPrincipal, engine: EngineDep,
+                    catalog_db: CatalogDbDep) -> ChallengePublic:
+    """Starts nothing: not started, running (seconds_left, deadline), expired or passed; the attempt number,
+    when a retake becomes possible, what a submission gets now (timed, practice or locked) and the policy."""
+    return challenges.read_state(engine=engine, catalog_db=catalog_db, user_id=principal.user.id,
+                                 lesson_id=lesson_id).public()
+
+
 @router.post("/challenges/{lesson_id}/start", response_model=ChallengePublic, summary="Start a timed challenge")
 def start_challenge(lesson_id: str, principal: CurrentPrincipal, engine: EngineDep,
                     catalog_db: CatalogDbDep) -> ChallengePublic:
-    """The server's clock starts at the first opening; later calls return the same deadline."""
-    start = exercises.start_challenge(engine=engine, catalog_db=catalog_db, user_id=principal.user.id,
-                                      lesson_id=lesson_id)
-    left = max(0.0, (start.deadline - utcnow()).total_seconds())
-    return ChallengePublic(lesson_id=lesson_id, started_at=start.started_at, deadline=start.deadline, seconds_left=left)
+    """Starts an attempt when the learner presses Start; while one runs, answers it (no new clock). After
+    the time is up a retake starts once the cool-down has passed and attempts remain; else 409 with
+    `details.retake_at` (or `attempts_left` 0). 409 too once the challenge is passed."""
+    return challenges.start(engine=engine, catalog_db=catalog_db, user_id=principal.user.id,
+                            lesson_id=lesson_id).public()
+
+
+@router.post("/test/clock", response_model=TestClockPublic, summary="Move the server's clock (tests, local only)",
+             include_in_schema=False)
+def set_test_clock(body: TestClockSet, principal: CurrentPrincipal, settings: SettingsDep) -> TestClockPublic:
+    """End-to-end tests "come back a day later" without waiting. 404 unless DRONA_TEST_CLOCK is on, which
+    settings refuse outside DRONA_ENV=local; the check is repeated here in case settings were built by hand."""
+    if not settings.DRONA_TEST_CLOCK or settings.DRONA_ENV != "local":
+        raise NotFound("Not found.")
+    set_clock_offset(timedelta(seconds=body.offset_seconds))
+    return TestClockPublic(offset_seconds=clock_offset().total_seconds(), now=utcnow())

@@ -10,9 +10,10 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from sidecar.catalog import readers
+from sidecar.catalog.readers import LessonRecord, QuizRecord
 from sidecar.catalog.service import get_index
 from sidecar.db.base import utcnow
-from sidecar.db.engine import Tx, write_session
+from sidecar.db.engine import Tx, read_session, write_session
 from sidecar.errors import InvalidInput
 from sidecar.gamification import xp
 from sidecar.progress import completion
@@ -58,11 +59,81 @@ def grade_quiz(*, catalog_db: Path, quiz_id: str, answers: dict[str, Answer]) ->
     too_long = [k for k, v in answers.items() if isinstance(v, str) and len(v) > MAX_ANSWER_CHARS]
     if too_long:
         raise InvalidInput(f"Answers are limited to {MAX_ANSWER_CHARS} characters.", {"items": too_long})
-    results = [QuizItemResult(item_id=item["id"], correct=is_correct(item, answers.get(item["id"])),
-                              explanation_html=item["explanation_html"]) for item in items]
-    score = round(100.0 * sum(r.correct for r in results) / len(results), 1) if results else 0.0
-    return QuizAttemptPublic(quiz_id=quiz_id, score_percent=score, passed=score >= quiz.pass_percent,
-                             items=results)
+    marks = [is_correct(item, answers.get(item["id"])) for item in items]
+    score = round(100.0 * sum(marks) / len(marks), 1) if marks else 0.0
+    passed = score >= quiz.pass_percent
+    return QuizAttemptPublic(quiz_id=quiz_id, score_percent=score, passed=passed, revealed=passed,
+                             items=review(catalog_db=catalog_db, quiz=quiz, items=items, answers=answers,
+                                          reveal=passed))
+
+
+def _public_key(item: dict[str, Any]) -> Answer:
+    key = json.loads(item["answer"])
+    if item["kind"] in ("multiple-choice", "find-the-bug"):
+        return int(key)
+    return str(key)
+
+
+def _lesson_to_reread(catalog_db: Path, quiz: QuizRecord, skills: list[str]) -> LessonRecord | None:
+    """The lesson of the quiz's module that teaches most of the item's skills (the earliest on a tie)."""
+    best: tuple[int, int] | None = None
+    found: LessonRecord | None = None
+    for lesson in readers.lessons(catalog_db).values():
+        if lesson.module_id != quiz.module_id or lesson.id == quiz.lesson_id:
+            continue
+        shared = len(set(lesson.skills) & set(skills))
+        rank = (-shared, lesson.position)
+        if shared and (best is None or rank < best):
+            best, found = rank, lesson
+    return found
+
+
+def review(*, catalog_db: Path, quiz: QuizRecord, items: list[dict[str, Any]], answers: dict[str, Answer],
+           reveal: bool) -> list[QuizItemResult]:
+    """Per-item results. `reveal` (a passing attempt) adds the key and the explanation; otherwise a wrong
+    item gets a nudge towards the lesson to re-read, and nothing that gives the answer away."""
+    results = []
+    for item in items:
+        given = answers.get(item["id"])
+        correct = is_correct(item, given)
+        result = QuizItemResult(item_id=item["id"], correct=correct, given=given)
+        if reveal:
+            result.answer = _public_key(item)
+            result.explanation_html = item["explanation_html"]
+        elif not correct:
+            lesson = _lesson_to_reread(catalog_db, quiz, json.loads(item["skills"] or "[]"))
+            if given is None:
+                result.nudge = "No answer given."
+            else:
+                result.nudge = "Not quite."
+            if lesson is not None:
+                result.nudge += f" Re-read the part about this in “{lesson.title}”, then try again."
+                result.review_url = lesson.url
+            else:
+                result.nudge += " Re-read this module's lessons, then try again."
+        results.append(result)
+    return results
+
+
+def latest_quiz_attempt(*, engine: Engine, catalog_db: Path, user_id: str, quiz_id: str) -> QuizAttemptPublic | None:
+    """The learner's latest stored attempt at a quiz, reviewed again against the current catalog (None: no
+    attempt yet). The key comes only when that attempt passed."""
+    quiz = readers.quiz(catalog_db, quiz_id)
+    with read_session(engine) as session:
+        record = session.scalars(select(QuizAttempt).where(
+            QuizAttempt.user_id == user_id, QuizAttempt.quiz_id == quiz_id).order_by(
+            QuizAttempt.created_at.desc(), QuizAttempt.id.desc()).limit(1)).first()
+        best = session.scalar(select(func.max(QuizAttempt.score_percent)).where(
+            QuizAttempt.user_id == user_id, QuizAttempt.quiz_id == quiz_id))
+        if record is None:
+            return None
+        answers: dict[str, Answer] = {k: v for k, v in (record.answers or {}).items() if isinstance(v, (int, str))}
+        attempt = QuizAttemptPublic(
+            quiz_id=quiz_id, score_percent=record.score_percent, passed=record.passed, revealed=record.passed,
+            saved=True, xp_awarded=record.xp_awarded, best_score_percent=best, created_at=record.created_at,
+            items=review(catalog_db=catalog_db, quiz=quiz, items=readers.quiz_items(catalog_db, quiz_id=quiz_id),
+                         answers=answers, reveal=record.passed))
+    return attempt
 
 
 def record_quiz_attempt(*, engine: Engine, catalog_db: Path, user_id: str, attempt: QuizAttemptPublic,
@@ -95,4 +166,5 @@ def record_quiz_attempt(*, engine: Engine, catalog_db: Path, user_id: str, attem
             QuizAttempt.user_id == user_id, QuizAttempt.quiz_id == attempt.quiz_id))
     public = reward.public()
     return attempt.model_copy(update={"saved": True, "xp_awarded": reward.xp_awarded, "best_score_percent": best,
-                                      "new_achievements": public.new_achievements, "reward": public})
+                                      "new_achievements": public.new_achievements, "reward": public,
+                                      "created_at": now})

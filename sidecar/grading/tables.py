@@ -56,12 +56,17 @@ class HintReveal(Base):
     revealed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class ChallengeStart(Base):
-    """When the server started a learner's clock on a timed challenge (the first opening counts)."""
+class ChallengeAttempt(Base):
+    """One timed attempt at a challenge: the server's clock for it (the learner pressed Start).
 
-    __tablename__ = "challenge_starts"
+    Numbered per learner and lesson from 1; the primary key makes a start exactly-once, so two
+    concurrent starts of the same attempt number make one row.
+    """
+
+    __tablename__ = "challenge_attempts"
 
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     lesson_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    attempt: Mapped[int] = mapped_column(Integer, primary_key=True)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     deadline: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -131,14 +131,18 @@ class Attempt:
     first_try: bool = True  # no earlier graded attempt at this exercise or quiz (reading: always)
     hints_used: int = 0  # hints revealed on the exercise (a challenge's no-hints bonus)
     quiz: QuizPass | None = None
+    practice: bool = False  # a challenge passed with no timed attempt running (grading/challenges.py)
+    practice_xp: bool = True  # the challenge's policy: a practice pass earns the ordinary lesson XP
 
     @classmethod
     def reading(cls) -> Attempt:
         return cls(source="reading")
 
     @classmethod
-    def exercise(cls, *, first_try: bool, hints_used: int) -> Attempt:
-        return cls(source="exercise", first_try=first_try, hints_used=hints_used)
+    def exercise(cls, *, first_try: bool, hints_used: int, practice: bool = False, practice_xp: bool = True
+                 ) -> Attempt:
+        return cls(source="exercise", first_try=first_try, hints_used=hints_used, practice=practice,
+                   practice_xp=practice_xp)
 
     @classmethod
     def quiz_passed(cls, *, first_try: bool, quiz: QuizPass) -> Attempt:
@@ -150,16 +154,25 @@ def lesson_awards(lesson: LessonInfo | None, attempt: Attempt, *, streak_active:
     """What a completion earns, as (XP ledger source key, award): the one place lesson XP is decided.
 
     `lesson` is the lesson completed just now, None when none was (completed before, or a quiz that
-    no lesson places). A challenge passed by its exercise earns the challenge's XP (no-hints bonus);
-    any other completion the lesson's (first-try and streak bonuses). A passed quiz adds its own.
+    no lesson places). A challenge passed by its exercise in a timed attempt earns the challenge's XP
+    (no-hints bonus); passed in practice mode (no attempt running) it earns the ordinary lesson XP
+    (the table's 50, streak bonus, never the first-try bonus: practice comes after or instead of
+    the timed try), or nothing when its policy says `practice_xp: false`. Any other completion earns
+    the lesson's (first-try and streak bonuses). A passed quiz adds its own. Everything pays under
+    `lesson:<id>` and only when the lesson completes just now, so a timed pass after a practice pass
+    (or the reverse) pays nothing again.
     """
     awards: list[tuple[str, xp.XpAward]] = []
     if lesson is not None:
-        if lesson.type == "challenge" and attempt.source == "exercise":
+        award: xp.XpAward | None
+        if lesson.type == "challenge" and attempt.source == "exercise" and attempt.practice:
+            award = xp.lesson_xp(first_attempt=False, streak_active=streak_active) if attempt.practice_xp else None
+        elif lesson.type == "challenge" and attempt.source == "exercise":
             award = xp.challenge_xp(base=lesson.xp, hints_used=attempt.hints_used)
         else:
             award = xp.lesson_xp(base=lesson.xp, first_attempt=attempt.first_try, streak_active=streak_active)
-        awards.append((f"lesson:{lesson.id}", award))
+        if award is not None:
+            awards.append((f"lesson:{lesson.id}", award))
     if attempt.quiz is not None:
         quiz = xp.quiz_xp(score_percent=attempt.quiz.score_percent, pass_percent=attempt.quiz.pass_percent)
         if quiz is not None:

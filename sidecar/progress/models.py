@@ -83,6 +83,11 @@ class CourseProgressPublic(BaseModel):
     total_lessons: int
     percent: float
     completed: bool
+    xp_earned: int = Field(description="XP the learner's ledger holds for this course: its lessons, quizzes and "
+                           "modules (0 with gamification off).")
+    quizzes_passed: int = Field(description="Quizzes of the course in lessons the learner has completed (a lesson "
+                                "that places a quiz completes only by passing it).")
+    quizzes_total: int
     modules: list[ModuleProgressPublic]
 
 

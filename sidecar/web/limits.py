@@ -50,6 +50,8 @@ ROUTE_LIMITS: tuple[RouteLimit, ...] = (
     RouteLimit(None, re.compile(r"^/api/auth(/|$)"), AUTH_LIMIT),
     RouteLimit(frozenset({"POST"}), re.compile(r"^/api/exercises/[^/]+/submissions$"), CODE_LIMIT),
     RouteLimit(frozenset({"POST"}), re.compile(r"^/api/ai/(chat|hint|review)$"), CODE_LIMIT),
+    # Drafts hold the same code as a submission.
+    RouteLimit(frozenset({"PUT"}), re.compile(r"^/api/exercises/[^/]+/draft$"), CODE_LIMIT),
 )
 
 

@@ -46,6 +46,14 @@ class SiteFiles(StaticFiles):
         super().__init__(*args, **kwargs)
         self.live_reload = live_reload
 
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        response = await super().get_response(path, scope)
+        if response.status_code == 404 and isinstance(response, FileResponse):
+            # Starlette answers an unknown address with 404.html itself, past file_response: send the
+            # page through it, so it gets the same gzip, live reload and cache rule as any other page.
+            return self.file_response(response.path, os.stat(response.path), scope, status_code=404)
+        return response
+
     def file_response(self, full_path: os.PathLike[str] | str, stat_result: os.stat_result, scope: Scope,
                       status_code: int = 200) -> Response:
         path = Path(full_path)
@@ -63,7 +71,9 @@ class SiteFiles(StaticFiles):
         else:
             response = super().file_response(full_path, stat_result, scope, status_code)
         rel = str(scope.get("path", "")).lstrip("/")
-        response.headers["cache-control"] = cache_control(rel)
+        # An unknown address gets the site's 404 page (html=True): HTML, so revalidated like any
+        # page, whatever the address looks like (a cached 404 would outlive the page once it exists).
+        response.headers["cache-control"] = REVALIDATE if status_code == 404 else cache_control(rel)
         return response
 
 

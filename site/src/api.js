@@ -90,6 +90,7 @@ export const api = {
   get: (path) => request("GET", path),
   post: (path, payload) => request("POST", path, payload === undefined ? {} : payload),
   patch: (path, payload) => request("PATCH", path, payload),
+  put: (path, payload) => request("PUT", path, payload),
   delete: (path) => request("DELETE", path),
   /** POST that answers with Server-Sent Events: the Response (read its body), or throws as above. */
   stream: (path, payload) => request("POST", path, payload === undefined ? {} : payload, false, true),

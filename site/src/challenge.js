@@ -1,44 +1,96 @@
-// Timed challenges (lesson_type "challenge"). The server owns the clock: POST
-// /api/challenges/{lesson_id}/start starts it at the first opening and later answers the same
-// deadline. One clock per lesson and document, shared by the countdown in the lesson header and
-// the exercise widgets (which stop submitting to the server once the time is up).
+// Timed challenges (lesson_type "challenge"). The server owns the clock, and it starts only when
+// the learner presses Start: opening or reloading the page reads the state (GET
+// /api/challenges/{lesson_id}) and starts nothing; Start is POST .../start, which answers the
+// running attempt if there is one (a reload rejoins the same clock). One clock object per lesson
+// and document, shared by the panel in the lesson header and the exercise widgets.
 //
-// The countdown: [data-drona-challenge] with data-state loading | signed-out | running | warning
-// | expired | error | unavailable; [data-drona-countdown] shows mm:ss. Screen readers hear it only
-// at minute boundaries (a separate polite live region), not every second.
+// After the time is up the lesson's attempt policy decides: practice mode (the server still grades,
+// a pass completes the lesson without the challenge's timed XP) or locked (nothing is graded until a
+// retake), and when a retake may start. The server answers `submission_mode`; the widgets follow it.
+//
+// The panel: [data-drona-challenge] with data-state loading | signed-out | unavailable | error |
+// not-started | running | warning | expired | passed; [data-drona-countdown] shows mm:ss. Screen
+// readers hear the clock only at minute boundaries (a separate polite live region), never every second.
 import { api } from "./api.js";
-import { el } from "./ui.js";
-import { pages, signinUrl } from "./format.js";
+import { el, button, setEnabled } from "./ui.js";
+import { formatDateTime, pages, signinUrl } from "./format.js";
 import { currentUser, isServerUnavailable } from "./session.js";
 
 const WARN_SECONDS = 60;
+// The server keeps a few seconds' grace for the request in flight; ask for the new state after it.
+const REFRESH_AFTER_EXPIRY_MS = 1500;
 const clocks = new Map();
 
 class ChallengeClock extends EventTarget {
   constructor(lessonId) {
     super();
     this.lessonId = lessonId;
-    this.deadline = null; // Date.now() milliseconds, from the server's seconds_left
-    this.promise = null;
+    this.state = null; // the server's last answer (ChallengePublic)
+    this.deadline = null; // Date.now() milliseconds of the running attempt's end, from seconds_left
+    this.loading = null;
     this.timer = null;
   }
 
-  /** Start (or rejoin) the server's clock; once per document unless it failed. */
-  start() {
-    if (!this.promise) {
-      this.promise = api.post(`challenges/${encodeURIComponent(this.lessonId)}/start`)
-        .then((answer) => {
-          this.deadline = Date.now() + Math.max(0, Number(answer.seconds_left) || 0) * 1000;
-          this.schedule();
-          this.dispatchEvent(new Event("started"));
-          return this;
-        })
-        .catch((err) => {
-          this.promise = null;
-          throw err;
-        });
+  get path() {
+    return `challenges/${encodeURIComponent(this.lessonId)}`;
+  }
+
+  /** The learner's state, read once per document (never starts anything). */
+  load() {
+    if (!this.loading) {
+      this.loading = this.refresh().catch((err) => {
+        this.loading = null;
+        throw err;
+      });
     }
-    return this.promise;
+    return this.loading;
+  }
+
+  /** Read the state again (after a submission, or when the time ran out). */
+  async refresh() {
+    this.apply(await api.get(this.path));
+    return this;
+  }
+
+  /** Start an attempt: only ever called when the learner presses Start (or Retake). */
+  async start() {
+    try {
+      this.apply(await api.post(`${this.path}/start`));
+    } catch (err) {
+      // A 409 says why not (a cool-down, no attempts left): show the state that explains it.
+      this.refresh().catch(() => {});
+      throw err;
+    }
+    this.dispatchEvent(new Event("started"));
+    return this;
+  }
+
+  apply(answer) {
+    this.state = answer;
+    clearTimeout(this.timer);
+    this.deadline = null;
+    if (answer && answer.status === "running") {
+      this.deadline = Date.now() + Math.max(0, Number(answer.seconds_left) || 0) * 1000;
+      this.timer = setTimeout(() => this.timeUp(), Math.max(0, this.deadline - Date.now()));
+    }
+    this.dispatchEvent(new Event("changed"));
+  }
+
+  timeUp() {
+    if (this.state && this.state.status === "running") {
+      this.state = { ...this.state, status: "expired", seconds_left: 0, submission_mode: this.afterExpiry };
+    }
+    this.dispatchEvent(new Event("expired"));
+    this.dispatchEvent(new Event("changed"));
+    setTimeout(() => this.refresh().catch(() => {}), REFRESH_AFTER_EXPIRY_MS);
+  }
+
+  get afterExpiry() {
+    return this.state && this.state.policy && this.state.policy.after_expiry === "locked" ? "locked" : "practice";
+  }
+
+  get status() {
+    return this.state ? this.state.status : null;
   }
 
   get started() {
@@ -54,16 +106,17 @@ class ChallengeClock extends EventTarget {
     return this.deadline !== null && Date.now() >= this.deadline;
   }
 
-  /** The server said the time is up (a 409 with a deadline): trust it over our clock. */
-  expire() {
-    if (this.deadline === null || this.deadline > Date.now()) this.deadline = Date.now();
-    this.schedule();
+  /** What a submission made now gets: timed, practice or locked (null until the state is read). */
+  get mode() {
+    if (!this.state) return null;
+    if (this.status === "running" && !this.expired) return "timed";
+    return this.state.submission_mode === "timed" ? this.afterExpiry : this.state.submission_mode;
   }
 
-  schedule() {
-    clearTimeout(this.timer);
-    const wait = this.deadline - Date.now();
-    this.timer = setTimeout(() => this.dispatchEvent(new Event("expired")), Math.max(0, wait));
+  /** The server said the time is up (a 409 with a deadline): trust it over our clock. */
+  expire() {
+    if (this.status === "running") this.timeUp();
+    else this.refresh().catch(() => {});
   }
 
   on(type, listener) {
@@ -94,7 +147,49 @@ export function formatClock(seconds) {
   return `${mm}:${ss}`;
 }
 
-class Countdown {
+function minutesText(minutes) {
+  const m = Math.max(0, Number(minutes) || 0);
+  if (m && m % 1440 === 0) return `${m / 1440} ${m === 1440 ? "day" : "days"}`;
+  if (m && m % 60 === 0) return `${m / 60} ${m === 60 ? "hour" : "hours"}`;
+  return `${m} ${m === 1 ? "minute" : "minutes"}`;
+}
+
+/** The rules in words, from the server's policy. */
+export function rulesText(state) {
+  const policy = state.policy || {};
+  const limit = `${state.time_limit_minutes} ${state.time_limit_minutes === 1 ? "minute" : "minutes"}`;
+  const parts = [`Timed challenge: ${limit}, starting when you press Start.`];
+  const attempts = policy.max_attempts === null || policy.max_attempts === undefined
+    ? "You can retake it"
+    : `You have ${policy.max_attempts} ${policy.max_attempts === 1 ? "attempt" : "attempts"}; you can retake it`;
+  if (policy.max_attempts !== 1) {
+    parts.push(policy.cooldown_minutes
+      ? `${attempts} ${minutesText(policy.cooldown_minutes)} after an attempt's time is up.`
+      : `${attempts} as soon as an attempt's time is up.`);
+  } else {
+    parts.push("You have one attempt.");
+  }
+  parts.push(policy.after_expiry === "locked"
+    ? "Once the time is up, solutions are not graded until you start a retake."
+    : "Once the time is up you can still finish in practice mode: a pass completes the lesson, " +
+      (policy.practice_xp === false ? "without XP." : "with the ordinary lesson XP instead of the challenge's."));
+  return parts.join(" ");
+}
+
+function afterText(state) {
+  const practice = state.submission_mode === "practice" ||
+    (state.submission_mode === "timed" && !(state.policy && state.policy.after_expiry === "locked"));
+  const now = practice
+    ? "You are in practice mode: Check still grades your solution, and a pass completes the lesson without the challenge's timed XP."
+    : "Your solution is no longer graded: Check runs the visible tests in your browser only.";
+  let retake = "";
+  if (state.can_start) retake = " You can retake the challenge now.";
+  else if (state.retake_at) retake = ` You can retake it from ${formatDateTime(state.retake_at)}.`;
+  else if (state.attempts_left === 0) retake = " You have used every attempt.";
+  return now + retake;
+}
+
+class ChallengePanel {
   constructor(root) {
     this.root = root;
     this.lessonId = root.dataset.lessonId;
@@ -102,15 +197,16 @@ class Countdown {
     this.clock = challengeClock(this.lessonId);
     this.ticker = null;
     this.lastMinute = null;
+    this.view = null; // what is built: "rules", "clock", "expired", "passed"
     this.disposers = [];
     // Out of the lesson header, so that it can stay in view (sticky) while the learner scrolls.
     const head = root.parentElement && root.parentElement.closest(".drona-lesson-head");
     if (head) head.after(root);
     root.dataset.state = "loading";
-    this.start();
+    this.open();
   }
 
-  async start() {
+  async open() {
     const user = await currentUser();
     if (!this.root.isConnected) return;
     if (!user) {
@@ -129,33 +225,110 @@ class Countdown {
       return;
     }
     this.root.hidden = false;
-    this.root.replaceChildren(el("p", { class: "drona-challenge__text", text: "Starting the challenge clock…" }));
+    this.root.replaceChildren(el("p", { class: "drona-challenge__text", text: "Reading the challenge…" }));
+    this.disposers.push(this.clock.on("changed", () => this.render()));
     try {
-      await this.clock.start();
+      await this.clock.load();
     } catch (err) {
       if (!this.root.isConnected) return;
       this.root.dataset.state = "error";
       this.root.replaceChildren(el("p", { class: "drona-challenge__text", role: "status",
-        text: `The challenge clock could not be started (${err.message}). Reload the page to try again.` }));
+        text: `The challenge could not be loaded (${err.message}). Reload the page to try again.` }));
       return;
     }
-    if (!this.root.isConnected) return;
-    this.build();
-    this.disposers.push(this.clock.on("expired", () => this.tick()));
-    this.tick();
-    this.ticker = setInterval(() => this.tick(), 1000);
+    this.render();
   }
 
-  build() {
+  render() {
+    if (!this.root.isConnected) {
+      this.dispose();
+      return;
+    }
+    const state = this.clock.state;
+    if (!state) return;
+    if (state.status === "running") {
+      if (this.view !== "clock") this.buildClock(state);
+      this.tick();
+      if (!this.ticker) this.ticker = setInterval(() => this.tick(), 1000);
+      return;
+    }
+    this.stopTicker();
+    if (state.status === "not_started") this.buildRules(state);
+    else if (state.status === "passed") this.buildPassed(state);
+    else this.buildExpired(state);
+  }
+
+  startButton(label) {
+    const b = button(label, { kind: "primary", onClick: () => this.start(b) });
+    b.dataset.dronaChallengeStart = "";
+    return b;
+  }
+
+  async start(b) {
+    setEnabled(b, false);
+    this.error.textContent = "";
+    try {
+      await this.clock.start();
+    } catch (err) {
+      if (!this.root.isConnected) return;
+      setEnabled(b, true);
+      this.error.textContent = `The challenge could not start: ${err.message}`;
+    }
+  }
+
+  buildRules(state) {
+    this.view = "rules";
+    this.root.dataset.state = "not-started";
+    this.error = el("p", { class: "drona-challenge__error", role: "alert" });
+    this.root.replaceChildren(
+      el("p", { class: "drona-challenge__text", "data-drona-challenge-rules": "", text: rulesText(state) }),
+      el("div", { class: "drona-challenge__actions" }, this.startButton("Start the challenge")),
+      this.error,
+    );
+  }
+
+  buildClock(state) {
+    this.view = "clock";
+    this.lastMinute = null;
     this.time = el("span", { class: "drona-challenge__time", "data-drona-countdown": "", "aria-hidden": "true" });
     this.label = el("span", { class: "drona-challenge__label", text: "Time left" });
     this.live = el("span", { class: "drona-visually-hidden", role: "status", "aria-live": "polite", "aria-atomic": "true" });
     this.note = el("span", { class: "drona-challenge__note" });
+    const attempt = state.attempt > 1 ? el("span", { class: "drona-challenge__attempt", text: `Attempt ${state.attempt}` }) : null;
     this.root.replaceChildren(
       el("span", { class: "drona-challenge__clock" }, this.label, " ", this.time),
+      attempt,
       this.note,
       this.live,
     );
+  }
+
+  buildExpired(state) {
+    const fresh = this.view !== "expired";
+    this.view = "expired";
+    this.root.dataset.state = "expired";
+    this.error = el("p", { class: "drona-challenge__error", role: "alert" });
+    const text = afterText(state);
+    const live = el("span", { class: "drona-visually-hidden", role: "status", "aria-live": "polite", "aria-atomic": "true" });
+    this.root.replaceChildren(
+      el("span", { class: "drona-challenge__clock" }, el("span", { class: "drona-challenge__label", text: "Time is up" })),
+      el("span", { class: "drona-challenge__note", "data-drona-challenge-after": "", text }),
+      state.can_start ? el("div", { class: "drona-challenge__actions" }, this.startButton("Retake the challenge")) : null,
+      this.error,
+      live,
+    );
+    // Announced once when the time runs out (or the page opens on it), not at every refresh; set after
+    // the region is in the page, so that screen readers notice the change.
+    if (fresh) setTimeout(() => { live.textContent = `Time is up. ${text}`; }, 100);
+  }
+
+  buildPassed(state) {
+    if (this.view === "passed") return;
+    this.view = "passed";
+    this.root.dataset.state = "passed";
+    const attempt = state.attempt ? ` (attempt ${state.attempt})` : "";
+    this.root.replaceChildren(
+      el("p", { class: "drona-challenge__text", role: "status", text: `Challenge passed${attempt}: this lesson is complete.` }));
   }
 
   tick() {
@@ -166,18 +339,8 @@ class Countdown {
     const left = this.clock.secondsLeft();
     if (left === null || !this.time) return;
     this.time.textContent = formatClock(left);
+    if (left <= 0) return; // the clock's "expired" event re-renders the panel
     const minute = Math.ceil(left / 60);
-    if (left <= 0) {
-      if (this.root.dataset.state !== "expired") {
-        this.root.dataset.state = "expired";
-        this.label.textContent = "Time is up";
-        this.note.textContent = "The challenge is over: Check still runs your tests in the browser, but nothing is graded or saved.";
-        this.live.textContent = "Time is up. Your solution can no longer be graded.";
-      }
-      clearInterval(this.ticker);
-      this.ticker = null;
-      return;
-    }
     const state = left <= WARN_SECONDS ? "warning" : "running";
     if (this.root.dataset.state !== state) {
       this.root.dataset.state = state;
@@ -192,14 +355,18 @@ class Countdown {
     }
   }
 
-  dispose() {
+  stopTicker() {
     clearInterval(this.ticker);
     this.ticker = null;
+  }
+
+  dispose() {
+    this.stopTicker();
     this.disposers.forEach((off) => off());
     this.disposers = [];
   }
 }
 
 export function mountChallenge(root) {
-  return new Countdown(root);
+  return new ChallengePanel(root);
 }

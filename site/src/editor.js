@@ -109,6 +109,9 @@ export function createEditor(parent, options) {
       "aria-label": options.label || "Python code",
       "aria-describedby": [hintId, options.describedBy].filter(Boolean).join(" "),
       "aria-multiline": "true",
+      // contenteditable is focusable already; the explicit tabindex tells checkers (axe-core's
+      // scrollable-region-focusable) that a long line's horizontal scroller is keyboard-reachable.
+      tabindex: "0",
       spellcheck: "false",
       autocapitalize: "off",
       autocorrect: "off",

@@ -3,17 +3,17 @@
 //
 // Check runs the visible tests in the browser at once; signed in, it then submits the code to
 // the server (grading.js), which runs the visible and hidden tests and alone completes the lesson
-// and awards XP. In a timed challenge the server clock (challenge.js) must be running.
+// and awards XP. In a timed challenge (challenge.js) the server grades while the learner's attempt
+// runs and, after it, as the lesson's policy says (practice mode, or nothing until a retake).
 import { runner } from "./runner.js";
 import { ApiError } from "./api.js";
 import { currentUser, isServerUnavailable } from "./session.js";
 import { ServerCheck, announceGraded, newSubmissionId, submitCode, submissionErrorText } from "./grading.js";
+import { DraftSync } from "./drafts.js";
 import { challengeClock, challengeOf } from "./challenge.js";
 import { ProgramWidget, WAITING } from "./program.js";
 import { Tutor } from "./tutor.js";
-import { el, button, setEnabled, readConfig, storage, stopMessage, compilePattern } from "./ui.js";
-
-const STORAGE_PREFIX = "drona:code:";
+import { el, button, setEnabled, readConfig, stopMessage, compilePattern, uniqueId } from "./ui.js";
 
 function authored(root) {
   // The page carries the first hint rung only; the later ones come from the server (tutor-notes.js).
@@ -43,25 +43,28 @@ export class ExerciseWidget extends ProgramWidget {
   constructor(root) {
     const config = readConfig(root);
     const id = root.dataset.exerciseId || "";
-    const key = STORAGE_PREFIX + id;
     const starter = typeof config.starter === "string" ? config.starter : "";
-    const saved = id ? storage.get(key) : null;
-    let saveTimer = null;
+    // The code follows the learner: localStorage at once, the server's draft once it answers.
+    const drafts = new DraftSync(id, starter);
+    let applying = false; // the code is being replaced from a draft, not typed
     super(root, config, {
       label: "Your solution (Python)",
-      initialCode: saved !== null ? saved : starter,
+      initialCode: drafts.initialCode,
       onChange: (code) => {
-        clearTimeout(saveTimer);
-        saveTimer = setTimeout(() => {
-          if (!id) return;
-          if (code === starter) storage.remove(key);
-          else storage.set(key, code);
-        }, 300);
+        if (!applying) drafts.edit(code);
       },
     });
     this.id = id;
-    this.key = key;
     this.starter = starter;
+    this.drafts = drafts;
+    this.applyDraft = (code) => {
+      applying = true;
+      try {
+        this.editor.setCode(code);
+      } finally {
+        applying = false;
+      }
+    };
     this.tests = Array.isArray(config.tests) ? config.tests : [];
     this.randomized = !!config.randomized;
     this.checks = 0;
@@ -90,10 +93,13 @@ export class ExerciseWidget extends ProgramWidget {
 
     this.results = el("section", { class: "drona-results", "aria-label": "Test results", hidden: true });
     this.serverCheck = new ServerCheck();
+    // A version kept from a conflicting edit (another device, offline): offered for restoring.
+    this.draftNote = el("div", { class: "drona-draft-note", role: "status", "aria-live": "polite" });
 
     const main = el(
       "div",
       { class: "drona-workbench__main" },
+      this.draftNote,
       this.editorHost,
       this.toolbar,
       this.status,
@@ -104,16 +110,68 @@ export class ExerciseWidget extends ProgramWidget {
     );
     this.workbench = el("div", { class: "drona-workbench" }, main, this.tutor.element);
     root.append(this.workbench);
-    if (saved !== null && saved !== starter) {
+    if (drafts.restoredLocally) {
       this.output.placeholder.textContent = "Your saved code was restored. Run it to see its output here.";
     }
     this.refresh();
+    this.followDrafts();
     if (this.clock) {
       const onExpired = () => this.challengeExpired();
       this.clock.addEventListener("expired", onExpired);
       this.offExpired = () => this.clock.removeEventListener("expired", onExpired);
-      this.startChallenge();
     }
+  }
+
+  /** Signed in: the server's draft (or last graded code) and last verdict, from any browser. */
+  followDrafts() {
+    const drafts = this.drafts;
+    drafts.addEventListener("remote", (event) => {
+      const { code, reason } = event.detail;
+      if (this.disposed || code === this.code) return;
+      this.applyDraft(code);
+      if (reason === "draft" || reason === "submission") {
+        this.output.placeholder.textContent = reason === "draft"
+          ? "Your saved code was restored. Run it to see its output here."
+          : "The code you last submitted was restored. Run it to see its output here.";
+      }
+    });
+    drafts.addEventListener("others", (event) => this.showKept(event.detail));
+    drafts.sync();
+    currentUser().then((user) => {
+      if (user && !user.stale && !this.disposed) this.serverCheck.restore(this.id, () => this.disposed);
+    });
+  }
+
+  /** The newest kept version, with Restore and Dismiss; nothing when there is none. */
+  showKept(others) {
+    const kept = Array.isArray(others) && others.length ? others[0] : null;
+    if (!kept) {
+      this.draftNote.replaceChildren();
+      return;
+    }
+    const when = new Date(kept.edited_at);
+    const text = kept.reason === "restored"
+      ? "The code you had before restoring was kept."
+      : "Your code from another device or an offline edit was kept.";
+    const act = async (work, failure) => {
+      try {
+        await work();
+      } catch (_err) {
+        this.draftNote.querySelector(".drona-draft-note__text").textContent = failure;
+      }
+    };
+    const restore = button("Restore it", { kind: "link", iconName: "restore",
+      onClick: () => act(() => this.drafts.restore(kept.id), "It could not be restored right now. Try again.") });
+    const dismiss = button("Dismiss", { kind: "link",
+      onClick: () => act(() => this.drafts.discard(kept.id), "It could not be dismissed right now. Try again.") });
+    // The buttons' names are short; the note says what they restore or dismiss.
+    const textId = uniqueId("drona-draft-note");
+    restore.setAttribute("aria-describedby", textId);
+    dismiss.setAttribute("aria-describedby", textId);
+    this.draftNote.replaceChildren(el("p", { class: "drona-draft-note__text", id: textId }, text,
+      Number.isNaN(when.getTime()) ? "" : ` (edited ${when.toLocaleString()})`,
+      others.length > 1 ? ` ${others.length - 1} older ${others.length === 2 ? "version is" : "versions are"} kept too.` : ""),
+    el("span", { class: "drona-draft-note__actions" }, restore, dismiss));
   }
 
   setButtons(ready, idle) {
@@ -121,21 +179,15 @@ export class ExerciseWidget extends ProgramWidget {
     if (this.checkBtn) setEnabled(this.checkBtn, ready && idle && !this.grading);
   }
 
-  /** Challenge lessons: join the server's clock (the countdown widget shares it). */
-  async startChallenge() {
-    const user = await currentUser();
-    if (!user || this.disposed) return;
-    try {
-      await this.clock.start();
-    } catch (_err) {
-      /* the countdown says so; a submission answers 409 and shows why */
-    }
-  }
-
   challengeExpired() {
     if (this.disposed || this.grading) return;
-    this.serverCheck.note("expired", "Time is up for this challenge: Check still runs the visible tests in your " +
-      "browser, but your solution is no longer graded or saved.");
+    if (this.clock.mode === "practice") {
+      this.serverCheck.note("expired", "Time is up for this challenge: you are in practice mode. Check still " +
+        "grades your solution, and a pass completes the lesson without the challenge's timed XP.");
+    } else {
+      this.serverCheck.note("expired", "Time is up for this challenge: Check still runs the visible tests in your " +
+        "browser, but your solution is no longer graded or saved.");
+    }
   }
 
   /** After the browser's Check: have the server grade the same code (signed in only). */
@@ -147,25 +199,34 @@ export class ExerciseWidget extends ProgramWidget {
       else this.serverCheck.signedOut();
       return;
     }
-    if (this.clock && this.clock.expired) {
-      this.challengeExpired();
-      return;
+    if (this.clock) {
+      // Nothing here ever starts the clock: only the challenge panel's Start button does.
+      try {
+        await this.clock.load();
+      } catch (_err) {
+        /* unknown state: the server decides below */
+      }
+      if (this.disposed) return;
+      if (this.clock.status === "not_started") {
+        // Graded now it would count as practice and use up the timed XP: ask for Start first.
+        this.serverCheck.note("not-started", "Press Start above to take the timed challenge: your solution is graded " +
+          "once its clock runs. Check ran the visible tests in your browser only.");
+        return;
+      }
+      if (this.clock.mode === "locked") {
+        this.challengeExpired();
+        return;
+      }
     }
     this.grading = true;
     this.refresh();
     this.serverCheck.grading();
     try {
-      if (this.clock && !this.clock.started) {
-        try {
-          await this.clock.start();
-        } catch (_err) {
-          /* the server answers 409 below if the clock is not running */
-        }
-      }
       const result = await submitCode(this.id, code, newSubmissionId());
       if (this.disposed) return;
       this.serverCheck.result(result);
       announceGraded(result);
+      if (this.clock) this.clock.refresh().catch(() => {}); // passed, or practice: the panel says so
     } catch (err) {
       if (this.disposed) return;
       if (this.clock && err instanceof ApiError && err.status === 409 && err.details && err.details.deadline) {
@@ -182,8 +243,7 @@ export class ExerciseWidget extends ProgramWidget {
     if (this.code === this.starter) return;
     // eslint-disable-next-line no-alert
     if (!window.confirm("Replace your code with the starter code? Your changes will be lost.")) return;
-    this.editor.setCode(this.starter);
-    storage.remove(this.key);
+    this.editor.setCode(this.starter); // saved like any edit, so other browsers follow
     this.editor.focus();
   }
 
@@ -284,6 +344,7 @@ export class ExerciseWidget extends ProgramWidget {
   }
 
   dispose() {
+    this.drafts.dispose();
     if (this.offExpired) this.offExpired();
     this.tutor.dispose();
     super.dispose();

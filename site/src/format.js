@@ -23,22 +23,72 @@ for (const [app, path] of Object.entries(urls.pages)) {
   pages[app.replace(/-([a-z])/g, (_m, letter) => letter.toUpperCase())] = () => siteUrl(path);
 }
 
-/** The sign-in page, returning to `back` (default: this page) afterwards. */
-export function signinUrl(back = location.href) {
-  const url = new URL(pages.signin());
+/** The part of a same-site address worth coming back to: path and query, and the fragment only when it
+ * names something on this page (a heading, an exercise). An empty "#", or one of the theme's own
+ * (#__…), or one left over from an earlier page, is dropped. Null for another site or an account page. */
+export function placeOf(back = location.href) {
   const here = new URL(back, location.href);
-  if (here.origin === location.origin && !here.pathname.includes("/account/")) {
-    url.searchParams.set("next", here.pathname + here.search + here.hash);
+  if (here.origin !== location.origin || here.pathname.includes("/account/")) return null;
+  // The 404 page (site/overrides/404.html) is no place to come back to.
+  if (here.pathname === location.pathname && document.querySelector("[data-drona-notfound]")) return null;
+  let hash = "";
+  if (here.hash.length > 1 && !here.hash.startsWith("#__") && here.pathname === location.pathname) {
+    let id = here.hash.slice(1);
+    try {
+      id = decodeURIComponent(id);
+    } catch (_err) {
+      id = "";
+    }
+    if (id && document.getElementById(id)) hash = here.hash;
   }
+  return here.pathname + here.search + hash;
+}
+
+function withNext(page, back) {
+  const url = new URL(page);
+  const place = placeOf(back);
+  if (place) url.searchParams.set("next", place);
   return url.href;
 }
 
-/** ?next= if it stays on this site, else null (never an open redirect). */
-export function nextUrl() {
-  const raw = new URLSearchParams(location.search).get("next");
-  if (!raw || !raw.startsWith("/") || raw.startsWith("//")) return null;
-  const url = new URL(raw, location.origin);
+/** The sign-in page, returning to `back` (default: this page) afterwards. */
+export function signinUrl(back = location.href) {
+  return withNext(pages.signin(), back);
+}
+
+/** The sign-up page, returning to `back` (default: this page) once the account is set up. */
+export function signupUrl(back = location.href) {
+  return withNext(pages.signup(), back);
+}
+
+/** A place to go back to, if it stays on this site, else null (never an open redirect): a path
+ * ("/…", not "//…" or "/\\…", which browsers read as another host) under the site root. */
+export function safeNext(raw) {
+  if (!raw || typeof raw !== "string" || !raw.startsWith("/") || raw.startsWith("//") || raw.includes("\\")) {
+    return null;
+  }
+  let url;
+  try {
+    url = new URL(raw, location.origin);
+  } catch (_err) {
+    return null;
+  }
   if (url.origin !== location.origin || !url.pathname.startsWith(new URL(urls.root).pathname)) return null;
+  return url.href;
+}
+
+/** ?next= of this page if it stays on this site, else null. */
+export function nextUrl() {
+  return safeNext(new URLSearchParams(location.search).get("next"));
+}
+
+/** `page` with ?next= when `next` (an address from safeNext/nextUrl) is given, so the place travels on. */
+export function carryNext(page, next) {
+  const url = new URL(page, location.href);
+  if (next) {
+    const target = new URL(next, location.href);
+    if (target.origin === location.origin) url.searchParams.set("next", target.pathname + target.search + target.hash);
+  }
   return url.href;
 }
 

@@ -83,7 +83,22 @@ export class ServerCheck {
     this.show(state, el("p", { class: "drona-results__summary", role: "status", dataset: { tone: "error" }, text }));
   }
 
-  result(result) {
+  /**
+   * Show the learner's last server verdict on this exercise (from any browser), unless something
+   * newer is already shown. `gone()` says the widget left the page meanwhile.
+   */
+  async restore(exerciseId, gone = () => false) {
+    let history;
+    try {
+      history = await api.get(`exercises/${encodeURIComponent(exerciseId)}/submissions`);
+    } catch (_err) {
+      return; // offline or signed out meanwhile: the panel stays as it is
+    }
+    if (gone() || !Array.isArray(history) || !history.length || this.element.dataset.state !== "idle") return;
+    this.result(history[0], { restored: true });
+  }
+
+  result(result, { restored = false } = {}) {
     const tests = Array.isArray(result.results) ? result.results : [];
     const hidden = tests.filter((t) => t.hidden).length;
     const failed = tests.filter((t) => !t.passed).length;
@@ -96,8 +111,10 @@ export class ServerCheck {
     } else {
       verdict = `Not passed yet: ${failed} of ${tests.length} ${tests.length === 1 ? "test" : "tests"} failed on the server.`;
     }
-    const summary = el("p", { class: "drona-results__summary", role: "status",
+    // A verdict restored on load is not news: no live region, and it says when it was given.
+    const summary = el("p", { class: "drona-results__summary", role: restored ? null : "status",
       dataset: { tone: result.passed ? "success" : "error" }, text: verdict });
+    const when = restored ? new Date(result.created_at) : null;
     const items = tests.map((t) => el(
       "li",
       { class: "drona-test", dataset: { result: t.passed ? "pass" : "fail", hidden: t.hidden ? "true" : "false" } },
@@ -108,13 +125,17 @@ export class ServerCheck {
       !t.passed && t.message ? el("pre", { class: "drona-test__message" }, t.message) : null,
     ));
     const children = [summary];
+    if (when && !Number.isNaN(when.getTime())) {
+      children.push(el("p", { class: "drona-server-check__note drona-server-check__when",
+        text: `Your last server check, ${when.toLocaleString()}.` }));
+    }
     if (result.status && result.status !== "ok" && result.message && result.passed) {
       children.push(el("p", { class: "drona-server-check__note", text: result.message }));
     }
     if (items.length) children.push(el("ul", { class: "drona-results__list" }, items));
     const rewards = [];
     const mode = knownProfile() ? gamificationMode() : "full";
-    if (result.xp_awarded > 0 && !result.duplicate && mode !== "off" && mode !== "minimal") {
+    if (!restored && result.xp_awarded > 0 && !result.duplicate && mode !== "off" && mode !== "minimal") {
       rewards.push(el("span", { class: "drona-server-check__xp", "data-drona-xp-awarded": String(result.xp_awarded) },
         `+${result.xp_awarded} XP`));
     }

@@ -3,13 +3,16 @@
 // saying that passing the exercise or quiz completes the lesson. Signed out: a gentle invitation
 // to sign in. Events go through the offline-safe queue (progress-queue.js). The state follows the
 // rewards of events and graded work (rewards.js): after page load the server is not asked again.
+// Once completed, the panel leads on: "Next lesson: …" (the compiler's static next link, data-next-*
+// on the header), or on the course's last lesson the course's completion summary once every lesson
+// is completed: the course's progress as read on page load, plus what this lesson's reward added.
 import { el, button, setEnabled } from "./ui.js";
 import { icon } from "./icons.js";
-import { api } from "./api.js";
-import { pages, signinUrl } from "./format.js";
+import { signinUrl, signupUrl, siteUrl } from "./format.js";
 import { currentUser, isServerUnavailable } from "./session.js";
 import { enqueue, onQueue, pending } from "./progress-queue.js";
 import { onReward } from "./rewards.js";
+import { completionSummary, fetchProgress } from "./course-progress.js";
 
 class LessonProgress {
   constructor(head) {
@@ -84,9 +87,11 @@ class LessonProgress {
   async refresh() {
     let state;
     try {
-      const progress = await api.get("progress");
+      const progress = await fetchProgress();
       const mine = (progress.lessons || []).find((l) => l.lesson_id === this.lessonId);
       state = mine ? mine.state : "not_started";
+      this.course = (progress.courses || []).find((c) => c.course_id === this.root.dataset.courseId) || null;
+      this.courseCounted = state === "completed"; // this lesson is already in the course's counts
     } catch (_err) {
       state = null; // unknown (offline): offer the button; the server ignores a second completion
     }
@@ -106,7 +111,7 @@ class LessonProgress {
       children.push(
         el("p", { class: "drona-lesson-status__message" },
           el("a", { href: signinUrl() }, "Sign in"), " to save your progress and earn XP. New here? ",
-          el("a", { href: pages.signup() }, "Create a free account"), "."),
+          el("a", { href: signupUrl() }, "Create a free account"), "."),
       );
     } else if (state === "ready" || state === "saving") {
       this.completeBtn = button(state === "saving" ? "Saving…" : "Mark complete", {
@@ -126,7 +131,11 @@ class LessonProgress {
     } else if (state === "completed") {
       this.message.textContent = detail;
       children.push(el("p", { class: "drona-lesson-status__badge drona-lesson-status__badge--done" },
-        "Completed ✓"), this.message);
+        "Completed ✓"));
+      const next = this.nextAction();
+      if (next) children.push(next);
+      children.push(this.message);
+      this.showCourseCompletion();
     } else if (state === "graded") {
       this.message.textContent = `This lesson is completed by ${this.graded()}: the server checks your work, ` +
         "so there is nothing to mark here.";
@@ -149,6 +158,35 @@ class LessonProgress {
       if (target === this.message) this.message.setAttribute("tabindex", "-1");
       target.focus();
     }
+  }
+
+  /** "Next lesson: <title>", the primary action of a completed lesson (a link: it works like any other). */
+  nextAction() {
+    const d = this.root.dataset;
+    if (!d.nextUrl || d.nextKind !== "lesson") return null;
+    return el("a", { class: "drona-btn drona-btn--primary drona-lesson-status__next", href: siteUrl(d.nextUrl),
+      rel: "next", "data-drona-next-lesson": "" }, `Next lesson: ${d.nextTitle}`);
+  }
+
+  /** The course's progress now: as read on page load, plus this lesson's completion if it came since. */
+  courseNow() {
+    const c = this.course;
+    if (!c || this.courseCounted) return c || null;
+    const done = Math.min(c.total_lessons, c.completed_lessons + 1);
+    return { ...c, completed_lessons: done, completed: done >= c.total_lessons,
+      xp_earned: (c.xp_earned || 0) + (this.xpEarned || 0),
+      quizzes_passed: (c.quizzes_passed || 0) + this.article.querySelectorAll(".drona-quiz").length };
+  }
+
+  /** On the course's last lesson: the course's completion summary below the panel, when it is complete. */
+  showCourseCompletion() {
+    const d = this.root.dataset;
+    if (d.nextKind !== "course") return;
+    const course = this.courseNow();
+    if (!course || !course.completed || !this.root.isConnected) return;
+    const old = this.panel.parentElement && this.panel.parentElement.querySelector("[data-drona-course-done]");
+    if (old) old.remove();
+    this.panel.after(completionSummary(course, { title: d.afterTitle, url: d.afterUrl, kind: d.afterKind }));
   }
 
   async complete() {
@@ -177,6 +215,8 @@ class LessonProgress {
     if (!reward || reward.lesson_id !== this.lessonId || reward.lesson_state !== "completed") return;
     if (!this.root.isConnected) return;
     const earned = reward.xp_awarded > 0 ? `You earned ${reward.xp_awarded} XP.` : "";
+    // A second reward for the same completion earns 0: the first one's XP is what the course got.
+    if (!this.xpEarned) this.xpEarned = reward.xp_awarded || 0;
     if (this.panel.dataset.state === "completed" && !earned) return;
     this.setState("completed", earned);
   }

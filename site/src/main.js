@@ -6,19 +6,29 @@ import { mountPlayground } from "./playground.js";
 import { mountQuiz } from "./quiz.js";
 import { mountApp } from "./account/index.js";
 import { mountLessonProgress } from "./lesson-progress.js";
+import { mountCourseProgress } from "./course-progress.js";
 import { mountChallenge } from "./challenge.js";
+import { mountContinue } from "./home.js";
+import { mountHeaderA11y, mountSkipLink } from "./a11y.js";
 import { ensureUserBar } from "./userbar.js";
 import { progressQueue, onQueue, setQueueUser } from "./progress-queue.js";
 import { currentUser, onSession } from "./session.js";
 import { applyReward } from "./rewards.js";
 
 const WIDGETS = [
+  // Skip link to the editor and header fixes (a11y.js): the skip box is replaced with each page.
+  ["[data-md-component=skip]", mountSkipLink],
+  [".md-header", mountHeaderA11y],
   [".drona-exercise", mountExercise],
   [".drona-playground", mountPlayground],
   [".drona-quiz", mountQuiz],
   ["[data-drona-app]", mountApp],
   [".drona-lesson-head[data-lesson-id]", mountLessonProgress],
+  // Ticks on lesson links and the course card: .md-main holds the sidebar and the content, and
+  // instant navigation replaces it with every page.
+  [".md-main", mountCourseProgress],
   ["[data-drona-challenge][data-lesson-id]", mountChallenge],
+  ["[data-drona-home-continue]", mountContinue],
 ];
 
 const mounted = new Set(); // widgets alive in the current document

@@ -85,16 +85,36 @@ export class ProgramWidget {
       this.setStatus("Ready", "ready");
     } else if (state === "error") {
       this.setStatus(`Python could not load: ${runner.error}`, "error", true);
-    } else if (runner.restarts > 0) {
-      this.setStatus("Restarting Python…", "loading");
     } else {
-      this.setStatus("Loading Python…", "loading");
+      this.showLoading(runner.restarts > 0 ? "Restarting Python…" : "Loading Python…");
     }
+  }
+
+  /**
+   * "Loading Python…" with how far the boot is, until the runner is ready. The live text stays the
+   * same while only the bar and its percentage move, so screen readers hear it once; the bar has
+   * its own name and value for those who look for it.
+   */
+  showLoading(text) {
+    const share = Math.round((runner.progress || 0) * 100);
+    const bar = this.status.querySelector("progress");
+    if (this.status.dataset.tone === "loading" && bar && this.status.dataset.text === text) {
+      bar.value = share;
+      this.status.querySelector(".drona-status__percent").textContent = `${share} %`;
+      return;
+    }
+    this.setStatus(text, "loading");
+    this.status.dataset.text = text;
+    this.status.append(
+      el("progress", { class: "drona-status__bar", max: "100", value: String(share), "aria-label": text }),
+      el("span", { class: "drona-status__percent", "aria-hidden": "true", text: `${share} %` }),
+    );
   }
 
   setStatus(text, tone, retry = false) {
     this.status.replaceChildren(el("span", { class: "drona-status__dot", "aria-hidden": "true" }), text);
     this.status.dataset.tone = tone;
+    delete this.status.dataset.text;
     if (retry) {
       this.status.append(
         " ",

@@ -10,7 +10,11 @@ export class Runner {
   constructor() {
     this.isolated = !!(self.crossOriginIsolated && typeof SharedArrayBuffer === "function");
     this.worker = null;
+    // ready: a program sent now starts at once (the worker reports ready only after Pyodide, the
+    // harness and a warm-up run are done: see worker.js).
     this.state = "idle"; // idle | loading | ready | error
+    this.progress = 0; // while loading: the share of the boot done, 0..1
+    this.statusText = "";
     this.error = null;
     this.version = null;
     this.queue = [];
@@ -30,14 +34,24 @@ export class Runner {
   _setState(state, error = null) {
     this.state = state;
     this.error = error;
+    if (state === "loading") {
+      this.progress = 0;
+      this.statusText = "";
+    } else if (state === "ready") {
+      this.progress = 1;
+    }
     if (state === "ready") {
       this._readyWaiters.splice(0).forEach((w) => w.resolve());
     } else if (state === "error") {
       this._readyWaiters.splice(0).forEach((w) => w.reject(new Error(error)));
     }
+    this._notify();
+  }
+
+  _notify() {
     this.listeners.forEach((l) => {
       try {
-        l(state, error);
+        l(this.state, this.error);
       } catch (err) {
         console.error(err);
       }
@@ -150,6 +164,11 @@ export class Runner {
         this._setState("error", msg.message);
         return;
       case "status":
+        // Boot progress: the widgets show it until "ready" (the state stays "loading").
+        if (this.state !== "loading") return;
+        this.statusText = msg.text || "";
+        if (typeof msg.progress === "number") this.progress = Math.max(this.progress, Math.min(1, msg.progress));
+        this._notify();
         return;
       case "stdout":
       case "stderr":

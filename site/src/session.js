@@ -29,13 +29,17 @@ function emit(type, detail) {
   events.dispatchEvent(new CustomEvent(type, { detail }));
 }
 
-/** The signed-in user, or null. Asks the server once per document unless refresh is set. */
+/** The signed-in user, or null. Asks the server once per document unless refresh is set.
+ *
+ * GET auth/session answers 200 with {user: null} when signed out, where GET me answers 401: the
+ * browser logs every failed request in the console, so a signed-out visit must not make one. */
 export function currentUser({ refresh = false } = {}) {
   if (!refresh && user !== undefined) return Promise.resolve(user);
   if (!refresh && userPromise) return userPromise;
   userPromise = api
-    .get("me")
-    .then((me) => {
+    .get("auth/session")
+    .then((session) => {
+      const me = (session && session.user) || null;
       serverUnavailable = false;
       setUser(me);
       return me;

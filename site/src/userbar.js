@@ -102,17 +102,22 @@ class UserBar {
       showXp ? `${formatNumber(profile.xp)} XP` : null,
       `${streak}-day streak`,
     ].filter(Boolean).join(", ");
+    // Screen readers hear each stat by name ("Level 2", "XP: 120", "Streak: 3 days"); the link's
+    // name comes from its content, so it always contains the visible text (WCAG 2.5.3).
+    const spoken = (text) => el("span", { class: "drona-visually-hidden" }, text);
+    const shown = (text) => el("span", { "aria-hidden": "true" }, text);
     return el(
       "a",
-      { class: "drona-userbar__stats", href: pages.dashboard(), title: `${label}. Open your dashboard.`,
-        "aria-label": `${label}. Open your dashboard.` },
+      { class: "drona-userbar__stats", href: pages.dashboard(), title: `${label}. Open your dashboard.` },
       el("span", { class: "drona-userbar__level", "data-drona-level": String(profile.level) },
         el("span", { class: "drona-userbar__lv", "aria-hidden": "true" }, `Lv ${profile.level}`),
-        el("span", { class: "drona-userbar__title", "aria-hidden": "true" }, profile.level_title)),
-      showXp ? el("span", { class: "drona-userbar__xp", "data-drona-xp": String(profile.xp), "aria-hidden": "true" },
-        icon("bolt"), `${formatNumber(profile.xp)} XP`) : null,
-      el("span", { class: `drona-userbar__streak${streak > 0 ? " is-active" : ""}`, "data-drona-streak": String(streak),
-        "aria-hidden": "true" }, icon("fire"), String(streak)),
+        spoken(`Level ${profile.level}, `),
+        el("span", { class: "drona-userbar__title" }, profile.level_title)),
+      showXp ? el("span", { class: "drona-userbar__xp", "data-drona-xp": String(profile.xp) },
+        icon("bolt"), shown(`${formatNumber(profile.xp)} XP`), spoken(`, XP: ${formatNumber(profile.xp)}`)) : null,
+      el("span", { class: `drona-userbar__streak${streak > 0 ? " is-active" : ""}`, "data-drona-streak": String(streak) },
+        icon("fire"), shown(String(streak)), spoken(`, Streak: ${streak} ${streak === 1 ? "day" : "days"}`)),
+      spoken(". Open your dashboard"),
     );
   }
 

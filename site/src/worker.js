@@ -13,8 +13,10 @@
 //   {type: "run", id, code, stdin?}          stdin: text for input() when there is no stdinSAB
 //   {type: "check", id, code, tests, seed}
 // Worker → main thread:
-//   {type: "status", text}                   boot progress
-//   {type: "ready", version} | {type: "boot-error", message}
+//   {type: "status", text, progress}         boot progress; progress: 0..1, the share of the boot done
+//   {type: "ready", version, timings}        Python can run now: the runtime, the harness and a
+//                                            warm-up run are done, so the first program starts at once
+//   {type: "boot-error", message}
 //   {type: "stdout"|"stderr", id, text}      streamed program output (batched)
 //   {type: "input", id}                      the program waits in input(); answer through stdinSAB
 //   {type: "done", id, traceback}            run finished; traceback is null on success
@@ -115,9 +117,13 @@ function fatal(id, err) {
   postMessage({ type: "crashed", id, message: String((err && err.message) || err) });
 }
 
+function progress(text, share) {
+  postMessage({ type: "status", text, progress: share });
+}
+
 async function boot(msg) {
   try {
-    postMessage({ type: "status", text: "Loading Python…" });
+    progress("Loading Python…", 0.05);
     const harnessText = fetch(msg.harnessURL).then((r) => {
       if (!r.ok) throw new Error(`could not fetch the test harness (${r.status})`);
       return r.text();
@@ -132,6 +138,7 @@ async function boot(msg) {
       : null;
     const { loadPyodide } = await import(/* webpackIgnore: true */ msg.pyodideURL + "pyodide.mjs");
     const t1 = performance.now();
+    progress("Loading Python…", 0.2);
     let fromSnapshot = false;
     if (snapshotResponse) {
       try {
@@ -149,6 +156,7 @@ async function boot(msg) {
     }
     if (!pyodide) pyodide = await loadPyodide({ indexURL: msg.pyodideURL, fullStdLib: false });
     const t2 = performance.now();
+    progress("Loading the test harness…", 0.75);
     pyodide.setStdout(stdout);
     pyodide.setStderr(stderr);
     pyodide.setStdin({ stdin: readStdin, isatty: false });
@@ -158,10 +166,31 @@ async function boot(msg) {
     pyodide.runPython("import sys\nsys.path.insert(0, '/drona')\nimport drona_harness");
     harness = pyodide.pyimport("drona_harness");
     const t3 = performance.now();
-    const timings = { import: t1 - t0, loadPyodide: t2 - t1, harness: t3 - t2, snapshot: fromSnapshot };
+    progress("Warming up Python…", 0.9);
+    warmUp();
+    const t4 = performance.now();
+    const timings = { import: t1 - t0, loadPyodide: t2 - t1, harness: t3 - t2, warmUp: t4 - t3, snapshot: fromSnapshot };
     postMessage({ type: "ready", version: pyodide.version, timings });
   } catch (err) {
     postMessage({ type: "boot-error", message: String((err && err.message) || err) });
+  }
+}
+
+// One program and one test through the harness before "ready": the first real run otherwise pays
+// for compiling and importing what the harness uses lazily, so a learner who pressed Run at "Ready"
+// waited about a second more. Output is dropped (mode is "idle"); a failure here is not fatal.
+function warmUp() {
+  try {
+    harness.run_program("_drona_warm = [i * i for i in range(10)]\nprint(sum(_drona_warm))");
+    const test = pyodide.toPy({ name: "warm-up", code: "pass", hidden: false });
+    try {
+      const result = harness.run_test("print(1)", test, 0);
+      if (result && typeof result.destroy === "function") result.destroy();
+    } finally {
+      test.destroy();
+    }
+  } catch (err) {
+    console.warn("drona: the Python warm-up failed (the first run may be slower):", err);
   }
 }
 

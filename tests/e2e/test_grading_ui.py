@@ -7,6 +7,7 @@ Headless Chromium against `drona serve` of the demo content (see conftest.py).
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -146,6 +147,10 @@ def test_challenge_shows_the_countdown_after_sign_in(browser: Any, demo_site: De
 
         sign_up_and_onboard(page, site)
         page.goto(site.base_url + FIZZBUZZ_CHALLENGE)
+        # The rules first; the clock starts only with Start (tests/e2e/test_challenge_flow.py has more).
+        page.wait_for_selector('[data-drona-challenge][data-state="not-started"]')
+        assert "15 minutes, starting when you press Start" in page.locator("[data-drona-challenge]").inner_text()
+        page.locator("[data-drona-challenge]").get_by_role("button", name="Start the challenge").click()
         page.wait_for_selector('[data-drona-challenge][data-state="running"]')
         countdown = page.locator("[data-drona-countdown]")
         assert re.fullmatch(r"1[45]:\d\d", countdown.inner_text().strip()), countdown.inner_text()
@@ -194,11 +199,20 @@ def test_challenge_time_up_stops_server_grading(browser: Any, demo_site: DemoSit
     site = demo_site
     with learner_page(browser) as page:
         sign_up_and_onboard(page, site)
-        # A clock about to run out (the real one has 15 minutes).
-        page.route("**/api/challenges/*/start", lambda route: route.fulfill(
-            status=200, content_type="application/json",
-            body='{"lesson_id": "x", "started_at": "2024-01-01T00:00:00Z", "deadline": "2024-01-01T00:15:00Z",'
-                 ' "seconds_left": 2}'))
+        # A running attempt about to run out (the real one has 15 minutes), under a `locked` policy.
+        state = {"lesson_id": "x", "status": "running", "attempt": 1, "attempts_left": 0,
+                 "started_at": "2024-01-01T00:00:00Z", "deadline": "2024-01-01T00:15:00Z", "seconds_left": 2,
+                 "retake_at": None, "can_start": False, "submission_mode": "timed", "time_limit_minutes": 15,
+                 "server_time": "2024-01-01T00:14:58Z",
+                 "policy": {"max_attempts": 1, "cooldown_minutes": 0, "after_expiry": "locked", "practice_xp": True}}
+        expired = {**state, "status": "expired", "seconds_left": 0, "submission_mode": "locked"}
+        answers = [state]  # the first read; every later one (after the time is up) says expired
+
+        def answer(route: Any) -> None:
+            route.fulfill(status=200, content_type="application/json", body=json.dumps(answers.pop(0) if answers
+                                                                                      else expired))
+
+        page.route("**/api/challenges/*", answer)
         page.goto(site.base_url + FIZZBUZZ_CHALLENGE)
         page.wait_for_selector('[data-drona-challenge][data-state="warning"]')
         page.wait_for_selector('[data-drona-challenge][data-state="expired"]', timeout=10_000)

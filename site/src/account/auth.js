@@ -5,13 +5,21 @@
 // access logs and Referer headers); the page reads it, then removes it from the address bar.
 import { el } from "../ui.js";
 import { api, ApiError } from "../api.js";
-import { nextUrl, pages } from "../format.js";
+import { carryNext, nextUrl, pages } from "../format.js";
 import { currentUser, isServerUnavailable, setUser, signOut } from "../session.js";
 import { field, focusHeading, form, loading, needsServer } from "./forms.js";
 
+/** Where a learner goes once signed in or up: back to the page they came from (?next=, same site
+ * only), through onboarding first if it is not done; onboarding carries ?next= on to its end. */
 function afterSignIn(user) {
-  if (!user.onboarded) return pages.onboarding();
-  return nextUrl() || pages.dashboard();
+  const next = nextUrl();
+  if (!user.onboarded) return carryNext(pages.onboarding(), next);
+  return next || pages.dashboard();
+}
+
+/** Another auth page (sign in ↔ sign up), keeping the place to come back to. */
+function sibling(page) {
+  return carryNext(page, nextUrl());
 }
 
 /** A value of the URL fragment (#name=value&…), or of the query for links mailed before fragments. */
@@ -40,7 +48,7 @@ export function reloadOnEmailedLink(pattern = /(^#|&)(token|link|invitation)=/) 
 
 /** "Email me a sign-in link": the way in that always works, even while the password is being throttled. */
 function linkRequest(root, emailValue) {
-  const email = field({ label: "Email", name: "email", type: "email", autocomplete: "username email", required: true,
+  const email = field({ label: "Email", name: "email", type: "email", autocomplete: "username", required: true,
     value: emailValue || "", hint: "We email you a link that signs you in once, within 15 minutes." });
   const f = form({
     label: "Email me a sign-in link",
@@ -98,7 +106,8 @@ function signedInNotice(root, user) {
   root.replaceChildren(el("div", { class: "drona-notice", role: "status" },
     el("p", {}, "You are signed in as ", el("strong", {}, user.display_name), ` (${user.email}).`),
     el("p", { class: "drona-notice__actions" },
-      el("a", { class: "drona-btn drona-btn--primary", href: user.onboarded ? pages.dashboard() : pages.onboarding() },
+      el("a", { class: "drona-btn drona-btn--primary",
+        href: user.onboarded ? pages.dashboard() : carryNext(pages.onboarding(), nextUrl()) },
         user.onboarded ? "Go to your dashboard" : "Finish setting up"),
       out)));
   root.dataset.state = "signed-in";
@@ -113,7 +122,7 @@ export async function mountSignin(root) {
   if (link) return confirmLink(root, link);
   if (user) return signedInNotice(root, user);
   const params = new URLSearchParams(location.search);
-  const email = field({ label: "Email", name: "email", type: "email", autocomplete: "username email", required: true });
+  const email = field({ label: "Email", name: "email", type: "email", autocomplete: "username", required: true });
   const password = field({ label: "Password", name: "password", type: "password", autocomplete: "current-password",
     required: true });
   const f = form({
@@ -152,7 +161,7 @@ export async function mountSignin(root) {
   root.replaceChildren(...notes, linkOffer, f.node,
     el("p", { class: "drona-app__links" },
       el("a", { href: pages.reset() }, "Forgot your password?"), " · ", linkInstead, " · New here? ",
-      el("a", { href: pages.signup() + (location.search.includes("next=") ? location.search : "") }, "Create an account")));
+      el("a", { href: sibling(pages.signup()) }, "Create an account")));
   root.dataset.state = "ready";
 }
 
@@ -189,7 +198,7 @@ export async function mountSignup(root) {
   });
   root.replaceChildren(f.node,
     el("p", { class: "drona-app__links" }, "Already have an account? ",
-      el("a", { href: pages.signin() + location.search }, "Sign in")));
+      el("a", { href: sibling(pages.signin()) }, "Sign in")));
   root.dataset.state = "ready";
 }
 

@@ -1,7 +1,7 @@
 // The learner's dashboard: continue learning, level and streak (with a 12-week calendar), course
 // progress per module, an XP history chart (inline SVG) and achievements. Respects the
 // gamification mode: minimal hides XP numbers and the chart; off hides every game element.
-import { el, uniqueId } from "../ui.js";
+import { el, storage, uniqueId } from "../ui.js";
 import { icon } from "../icons.js";
 import { api, ApiError, ServerUnavailable } from "../api.js";
 import { addDays, formatDate, formatDay, formatNumber, localDay, pages, plural, siteUrl } from "../format.js";
@@ -44,6 +44,19 @@ function titles(catalog) {
     }
   }
   return names;
+}
+
+/** Lesson titles by their site-relative URL: the path names its first lesson by URL only. */
+function lessonTitlesByUrl(catalog) {
+  const byUrl = new Map();
+  for (const track of catalog.tracks || []) {
+    for (const course of track.courses || []) {
+      for (const module of course.modules || []) {
+        for (const lesson of module.lessons || []) byUrl.set(lesson.url, lesson.title);
+      }
+    }
+  }
+  return byUrl;
 }
 
 const ACTIVITY = {
@@ -96,7 +109,7 @@ class Dashboard {
           throw err;
         }),
       ]);
-      this.data = { user, progress, profile, names: titles(catalog), path };
+      this.data = { user, progress, profile, names: titles(catalog), lessonTitles: lessonTitlesByUrl(catalog), path };
     } catch (err) {
       if (err instanceof ServerUnavailable) return needsServer(this.root);
       this.root.replaceChildren(el("p", { class: "drona-notice drona-notice--error", role: "alert" }, err.message));
@@ -112,7 +125,7 @@ class Dashboard {
     const showXp = mode === "full" || mode === "moderate";
     this.root.dataset.mode = mode;
     const parts = [
-      el("p", { class: "drona-dash__hello" }, `Welcome back, ${user.display_name}.`),
+      this.hello(user, progress, profile, path),
       !user.onboarded ? el("div", { class: "drona-notice", role: "status" },
         el("p", {}, "Tell us a little about you and we'll build your personal path through the course."),
         el("p", { class: "drona-notice__actions" },
@@ -127,6 +140,29 @@ class Dashboard {
     ];
     this.root.replaceChildren(...parts.filter(Boolean));
     this.root.dataset.state = "ready";
+  }
+
+  /** "Welcome back" only for a learner who has been here before: lessons started, XP earned, or an
+   * earlier visit to this dashboard (remembered in this browser). Otherwise, where to start. */
+  hello(user, progress, profile, path) {
+    const key = `drona:dashboard:visited:${user.id}`;
+    const started = (progress.lessons || []).some((l) => l.state && l.state !== "not_started");
+    // Decided once per visit: a re-render (a profile update) must not turn this visit into a "return".
+    if (this.returning === undefined) {
+      this.returning = Boolean(storage.get(key));
+      storage.set(key, new Date().toISOString());
+    }
+    const returning = started || (profile && Number(profile.xp) > 0) || this.returning;
+    this.root.dataset.visit = returning ? "returning" : "first";
+    if (returning) return el("p", { class: "drona-dash__hello" }, `Welcome back, ${user.display_name}.`);
+    const next = progress.continue_lesson;
+    const start = next && next.url
+      ? { url: siteUrl(next.url), title: next.title || "your first lesson" }
+      : path && path.start_url
+        ? { url: siteUrl(path.start_url), title: this.data.lessonTitles.get(path.start_url) || "your personal path" }
+        : { url: pages.home(), title: "a course from the catalog" };
+    return el("p", { class: "drona-dash__hello" }, `Welcome, ${user.display_name}! Start with `,
+      el("a", { href: start.url, "data-drona-first-lesson": "" }, start.title), ".");
   }
 
   continueCard(progress, path) {

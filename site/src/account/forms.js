@@ -2,7 +2,7 @@
 // API's 422 details onto fields, busy buttons and the "needs the server" notice.
 import { el, uniqueId } from "../ui.js";
 import { ApiError, ServerUnavailable } from "../api.js";
-import { pages, signinUrl } from "../format.js";
+import { signinUrl, signupUrl } from "../format.js";
 import { currentUser, isServerUnavailable } from "../session.js";
 
 /** A labelled input: returns {wrap, input, error}. */
@@ -225,7 +225,7 @@ export function needsSignIn(root, what) {
     el("p", {}, `Sign in to ${what}.`),
     el("p", { class: "drona-notice__actions" },
       el("a", { class: "drona-btn drona-btn--primary", href: signinUrl() }, "Sign in"),
-      el("a", { class: "drona-btn drona-btn--secondary", href: pages.signup() }, "Create an account"))));
+      el("a", { class: "drona-btn drona-btn--secondary", href: signupUrl() }, "Create an account"))));
   root.dataset.state = "signed-out";
 }
 

@@ -5,7 +5,7 @@ import { el, uniqueId } from "../ui.js";
 import { api, ApiError, ServerUnavailable } from "../api.js";
 import { QuizItem } from "../quiz.js";
 import { renderMarkdown } from "../markdown.js";
-import { browserTimeZone, pages, siteUrl } from "../format.js";
+import { browserTimeZone, nextUrl, pages, safeNext, siteUrl } from "../format.js";
 import { currentUser } from "../session.js";
 import { clearErrors, focusHeading, form, loading, needsServer, radioGroup, requireUser, selectField, field,
   showError } from "./forms.js";
@@ -49,10 +49,40 @@ const STYLES = [
   { value: "mixed", label: "A mix", description: "A bit of everything." },
 ];
 
+// The page the learner was on when they signed up (?next=): "Start learning" takes them back there.
+// The steps change no address, but a learner may reload or leave and come back in this tab, so it is
+// kept for the tab's life too.
+const NEXT_KEY = "drona:onboarding-next";
+
+function rememberNext() {
+  let next = nextUrl();
+  try {
+    if (next) {
+      sessionStorage.setItem(NEXT_KEY, next);
+    } else {
+      const saved = sessionStorage.getItem(NEXT_KEY);
+      const url = saved ? new URL(saved, location.href) : null;
+      next = url && url.origin === location.origin ? safeNext(url.pathname + url.search + url.hash) : null;
+    }
+  } catch (_err) {
+    // Storage blocked: ?next= alone still works.
+  }
+  return next;
+}
+
+function forgetNext() {
+  try {
+    sessionStorage.removeItem(NEXT_KEY);
+  } catch (_err) {
+    // nothing kept
+  }
+}
+
 class Onboarding {
   constructor(root) {
     this.root = root;
     this.root.classList.add("drona-wizard");
+    this.next = rememberNext();
     this.start();
   }
 
@@ -115,7 +145,9 @@ class Onboarding {
     const index = STEPS.findIndex(([id]) => id === this.step);
     const heading = el("h2", { class: "drona-wizard__title", tabindex: "-1" },
       index >= 0 ? el("span", { class: "drona-wizard__count" }, `Step ${index + 1} of ${STEPS.length}: `) : null, title);
-    this.panel.replaceChildren(heading, intro ? el("p", { class: "drona-wizard__intro" }, intro) : null, ...body);
+    // replaceChildren() writes null as the text "null": leave out what is not there.
+    this.panel.replaceChildren(...[heading, intro ? el("p", { class: "drona-wizard__intro" }, intro) : null, ...body]
+      .filter((node) => node !== null && node !== undefined && node !== false));
     return heading;
   }
 
@@ -400,8 +432,10 @@ class Onboarding {
       el("a", { href: siteUrl(m.url) }, m.title),
       m.optional ? el("span", { class: "drona-tag", title: "The skill check showed you know this already" },
         "Optional: you know this") : null)));
-    const start = el("a", { class: "drona-btn drona-btn--primary drona-btn--big", href: siteUrl(path.start_url || ""),
-      "data-drona-start": "" }, "Start learning");
+    // Back to the lesson the learner signed up from, else the first lesson of their path.
+    const start = el("a", { class: "drona-btn drona-btn--primary drona-btn--big",
+      href: this.next || siteUrl(path.start_url || ""), "data-drona-start": "" }, "Start learning");
+    start.addEventListener("click", forgetNext);
     const redo = el("button", { type: "button", class: "drona-btn drona-btn--link" }, "Change my answers");
     redo.addEventListener("click", () => this.show("role"));
     const heading = this.frame(fresh ? "Your path is ready" : "Your learning path",
