@@ -153,18 +153,24 @@ class ApiClient(TestClient):
         return dict(response.json())
 
 
-@pytest.fixture
-def make_client(minimal_build: BuildReport) -> Iterator[Any]:
-    """Builds API clients (each its own browser: cookies) over the minimal catalog and a given database."""
+def client_factory(built: BuildReport, *, serve_site: bool = True) -> Iterator[Any]:
+    """Yields a factory of API clients (each its own browser: cookies) over a build and a given
+    database; closes them after the test. For fixtures over a build of their own."""
     clients: list[ApiClient] = []
 
     def factory(database_url: str, **settings: Any) -> ApiClient:
-        config = Settings(DRONA_BUILD_DIR=minimal_build.site_dir.parent, DATABASE_URL=database_url,
-                          DRONA_DATA_DIR=minimal_build.site_dir.parent / "data", **settings)
-        client = ApiClient(create_app(config, serve_site=True))
+        config = Settings(DRONA_BUILD_DIR=built.site_dir.parent, DATABASE_URL=database_url,
+                          DRONA_DATA_DIR=built.site_dir.parent / "data", **settings)
+        client = ApiClient(create_app(config, serve_site=serve_site))
         clients.append(client)
         return client
 
     yield factory
     for client in clients:
         client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def make_client(minimal_build: BuildReport) -> Iterator[Any]:
+    """Builds API clients (each its own browser: cookies) over the minimal catalog and a given database."""
+    yield from client_factory(minimal_build)

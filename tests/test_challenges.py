@@ -19,7 +19,6 @@ from alembic import command
 from pydantic import ValidationError
 from sqlalchemy import func, inspect, select, text, update
 
-from sidecar.app import create_app
 from sidecar.catalog import readers
 from sidecar.catalog.service import LessonInfo
 from sidecar.compiler.build import BuildReport, build
@@ -33,7 +32,7 @@ from sidecar.grading import challenges
 from sidecar.grading.tables import ChallengeAttempt
 from sidecar.progress import completion
 from sidecar.settings import REPO_ROOT, Settings
-from tests.conftest import MINIMAL, ApiClient
+from tests.conftest import MINIMAL, client_factory
 
 TRIPLE = "00000000-0000-4000-8000-000000000042"  # the exercise of third-steps/speed-run
 SPEED_RUN = "00000000-0000-4000-8000-000000000041"  # challenge, 150 XP, 10 minutes, the module's only lesson
@@ -63,18 +62,7 @@ def strict_build(tmp_path_factory: pytest.TempPathFactory) -> BuildReport:
 
 @pytest.fixture
 def strict_client(strict_build: BuildReport) -> Iterator[Any]:
-    clients: list[ApiClient] = []
-
-    def factory(database_url: str, **settings: Any) -> ApiClient:
-        config = Settings(DRONA_BUILD_DIR=strict_build.site_dir.parent, DATABASE_URL=database_url,
-                          DRONA_DATA_DIR=strict_build.site_dir.parent / "data", **settings)
-        client = ApiClient(create_app(config, serve_site=False))
-        clients.append(client)
-        return client
-
-    yield factory
-    for client in clients:
-        client.__exit__(None, None, None)
+    yield from client_factory(strict_build, serve_site=False)
 
 
 def _submit(client: Any, code: str = SOLUTION) -> Any:
