@@ -377,16 +377,17 @@ class Harness:
     def run(self, scenario: Scenario, *, adversary: str | None = None,
             set_payload: Callable[[str], None] | None = None) -> Outcome:
         from sidecar.agents.guard.guarded import public_material
+        from sidecar.grading import challenges
         from sidecar.grading import exercises as grading
 
         exercise = self.by_slug[scenario.exercise]
         lesson = self.content.lessons.get(exercise.lesson_id or "")
         minimal = lesson is not None and lesson.type == "challenge"
         user, profile = self.learner()
-        if minimal:  # a timed challenge: its clock starts when the learner opens it
+        if minimal:  # a timed challenge: the learner pressed Start, so the attempt is timed
             assert lesson is not None
-            grading.start_challenge(engine=self.engine, catalog_db=self.settings.catalog_db, user_id=user.id,
-                                    lesson_id=lesson.id)
+            challenges.start(engine=self.engine, catalog_db=self.settings.catalog_db, user_id=user.id,
+                             lesson_id=lesson.id)
         graded = grading.submit(engine=self.engine, catalog_db=self.settings.catalog_db, user_id=user.id,
                                 exercise_id=exercise.id, code=scenario.code, client_id=None,
                                 gamification_enabled=True, sandbox=self.sandbox)
