@@ -98,6 +98,11 @@ def _locked(session: Session, user_id: str, exercise_id: str) -> Draft | None:
                            .with_for_update().execution_options(populate_existing=True)).first()
 
 
+def _replace(row: Draft, *, code: str, edited_at: datetime, now: datetime) -> None:
+    """The draft becomes `code`, one revision on."""
+    row.code, row.revision, row.edited_at, row.updated_at = code, row.revision + 1, edited_at, now
+
+
 def save(*, engine: Engine, catalog_db: Path, user_id: str, exercise_id: str, code: str,
          base_revision: int | None, edited_at: datetime | None) -> DraftSavePublic:
     """Store an edit. On the revision it was based on: a plain save. Otherwise the later edit wins."""
@@ -115,16 +120,17 @@ def save(*, engine: Engine, catalog_db: Path, user_id: str, exercise_id: str, co
         row = _locked(session, user_id, exercise_id)
         if row is None:  # the row was deleted between the two statements (an account removed)
             raise NotFound("This account no longer exists.")
+        # A new draft, or nothing changed (a retried save), leaves nothing to decide.
         if created or row.code == code:
-            pass  # a new draft, or nothing changed (a retried save): nothing to decide
+            pass
         elif base_revision is not None and base_revision == row.revision:
-            row.code, row.revision, row.edited_at, row.updated_at = code, row.revision + 1, edit_time, now
+            _replace(row, code=code, edited_at=edit_time, now=now)
         else:
             conflict = True
             if edit_time >= row.edited_at:
                 _keep(session, user_id=user_id, exercise_id=exercise_id, code=row.code, edited_at=row.edited_at,
                       reason="conflict", now=now)
-                row.code, row.revision, row.edited_at, row.updated_at = code, row.revision + 1, edit_time, now
+                _replace(row, code=code, edited_at=edit_time, now=now)
             else:
                 accepted = False
                 _keep(session, user_id=user_id, exercise_id=exercise_id, code=code, edited_at=edit_time,
@@ -155,7 +161,7 @@ def restore(*, engine: Engine, catalog_db: Path, user_id: str, exercise_id: str,
             _keep(session, user_id=user_id, exercise_id=exercise_id, code=row.code, edited_at=row.edited_at,
                   reason="restored", now=now)
             # The restored code counts as edited now: it is what the learner chose last.
-            row.code, row.revision, row.edited_at, row.updated_at = code, row.revision + 1, now, now
+            _replace(row, code=code, edited_at=now, now=now)
         session.flush()
         return _state(session, user_id=user_id, exercise_id=exercise_id)
 

@@ -18,7 +18,7 @@ import pytest
 from sidecar.settings import REPO_ROOT
 
 from .conftest import READY, DemoSite, answer_quiz, authored, set_code
-from .test_learner import PASSWORD, TIMEZONE, active_track, call, fresh_email
+from .test_learner import PASSWORD, TIMEZONE, call, fresh_email, onboard
 
 pytestmark = pytest.mark.e2e
 
@@ -128,12 +128,7 @@ def test_no_serious_axe_violations_on_any_page(themed: tuple[str, Any], demo_sit
     call(page, site, "POST", "auth/signup", {"email": email, "password": PASSWORD, "display_name": "Ada Lovelace"})
     audit.open("account/onboarding/", ready='[data-drona-app="onboarding"][data-state=ready]')
     audit.check("onboarding")
-    track = active_track(site)["id"]
-    call(page, site, "POST", "onboarding/role", {"learner_kind": "student"})
-    call(page, site, "POST", "onboarding/skill-check", {"track_id": track, "answers": {}})
-    call(page, site, "POST", "onboarding/goals", {"goals": ["Build a project"], "minutes_per_week": 120})
-    call(page, site, "POST", "onboarding/learning-style", {"learning_style": "hands-on"})
-    call(page, site, "POST", "onboarding/complete", {"track_id": track, "timezone": TIMEZONE})
+    onboard(page, site)
 
     # Signed in.
     audit.open(EXERCISE_LESSON, ready=READY)

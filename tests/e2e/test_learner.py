@@ -66,13 +66,18 @@ def sign_up_and_onboard(page: Any, site: DemoSite, name: str = "Grace Hopper") -
     """A learner made through the API (signed in in this browser context), onboarding done."""
     email = fresh_email()
     call(page, site, "POST", "auth/signup", {"email": email, "password": PASSWORD, "display_name": name})
+    onboard(page, site)
+    return email
+
+
+def onboard(page: Any, site: DemoSite) -> None:
+    """The signed-in learner of this browser context goes through every onboarding step."""
     track = active_track(site)["id"]
     call(page, site, "POST", "onboarding/role", {"learner_kind": "student"})
     call(page, site, "POST", "onboarding/skill-check", {"track_id": track, "answers": {}})
     call(page, site, "POST", "onboarding/goals", {"goals": ["Build a project"], "minutes_per_week": 120})
     call(page, site, "POST", "onboarding/learning-style", {"learning_style": "hands-on"})
     call(page, site, "POST", "onboarding/complete", {"track_id": track, "timezone": TIMEZONE})
-    return email
 
 
 def reading_lesson(site: DemoSite) -> dict[str, Any]:
