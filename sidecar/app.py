@@ -6,7 +6,7 @@ import logging
 import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
@@ -21,6 +21,9 @@ from sidecar.agents.api.router import router as agents_router
 from sidecar.auth.deps import csrf_protect
 from sidecar.auth.router import router as auth_router
 from sidecar.catalog.router import router as catalog_router
+from sidecar.certificates import service as certificates_service
+from sidecar.certificates.router import pages as certificate_pages
+from sidecar.certificates.router import router as certificates_router
 from sidecar.db.engine import get_engine, is_sqlite
 from sidecar.db.migrate import upgrade
 from sidecar.deps import SettingsDep
@@ -99,6 +102,20 @@ class _ApiFallback:
         raise NotFound(f"No API endpoint at {scope['path']}.")
 
 
+class _IssueContext:
+    """Gives each request the context in which completions issue certificates (Bronze: see
+    certificates/service.py); a context variable, so it follows the request into worker threads."""
+
+    def __init__(self, app: Callable[[Scope, Receive, Send], Any], *,
+                 context: certificates_service.IssueContext) -> None:
+        self.app = app
+        self.context = context
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        certificates_service.set_context(self.context)
+        await self.app(scope, receive, send)
+
+
 def _sandbox_factory(settings: Settings) -> Callable[[], Sandbox]:
     """The grading sandbox, started (host processes and all) on the first request that grades."""
     def sandbox() -> Sandbox:
@@ -121,6 +138,7 @@ def create_app(settings: Settings | None = None, *, serve_site: bool = False,
             # The embedded default upgrades its own database; PostgreSQL uses `drona db upgrade`.
             upgrade(settings.DATABASE_URL)
         gamification_service.sync_achievements(engine=engine, catalog_db=settings.catalog_db)
+        await anyio.to_thread.run_sync(lambda: certificates_service.publish(engine=engine, settings=settings))
         # Fewer worker threads than anyio's default 40: the endpoints are short and CPU-bound, and
         # dozens of threads fighting over the GIL (and SQLite's one writer) only stretch latency.
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.DRONA_THREADS
@@ -141,9 +159,12 @@ def create_app(settings: Settings | None = None, *, serve_site: bool = False,
     install_openapi(app)
     api = APIRouter(prefix="/api", dependencies=[Depends(csrf_protect)])
     for router in (health_router, auth_router, onboarding_router, catalog_router, progress_router,
-                   gamification_router, orgs_router, grading_router, drafts_router, agents_router):
+                   gamification_router, orgs_router, grading_router, drafts_router, agents_router,
+                   certificates_router):
         api.include_router(router)
     app.include_router(api)
+    # The verification and print pages and the transparency log's files: public, outside /api.
+    app.include_router(certificate_pages)
 
     # Without this, unknown /api paths would fall through to the static site's HTML 404.
     fallback = Route("/api/{rest:path}", _ApiFallback(app), include_in_schema=False)
@@ -167,4 +188,6 @@ def create_app(settings: Settings | None = None, *, serve_site: bool = False,
     app.add_middleware(RequestBodyGuard)
     app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
     app.add_middleware(IsolationHeaders)
+    app.add_middleware(_IssueContext, context=certificates_service.IssueContext(
+        settings=settings, catalog_db=settings.catalog_db, db_key=str(engine.url)))
     return app

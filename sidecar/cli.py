@@ -6,6 +6,7 @@ content/, build/ and data/ folders, never the engine's own, unless told otherwis
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -378,6 +379,61 @@ def create_user_command(email: str, display_name: str, role: str, password: str)
         click.echo(f"error: {exc.message}", err=True)
         sys.exit(1)
     click.echo(f"Created {role} {user.email} ({user.id}).")
+
+
+@main.command("verify")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--keys", "keys_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="The issuer's keys (GET /api/issuer/keys) for a bare credential; a bundle carries its own.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def verify_command(file: Path, keys_file: Path | None, as_json: bool) -> None:
+    """Verify a certificate offline: a bundle (signature, revocation, log inclusion) or a bare credential.
+
+    Exits 0 when every check passes, 1 otherwise. Nothing is fetched from the network: the JSON-LD
+    contexts are bundled, the keys come from the file(s) given.
+    """
+    from sidecar.credentials.bundle import verify_bundle, verify_credential_only
+
+    try:
+        document = json.loads(file.read_text(encoding="utf-8"))
+        keys = json.loads(keys_file.read_text(encoding="utf-8")) if keys_file else None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        click.echo(f"error: {file}: not a JSON file ({exc})", err=True)
+        sys.exit(1)
+    if isinstance(document, dict) and "credential" in document:
+        report = verify_bundle(document)
+    elif isinstance(document, dict):
+        methods = keys if isinstance(keys, list) else (keys or {}).get("verificationMethod", []) if keys else []
+        report = verify_credential_only(document, methods)
+    else:
+        click.echo(f"error: {file}: expected a credential or a verification bundle (a JSON object)", err=True)
+        sys.exit(1)
+    if as_json:
+        click.echo(json.dumps({"ok": report.ok, "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail}
+                                                            for c in report.checks]}, indent=2))
+    else:
+        for check in report.checks:
+            click.echo(f"{'ok ' if check.ok else 'FAIL'}  {check.name}: {check.detail}")
+        click.echo("VALID: every check passed." if report.ok else "NOT VALID: see the failed checks above.")
+    sys.exit(0 if report.ok else 1)
+
+
+@main.group("issuer")
+def issuer_group() -> None:
+    """The certificate issuer's signing keys."""
+
+
+@issuer_group.command("rotate-key")
+def rotate_key_command() -> None:
+    """Retire the signing key and start signing with a new one; old credentials keep verifying."""
+    from sidecar.certificates.service import rotate_key
+    from sidecar.db.engine import get_engine
+    from sidecar.db.migrate import upgrade
+
+    settings = _settings()
+    upgrade(settings.DATABASE_URL)
+    new_key = rotate_key(engine=get_engine(settings.DATABASE_URL), settings=settings)
+    click.echo(f"Now signing with {new_key}; earlier keys stay published at /api/issuer/keys.")
 
 
 @main.group("new")

@@ -99,6 +99,29 @@ class Settings(BaseSettings):
                                    "cool-downs, streak days). Refused at start-up unless DRONA_ENV is `local`.")
     DRONA_EMBED_CACHE: str = Field("", description="File that keeps lesson-chunk vectors between builds "
                                    "(`off` disables it). Empty: `embeddings.db` in the engine's cache folder.")
+    # --- Certificates (issue 14) -------------------------------------------------------------------
+    ISSUER_NAME: str = Field("Dronacharya", description="The issuer's name on certificates and in Open Badges "
+                             "credentials (the issuer profile at `/api/issuer`).")
+    ISSUER_KEY_PASSPHRASE: str | None = Field(
+        None, description="Encrypts the issuer's Ed25519 signing keys, kept in the learner database. Unset: "
+        "derived from SECRET_KEY. Never logged or returned.")
+    TIMESTAMP_AUTHORITY_URL: str | None = Field(
+        None, description="RFC 3161 timestamp authority that anchors each signed tree head of the transparency "
+        "log, e.g. `https://freetsa.org/tsr`. Unset (default): no anchoring.")
+    ENABLE_AI_PROCTORING: bool = Field(False, description="Silver assessments add in-browser camera checks, only "
+                                       "with the learner's explicit consent; only events leave the browser, never "
+                                       "images.")
+    ASSESSMENT_GRACE_SECONDS: int = Field(5, ge=0, le=120, description="Network grace after a Silver section's "
+                                          "server deadline during which a saved answer is still accepted.")
+    GOLD_UPLOAD_MAX_MB: int = Field(10, ge=1, le=200, description="Largest Gold project archive accepted "
+                                    "(zip or tar.gz), in MB; its unpacked size may be at most 5 times this.")
+    ALLOW_GIT_SUBMISSIONS: bool = Field(False, description="Gold projects may also be submitted as a git URL, "
+                                        "fetched by the server. Off by default: fetching a URL from the server is a "
+                                        "server-side request risk. Only `git://`, `http://` and `https://` URLs "
+                                        "to hosts in GIT_SUBMISSION_HOSTS are fetched.")
+    GIT_SUBMISSION_HOSTS: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Hosts (host or host:port, JSON list or comma-separated) Gold git URLs "
+        "may point to when ALLOW_GIT_SUBMISSIONS is on.")
 
     @property
     def secure_cookies(self) -> bool:
@@ -112,6 +135,16 @@ class Settings(BaseSettings):
     @property
     def catalog_db(self) -> Path:
         return self.DRONA_BUILD_DIR / "catalog.db"
+
+    @field_validator("GIT_SUBMISSION_HOSTS", mode="before")
+    @classmethod
+    def _host_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            value = json.loads(text) if text.startswith("[") else [p for p in text.replace(",", " ").split() if p]
+        if isinstance(value, list):
+            return [str(entry).strip().lower() for entry in value]
+        return value
 
     @field_validator("TRUSTED_PROXIES", mode="before")
     @classmethod

@@ -18,6 +18,7 @@ SIDECAR = REPO_ROOT / "sidecar"
 # Bottom to top, as in docs/architecture.md ("Layers: who may import whom").
 LAYERS: list[set[str]] = [
     {"project", "settings", "text", "errors", "timezones", "engine", "db", "deps", "web", "__init__"},
+    {"credentials"},  # pure: keys, Data Integrity proofs, Open Badges, status lists, the Merkle log
     {"courseware"},
     {"embeddings"},
     {"catalog"},  # below the compiler: the compiler writes the schema that sidecar/catalog owns
@@ -32,6 +33,9 @@ LAYERS: list[set[str]] = [
     {"drafts"},  # reads the last graded submission as the fallback draft
     {"onboarding"},
     {"agents"},
+    {"certificates"},  # issuing and verifying; Bronze through the completion hook
+    {"assessments"},  # Silver: the proctored assessment
+    {"projects"},  # Gold: projects, the pre-review and the reviewer queue
     {"openapi"},
     {"app"},
     {"cli"},

@@ -171,6 +171,21 @@ def me(principal: CurrentPrincipal) -> UserPublic:
     return service.to_public(principal.user, principal.profile)
 
 
+class AccountDeletion(BaseModel):
+    password: str = Field(max_length=1024, description="The account's password, asked again.")
+
+
+@router.delete("/me", status_code=status.HTTP_204_NO_CONTENT, summary="Delete your account")
+def delete_me(body: AccountDeletion, principal: CurrentPrincipal, engine: EngineDep,
+              settings: SettingsDep) -> Response:
+    """Deletes the account and everything it owns, and signs out. Certificates already issued stay verifiable
+    exactly as issued; their verification page then says "holder removed"."""
+    service.delete_account(engine=engine, user_id=principal.user.id, password=body.password)
+    answer = Response(status_code=status.HTTP_204_NO_CONTENT)
+    _signed_out(answer, settings)
+    return answer
+
+
 class SettingsUpdate(BaseModel):
     display_name: DisplayName | None = None
     timezone: str | None = Field(None, max_length=64, description="An IANA time zone, e.g. Asia/Kolkata.")

@@ -380,6 +380,20 @@ def change_password(*, engine: Engine, user_id: str, current_password: str, new_
         _set_password(session, user, new_password, keep_token=keep_token)
 
 
+def delete_account(*, engine: Engine, user_id: str, password: str) -> None:
+    """Delete the account and, by the database's cascades, everything it owns (progress, submissions, XP,
+    tutor sessions, drafts, memberships). Certificates already issued are kept as issued, with the holder
+    unlinked (ON DELETE SET NULL): they stay verifiable and say "holder removed". The password is asked
+    again so that a stolen session alone cannot erase an account."""
+    with write_session(engine) as session:
+        user = session.get(User, user_id)
+        if user is None:
+            raise NotFound("No such account.")
+        if not security.verify_password(user.password_hash, password):
+            raise InvalidInput("The password is not right; the account was not deleted.")
+        session.delete(user)
+
+
 def admin_set_password(*, engine: Engine, user_id: str, new_password: str) -> None:
     """An administrator (or the CLI) sets an account's password: every session, reset token and
     sign-in link of the account ends."""

@@ -333,3 +333,41 @@ def achievements(catalog_db: Path) -> list[AchievementRecord]:
     return [AchievementRecord(id=r["id"], slug=r["slug"], title=r["title"], category=r["category"],
                               description=r["description"], xp=r["xp"] or 0, rule=_json(r["rule"], {}))
             for r in rows]
+
+
+# ---- certification tiers (content/certifications.yaml) ----------------------------------------
+
+
+@dataclass(frozen=True)
+class CertificationTier:
+    """One tier's definition: its title, XP and requirements (`rules`: min_quiz_percent, pass_percent, ...)."""
+
+    id: str
+    tier: str  # bronze | silver | gold
+    title: str
+    description: str
+    xp: int
+    rules: dict[str, Any]
+
+
+def _load_certification_tiers(path: Path) -> dict[str, CertificationTier]:
+    with store.connect(path) as conn:
+        rows = conn.execute("SELECT id, tier, title, description, xp, rules FROM certifications "
+                            "ORDER BY rowid").fetchall()
+    return {r["tier"]: CertificationTier(id=r["id"], tier=r["tier"], title=r["title"] or "",
+                                         description=r["description"] or "", xp=r["xp"] or 0,
+                                         rules=_json(r["rules"], {}))
+            for r in rows}
+
+
+def certification_tiers(catalog_db: Path) -> dict[str, CertificationTier]:
+    """The tiers by name (bronze, silver, gold), as content/certifications.yaml defines them."""
+    return store.cached(catalog_db, "readers.certification_tiers", _load_certification_tiers)
+
+
+def content_commit(catalog_db: Path) -> str:
+    """The git commit of the content the catalog was built from ("unknown" when not built from git)."""
+    with store.connect(catalog_db) as conn:
+        row = conn.execute("SELECT value FROM meta WHERE key = 'content_commit'").fetchone()
+    value = json.loads(row[0]) if row else None
+    return str(value) if value else "unknown"

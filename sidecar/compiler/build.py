@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,6 +27,22 @@ from .vectors import DEFAULT_MODEL, vector_writer
 
 STAMP = "build.json"
 PROJECT_CONFIG = "mkdocs.yml"
+
+
+def content_commit(content_dir: Path) -> str:
+    """The git commit of the content (certificates cite it as evidence); "unknown" outside git.
+
+    A working tree with uncommitted changes gets a "-dirty" suffix: the commit alone would not
+    name what was compiled.
+    """
+    try:
+        head = subprocess.run(["git", "-C", str(content_dir), "rev-parse", "HEAD"], capture_output=True,
+                              text=True, timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(content_dir), "status", "--porcelain", "--", "."],
+                               capture_output=True, text=True, timeout=30, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return f"{head}-dirty" if dirty else head or "unknown"
 
 
 class BuildFailed(Exception):
@@ -237,7 +254,7 @@ def build(
         raise BuildFailed(str(exc)) from None
     digest = inputs_digest(content_dir, project_config=config_path, engine=engine)
     meta = {"built_at": datetime.now(UTC).isoformat(timespec="seconds"), "inputs": digest,
-            "pyodide": pyodide, "site_url": config["site_url"]}
+            "pyodide": pyodide, "site_url": config["site_url"], "content_commit": content_commit(content_dir)}
     add_vectors = vector_writer(embedding_model, embedding_api_base, log=log, cache=embedding_cache)
     stage(5, "write catalog.db", lambda: write_catalog_db(catalog, report.catalog_db, engine.mkdocs_yml, meta,
                                                           add_vectors))

@@ -335,10 +335,27 @@ def _course_card(track: Track, course: Course) -> str:
             f"{html.escape(first.data['title'])}</a></p></section>\n\n")
 
 
+def _certification_panel(course: Course) -> str:
+    """Where the learner stands on Bronze, Silver and Gold (certification-progress.js fills it in from
+    GET /api/certifications/{course id}); as written here it says what each tier asks."""
+    if not course.modules:
+        return ""
+    return (f'<section class="drona-certification" data-drona-certification data-course-id="{html.escape(course.id)}" '
+            'aria-labelledby="drona-certification-title">'
+            '<h2 class="drona-certification__title" id="drona-certification-title">Certificates</h2>'
+            '<ul class="drona-certification__tiers">'
+            "<li><strong>Bronze</strong>: complete every module, with at least 70 % on each quiz. It is issued "
+            "the moment you get there.</li>"
+            "<li><strong>Silver</strong>: pass a proctored assessment in four timed sections.</li>"
+            "<li><strong>Gold</strong>: build and deploy a project that passes review.</li>"
+            "</ul></section>\n\n")
+
+
 def course_page(track: Track, course: Course) -> str:
     out = [_front_matter({"title": course.data["title"]})]
     out.append(f"# {course.data['title']}\n\n{course.data['summary']}\n\n")
     out.append(_course_card(track, course))
+    out.append(_certification_panel(course))
     for number, module in enumerate(course.modules, 1):
         minutes = sum(int(lesson.data["minutes"]) for lesson in module.lessons)
         out.append(f"## {number}. [{module.data['title']}]({module.slug}/index.md)\n\n")
@@ -409,6 +426,7 @@ APP_PAGES = (
     ("account/settings.md", "Profile and settings", "settings"),
     ("account/tutor-history.md", "Tutor history", "tutor-history"),
     ("account/invitations.md", "Invitations", "invitations"),
+    ("account/certificates.md", "Your certificates", "certificates"),
     ("dashboard.md", "Your dashboard", "dashboard"),
     ("leaderboard.md", "Leaderboard", "leaderboard"),
 )

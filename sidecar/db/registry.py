@@ -2,6 +2,7 @@
 
 from sidecar.agents import tables as agents_tables  # noqa: F401
 from sidecar.auth import tables as auth_tables  # noqa: F401
+from sidecar.certificates import tables as certificates_tables  # noqa: F401
 from sidecar.db.base import Base
 from sidecar.drafts import tables as drafts_tables  # noqa: F401
 from sidecar.gamification import tables as gamification_tables  # noqa: F401

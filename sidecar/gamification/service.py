@@ -8,7 +8,7 @@ challenge and module XP through award_xp.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -129,10 +129,13 @@ def streak_is_active(*, session: Session | Tx, user_id: str, instant: datetime) 
 
 
 def evaluate_achievements(*, session: Session | Tx, user_id: str, courses_completed: int = 0,
-                          lessons_completed: int | None = None) -> list[AchievementPublic]:
+                          lessons_completed: int | None = None, extra_metrics: Mapping[str, int] | None = None
+                          ) -> list[AchievementPublic]:
     """Award every achievement whose rule now holds; returns the new ones (for toasts).
 
     `lessons_completed` may be passed by a caller that just counted them (one query fewer).
+    `extra_metrics` are counters that domains above this one own (certificates: `certificates_earned`,
+    `gold_certificates`), counted by the caller in the same transaction.
     """
     tx = _tx(session)
     definitions = [AchievementRecord(id=r[0], slug=r[1], title=r[2], category=r[3], description=r[4], xp=r[5],
@@ -149,7 +152,7 @@ def evaluate_achievements(*, session: Session | Tx, user_id: str, courses_comple
                                        "AND state = 'completed'", {"user_id": user_id})[0])
     found = _streak(tx, user_id, lock=False)
     metrics = {"lessons_completed": lessons_completed, "streak_days": found[1].current if found else 0,
-               "courses_completed": courses_completed}
+               "courses_completed": courses_completed, **(extra_metrics or {})}
     candidates = rules.newly_earned(definitions=[{"id": d.id, "rule": d.rule} for d in definitions],
                                     metrics=metrics, earned_ids=earned)
     by_id = {d.id: d for d in definitions}

@@ -148,6 +148,7 @@ def record_quiz_attempt(*, engine: Engine, catalog_db: Path, user_id: str, attem
         record = QuizAttempt(id=str(uuid.uuid4()), user_id=user_id, quiz_id=attempt.quiz_id, answers=dict(answers),
                              score_percent=attempt.score_percent, passed=attempt.passed, created_at=now)
         session.add(record)
+        session.flush()  # the completion path reads best scores with plain SQL (Bronze needs this attempt's)
         tx = Tx.of_session(session)
         lesson_id = lesson.id if lesson is not None else None
         if attempt.passed:
@@ -158,6 +159,9 @@ def record_quiz_attempt(*, engine: Engine, catalog_db: Path, user_id: str, attem
                 tx, catalog_db=catalog_db, user_id=user_id, lesson_id=lesson_id, at=now,
                 attempt=completion.Attempt.quiz_passed(first_try=earlier == 0, quiz=passed),
                 gamification_enabled=gamification_enabled)
+        elif quiz is not None:
+            reward = completion.quiz_scored(tx, catalog_db=catalog_db, user_id=user_id, module_id=quiz.module_id,
+                                            lesson_id=lesson_id, at=now, gamification_enabled=gamification_enabled)
         else:
             reward = completion.unchanged(tx, user_id=user_id, lesson_id=lesson_id,
                                           gamification_enabled=gamification_enabled, at=now)

@@ -27,6 +27,7 @@ for every kind of completion alike.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -84,6 +85,28 @@ def read_standing(tx: Tx, *, user_id: str, lesson_id: str | None) -> Standing:
     return standing_from_row(tx, row)
 
 
+@dataclass
+class CourseOutcome:
+    """What a course-level rule (a certificate tier) paid when a completion moved the course on."""
+
+    xp_awarded: int = 0
+    new_achievements: list[AchievementPublic] = field(default_factory=list)
+    certificates: list[dict[str, Any]] = field(default_factory=list)  # NewCertificatePublic fields
+
+
+# Domains above progress (certificates: Bronze is issued the moment its last requirement is met)
+# act on completions through hooks: called inside the completion's transaction, after the lesson's
+# own awards, whenever a lesson completed or a quiz attempt was saved. Registered once at import of the
+# domain; each hook decides for itself whether it is configured for this request.
+CourseHook = Callable[..., CourseOutcome]
+_course_hooks: list[CourseHook] = []
+
+
+def register_course_hook(hook: CourseHook) -> None:
+    if hook not in _course_hooks:
+        _course_hooks.append(hook)
+
+
 @dataclass(frozen=True)
 class Reward:
     """What one request earned and where the learner stands after it; `public()` is the API's RewardPublic."""
@@ -94,13 +117,15 @@ class Reward:
     at: datetime  # the server's time of the request: the streak's "today"
     xp_awarded: int = 0
     new_achievements: list[AchievementPublic] = field(default_factory=list)
+    new_certificates: list[dict[str, Any]] = field(default_factory=list)
 
     def public(self) -> RewardPublic:
         state = self.standing.lesson_state
         if not self.gamification_enabled:
             return RewardPublic(enabled=False, lesson_id=self.lesson_id, lesson_state=state, xp_awarded=0,
                                 total_xp=None, level=None, level_title=None, level_floor_xp=None, next_level_xp=None,
-                                level_progress=None, streak=None, new_achievements=[])
+                                level_progress=None, streak=None, new_achievements=[],
+                                new_certificates=list(self.new_certificates))
         level = levels.level_progress(self.standing.total_xp)
         streak = self.standing.streak
         today = streaks.local_day(instant=self.at, tz=self.standing.timezone)
@@ -111,7 +136,7 @@ class Reward:
             streak=RewardStreakPublic(current=streaks.current_streak(state=streak, today=today),
                                       longest=streak.longest,
                                       today_counted=streak.last_day is not None and streak.last_day >= today),
-            new_achievements=list(self.new_achievements))
+            new_achievements=list(self.new_achievements), new_certificates=list(self.new_certificates))
 
 
 @dataclass(frozen=True)
@@ -205,10 +230,17 @@ def complete_lesson(tx: Tx, *, user_id: str, lesson: LessonInfo | None, index: C
             awarded += module_xp
             fresh = gamification.evaluate_achievements(session=tx, user_id=user_id, courses_completed=courses_done,
                                                        lessons_completed=lessons_done)
+    certificates: list[dict[str, Any]] = []
+    if lesson is not None and (completed_now or attempt.quiz is not None):
+        outcome = _run_course_hooks(tx, user_id=user_id, course_id=lesson.course_id, at=rewarded_at,
+                                    gamification_enabled=gamification_enabled)
+        awarded += outcome.xp_awarded
+        fresh = [*fresh, *outcome.new_achievements]
+        certificates.extend(outcome.certificates)
     lesson_id = lesson.id if lesson is not None else None
     return Reward(lesson_id=lesson_id, standing=read_standing(tx, user_id=user_id, lesson_id=lesson_id),
                   gamification_enabled=gamification_enabled, at=rewarded_at, xp_awarded=awarded,
-                  new_achievements=fresh)
+                  new_achievements=fresh, new_certificates=certificates)
 
 
 def start_lesson(tx: Tx, *, user_id: str, lesson: LessonInfo, at: datetime, rewarded_at: datetime,
@@ -232,6 +264,31 @@ def complete_graded_lesson(tx: Tx, *, catalog_db: Path, user_id: str, lesson_id:
             raise NotFound(f"No lesson with id {lesson_id} in the catalog.")
     return complete_lesson(tx, user_id=user_id, lesson=lesson, index=index, at=at, rewarded_at=at, attempt=attempt,
                            gamification_enabled=gamification_enabled)
+
+
+def _run_course_hooks(tx: Tx, *, user_id: str, course_id: str, at: datetime,
+                      gamification_enabled: bool) -> CourseOutcome:
+    total = CourseOutcome()
+    for hook in _course_hooks:
+        outcome = hook(tx, user_id=user_id, course_id=course_id, at=at, gamification_enabled=gamification_enabled)
+        total.xp_awarded += outcome.xp_awarded
+        total.new_achievements.extend(outcome.new_achievements)
+        total.certificates.extend(outcome.certificates)
+    return total
+
+
+def quiz_scored(tx: Tx, *, catalog_db: Path, user_id: str, module_id: str, lesson_id: str | None, at: datetime,
+                gamification_enabled: bool) -> Reward:
+    """A saved quiz attempt below the quiz's pass mark: nothing of its own is earned, but it may be
+    what a course-level requirement waited for (Bronze asks 70 %, a quiz may pass at 80 %)."""
+    module = get_index(catalog_db=catalog_db).modules.get(module_id)
+    outcome = CourseOutcome()
+    if module is not None:
+        outcome = _run_course_hooks(tx, user_id=user_id, course_id=module.course_id, at=at,
+                                    gamification_enabled=gamification_enabled)
+    return Reward(lesson_id=lesson_id, standing=read_standing(tx, user_id=user_id, lesson_id=lesson_id),
+                  gamification_enabled=gamification_enabled, at=at, xp_awarded=outcome.xp_awarded,
+                  new_achievements=outcome.new_achievements, new_certificates=outcome.certificates)
 
 
 def unchanged(tx: Tx, *, user_id: str, lesson_id: str | None, gamification_enabled: bool, at: datetime) -> Reward:

@@ -22,6 +22,17 @@ class RewardStreakPublic(BaseModel):
     today_counted: bool = Field(description="Today, in the learner's time zone, already counts for the streak.")
 
 
+class NewCertificatePublic(BaseModel):
+    """A certificate just issued: enough for a toast and a link to its verification page."""
+
+    credential_id: str
+    tier: str
+    tier_title: str
+    course_id: str
+    course_title: str
+    verify_url: str
+
+
 class RewardPublic(BaseModel):
     """What one piece of work earned, and where the learner stands right after it.
 
@@ -45,6 +56,9 @@ class RewardPublic(BaseModel):
     level_progress: float | None
     streak: RewardStreakPublic | None
     new_achievements: list[AchievementPublic] = Field(description="Earned by this request (none for a replay).")
+    new_certificates: list[NewCertificatePublic] = Field(
+        default_factory=list, description="Certificates issued by this request (Bronze is issued the moment a "
+        "course's last requirement is met).")
 
 
 class EventResultPublic(BaseModel):

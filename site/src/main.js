@@ -8,6 +8,7 @@ import { mountApp } from "./account/index.js";
 import { mountLessonProgress } from "./lesson-progress.js";
 import { mountCourseProgress } from "./course-progress.js";
 import { mountChallenge } from "./challenge.js";
+import { mountCertificationProgress } from "./certification-progress.js";
 import { mountContinue } from "./home.js";
 import { mountHeaderA11y, mountSkipLink } from "./a11y.js";
 import { ensureUserBar } from "./userbar.js";
@@ -29,6 +30,7 @@ const WIDGETS = [
   [".md-main", mountCourseProgress],
   ["[data-drona-challenge][data-lesson-id]", mountChallenge],
   ["[data-drona-home-continue]", mountContinue],
+  ["[data-drona-certification][data-course-id]", mountCertificationProgress],
 ];
 
 const mounted = new Set(); // widgets alive in the current document

@@ -8,7 +8,7 @@
 //   - the lesson's progress panel, which listens with onReward (lesson-progress.js).
 // A replay's reward earns nothing (xp_awarded 0, no achievements), so it announces nothing.
 import { applyRewardTotals, currentProfile, gamificationMode, knownProfile } from "./session.js";
-import { announceAchievements, announceXp } from "./toasts.js";
+import { announceAchievements, announceXp, toast } from "./toasts.js";
 
 const events = new EventTarget();
 
@@ -24,6 +24,24 @@ export async function applyReward(reward, { xpNote } = {}) {
   const mode = gamificationMode(profile || knownProfile());
   announceXp(reward.xp_awarded, mode, xpNote);
   announceAchievements(reward.new_achievements, mode);
+  announceCertificates(reward.new_certificates);
+}
+
+/** A certificate just issued (Bronze, the moment its last requirement is met): shown in every mode. */
+function announceCertificates(certificates) {
+  if (!Array.isArray(certificates)) return;
+  for (const cert of certificates) {
+    const node = toast({ title: `${cert.tier_title} earned: ${cert.course_title}`,
+      body: "Your certificate is issued and signed. ", tone: "achievement", celebrate: true });
+    const body = node.querySelector(".drona-toast__body");
+    if (body && cert.verify_url) {
+      const link = document.createElement("a");
+      link.href = cert.verify_url;
+      link.textContent = "See its verification page";
+      link.dataset.dronaVerifyLink = "";
+      body.append(link);
+    }
+  }
 }
 
 /** Subscribe to applied rewards (listener(reward)); returns the unsubscribe function. */

@@ -9,6 +9,7 @@ import { mountDashboard } from "./dashboard.js";
 import { mountLeaderboard } from "./leaderboard.js";
 import { mountTutorHistory } from "./tutor-history.js";
 import { mountInvitations } from "./invitations.js";
+import { mountCertificates } from "./certificates.js";
 
 const APPS = {
   signin: mountSignin,
@@ -20,6 +21,7 @@ const APPS = {
   leaderboard: mountLeaderboard,
   "tutor-history": mountTutorHistory,
   invitations: mountInvitations,
+  certificates: mountCertificates,
 };
 
 /** Mount the app named by data-drona-app; returns {root, dispose} at once (apps load async). */

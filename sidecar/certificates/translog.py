@@ -1,0 +1,213 @@
+"""The transparency log: every issuance and revocation appended to an RFC 9162 Merkle tree.
+
+Instead of a blockchain (§9.4's "anchoring optional for enterprise"): anyone holding an old signed
+tree head can ask for a consistency proof and detect a rewritten history, and every credential
+comes with an inclusion proof. Leaves are the canonical JSON of the event (`credentials.bundle`'s
+`canonical_json`); the leaf hashes are stored beside them. After each append a tree head is
+signed with the issuer's key and stored; `publish` writes the log as static files under
+DRONA_DATA_DIR/transparency (served at /transparency/): `checkpoint.json` (the latest signed head),
+`heads/<size>.json` and `entries/<index>.json`.
+
+Appends are serialised: inside the caller's write transaction (BEGIN IMMEDIATE on SQLite, a
+transaction-scoped advisory lock on PostgreSQL), so indexes are dense and heads are never forked.
+The hashes are cached per process in a `MerkleLog`; the cache checks itself against the database
+(size and last leaf hash) before use and is rebuilt when another process appended or a
+transaction that appended to it rolled back.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sidecar.credentials import merkle, tree_head
+from sidecar.credentials.bundle import canonical_json
+from sidecar.db.base import utcnow
+from sidecar.db.engine import Tx
+from sidecar.settings import Settings
+
+from . import issuer
+from .tables import LogEntry
+
+log = logging.getLogger(__name__)
+_ENTRIES = LogEntry.__table__.c
+_PG_LOCK = 1_400_014  # pg_advisory_xact_lock key of the log's appends
+_cache_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Proof:
+    leaf: dict[str, Any]
+    leaf_index: int
+    tree_size: int
+    root_hash: str
+    inclusion_proof: list[str]
+    tree_head: dict[str, Any]
+    verified: bool
+
+
+@dataclass
+class _Cached:
+    tree: merkle.MerkleLog
+    last: bytes | None = None  # the newest leaf hash, to notice a log that diverged from the database
+
+    def append(self, leaf: bytes) -> None:
+        self.tree.append(leaf)
+        self.last = leaf
+
+
+_caches: dict[str, _Cached] = {}
+
+
+def _synced(tx: Tx, db_key: str) -> merkle.MerkleLog:
+    """The process's MerkleLog, brought up to date with the database (rebuilt if it diverged)."""
+    size = int(tx.row("SELECT count(*) FROM log_entries", {})[0])
+    with _cache_lock:
+        cached = _caches.get(db_key)
+    if cached is not None and cached.tree.size <= size:
+        ok = cached.tree.size == 0
+        if not ok:
+            last = tx.row("SELECT leaf_hash FROM log_entries WHERE idx = :idx", {"idx": cached.tree.size - 1})
+            ok = last is not None and bytes.fromhex(str(last[0])) == cached.last
+        if ok:
+            for row in tx.rows("SELECT leaf_hash FROM log_entries WHERE idx >= :start ORDER BY idx",
+                               {"start": cached.tree.size}):
+                cached.append(bytes.fromhex(str(row[0])))
+            return cached.tree
+    fresh = _Cached(merkle.MerkleLog())
+    for row in tx.rows("SELECT leaf_hash FROM log_entries ORDER BY idx", {}):
+        fresh.append(bytes.fromhex(str(row[0])))
+    with _cache_lock:
+        _caches[db_key] = fresh
+    return fresh.tree
+
+
+def _remember(db_key: str, leaf: bytes) -> None:
+    with _cache_lock:
+        cached = _caches.get(db_key)
+        if cached is not None:
+            cached.last = leaf
+
+
+def append(tx: Tx, *, settings: Settings, db_key: str, kind: str, credential_id: str, event: dict[str, Any],
+           at: datetime) -> int:
+    """Append one event (inside the caller's write transaction) and sign the new tree head; its index."""
+    if tx.dialect.name == "postgresql":
+        tx.execute("SELECT pg_advisory_xact_lock(:key)", {"key": _PG_LOCK})
+    tree = _synced(tx, db_key)
+    data = canonical_json(event)
+    leaf = merkle.leaf_hash(data)
+    index = tree.size
+    tx.execute("INSERT INTO log_entries (idx, kind, credential_id, leaf, leaf_hash, created_at) "
+               "VALUES (:idx, :kind, :credential_id, :leaf, :leaf_hash, :at)",
+               {"idx": index, "kind": kind, "credential_id": credential_id, "leaf": data.decode("utf-8"),
+                "leaf_hash": leaf.hex(), "at": tx.to_db(_ENTRIES.created_at, at)})
+    tree.append(leaf)  # checked against the database on the next use: a rollback is noticed there
+    _remember(db_key, leaf)
+    key = issuer.signing_key(tx, settings=settings)
+    root = tree.root()
+    head = tree_head.sign_tree_head(tree_size=tree.size, root_hash=root, timestamp=at,
+                                    private_key=key.private_key, key_id=key.method_id)
+    tx.execute("INSERT INTO tree_heads (tree_size, root_hash, head, created_at) "
+               "VALUES (:size, :root, :head, :at)",
+               {"size": tree.size, "root": root.hex(), "head": json.dumps(head),
+                "at": tx.to_db(_ENTRIES.created_at, at)})
+    return index
+
+
+def latest_head(tx: Tx) -> dict[str, Any] | None:
+    row = tx.row("SELECT head FROM tree_heads ORDER BY tree_size DESC LIMIT 1", {})
+    if row is None:
+        return None
+    value = row[0]
+    return dict(json.loads(value) if isinstance(value, str) else value)
+
+
+def head_at(tx: Tx, size: int) -> dict[str, Any] | None:
+    row = tx.row("SELECT head FROM tree_heads WHERE tree_size = :size", {"size": size})
+    if row is None:
+        return None
+    value = row[0]
+    return dict(json.loads(value) if isinstance(value, str) else value)
+
+
+def inclusion(tx: Tx, *, db_key: str, index: int) -> Proof | None:
+    """The inclusion proof of entry `index` against the latest signed head, checked before it is shown."""
+    entry = tx.row("SELECT leaf, leaf_hash FROM log_entries WHERE idx = :idx", {"idx": index})
+    head = latest_head(tx)
+    if entry is None or head is None:
+        return None
+    tree = _synced(tx, db_key)
+    size = int(head["tree_size"])
+    size = min(size, tree.size)
+    proof = tree.inclusion_proof(index, size)
+    root = tree.root(size)
+    leaf_hash = bytes.fromhex(str(entry[1]))
+    verified = (leaf_hash == merkle.leaf_hash(str(entry[0]).encode("utf-8"))
+                and merkle.verify_inclusion(leaf=leaf_hash, index=index, tree_size=size, proof=proof, root=root)
+                and root.hex() == head.get("root_hash"))
+    return Proof(leaf=json.loads(str(entry[0])), leaf_index=index, tree_size=size, root_hash=root.hex(),
+                 inclusion_proof=[p.hex() for p in proof], tree_head=head, verified=verified)
+
+
+def consistency(tx: Tx, *, db_key: str, first: int, second: int) -> list[str]:
+    tree = _synced(tx, db_key)
+    return [p.hex() for p in tree.consistency_proof(first, second)]
+
+
+def size(tx: Tx) -> int:
+    return int(tx.row("SELECT count(*) FROM log_entries", {})[0])
+
+
+def _write(path: Path, data: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp", encoding="utf-8") as out:
+        json.dump(data, out, indent=1, sort_keys=True)
+        temp = Path(out.name)
+    os.replace(temp, path)
+
+
+def publish(tx: Tx, *, folder: Path) -> int:
+    """Write the entries and heads not yet published, then the checkpoint; returns entries written.
+
+    Idempotent and safe to run from several processes (atomic replaces of identical content).
+    """
+    entries = folder / "entries"
+    head = latest_head(tx)
+    if head is None:
+        return 0
+    checkpoint = folder / "checkpoint.json"
+    try:
+        if checkpoint.exists() and json.loads(checkpoint.read_text("utf-8")).get("tree_size") == head["tree_size"]:
+            return 0
+    except (OSError, ValueError):
+        pass
+    written = 0
+    for row in tx.rows("SELECT idx, kind, credential_id, leaf, leaf_hash FROM log_entries ORDER BY idx", {}):
+        target = entries / f"{int(row[0])}.json"
+        if not target.exists():
+            _write(target, {"index": int(row[0]), "kind": row[1], "credential_id": row[2],
+                            "leaf": json.loads(str(row[3])), "leaf_hash": row[4]})
+            written += 1
+    for row in tx.rows("SELECT tree_size, head FROM tree_heads ORDER BY tree_size", {}):
+        target = folder / "heads" / f"{int(row[0])}.json"
+        if not target.exists():
+            value = row[1]
+            _write(target, dict(json.loads(value) if isinstance(value, str) else value))
+    _write(checkpoint, head)
+    return written
+
+
+def published_folder(settings: Settings) -> Path:
+    return settings.DRONA_DATA_DIR / "transparency"
+
+
+def now() -> datetime:
+    return utcnow()
