@@ -427,6 +427,7 @@ APP_PAGES = (
     ("account/tutor-history.md", "Tutor history", "tutor-history"),
     ("account/invitations.md", "Invitations", "invitations"),
     ("account/certificates.md", "Your certificates", "certificates"),
+    ("certification/assessment.md", "Silver assessment", "assessment"),
     ("dashboard.md", "Your dashboard", "dashboard"),
     ("leaderboard.md", "Leaderboard", "leaderboard"),
 )

@@ -5,6 +5,7 @@
 // project"). Signed out or with no sidecar the panel stays as the compiler wrote it. A reward that
 // carries a new certificate (Bronze is issued the moment its last requirement is met) refreshes it.
 import { el } from "./ui.js";
+import { siteUrl } from "./format.js";
 import { api } from "./api.js";
 import { currentUser } from "./session.js";
 import { onReward } from "./rewards.js";
@@ -34,7 +35,7 @@ function tierCard(tier) {
         `You can try again after ${new Date(tier.state.retake_at).toLocaleString()}.`));
     }
     if (tier.action_url) {
-      body.push(el("p", {}, el("a", { class: "drona-btn drona-btn--secondary", href: tier.action_url,
+      body.push(el("p", {}, el("a", { class: "drona-btn drona-btn--secondary", href: siteUrl(tier.action_url),
         "data-drona-tier-action": tier.tier }, tier.tier === "silver" ? "Take the assessment" : "Start your project")));
     }
   }

@@ -10,6 +10,7 @@ import { mountLeaderboard } from "./leaderboard.js";
 import { mountTutorHistory } from "./tutor-history.js";
 import { mountInvitations } from "./invitations.js";
 import { mountCertificates } from "./certificates.js";
+import { mountAssessment } from "./assessment.js";
 
 const APPS = {
   signin: mountSignin,
@@ -22,6 +23,7 @@ const APPS = {
   "tutor-history": mountTutorHistory,
   invitations: mountInvitations,
   certificates: mountCertificates,
+  assessment: mountAssessment,
 };
 
 /** Mount the app named by data-drona-app; returns {root, dispose} at once (apps load async). */

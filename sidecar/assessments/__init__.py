@@ -1,0 +1,1 @@
+"""Silver certificates (§9.2): the proctored assessment with four sections, each timed by the server."""
