@@ -40,6 +40,6 @@ module.exports = [
   lint(["site/src/**/*.js"], "module", globals.browser, ["site/src/worker.js"]),
   // The Pyodide worker: a module Web Worker (self, importScripts, postMessage), no DOM.
   lint(["site/src/worker.js"], "module", globals.worker),
-  lint(["site/tools/**/*.mjs", "sidecar/sandbox/**/*.mjs"], "module", globals.node),
+  lint(["site/tools/**/*.mjs", "sidecar/sandbox/**/*.mjs", "tests/js/**/*.mjs"], "module", globals.node),
   lint(["eslint.config.js"], "commonjs", globals.node),
 ];

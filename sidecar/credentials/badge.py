@@ -38,9 +38,22 @@ def open_badge(*, credential_url: str, issuer: dict[str, Any], holder_name: str,
     return document
 
 
+# Neither the VC 2.0 nor the OB 3.0 context defines the controller-document terms at the top level, so
+# a JSON-LD processor would drop them and verifiers in safe mode (Digital Bazaar's assertionMethod check
+# frames this document) reject it. These are the W3C Controlled Identifiers 1.0 definitions.
+_CONTROLLER_TERMS = {
+    "verificationMethod": {"@id": "https://w3id.org/security#verificationMethod", "@type": "@id",
+                           "@container": "@set"},
+    "assertionMethod": {"@id": "https://w3id.org/security#assertionMethod", "@type": "@id", "@container": "@set"},
+}
+# What the Multikey context defines; anything else on a key (e.g. the dates /api/issuer/keys adds) would
+# be an undefined term in the controller document.
+_MULTIKEY_FIELDS = ("id", "type", "controller", "publicKeyMultibase", "expires", "revoked")
+
+
 def issuer_profile(*, issuer_id: str, name: str, url: str, keys: list[dict[str, Any]]) -> dict[str, Any]:
     """The issuer's Profile, which is also the controller document of its keys (every key, retired ones
     too, stays an assertion method: old credentials keep verifying)."""
-    methods = [{k: v for k, v in key.items() if k != "@context"} for key in keys]
-    return {"@context": [VC_V2, OB_V3, MULTIKEY_V1], "id": issuer_id, "type": ["Profile"], "name": name,
-            "url": url, "verificationMethod": methods, "assertionMethod": [m["id"] for m in methods]}
+    methods = [{k: key[k] for k in _MULTIKEY_FIELDS if k in key} for key in keys]
+    return {"@context": [VC_V2, OB_V3, MULTIKEY_V1, _CONTROLLER_TERMS], "id": issuer_id, "type": ["Profile"],
+            "name": name, "url": url, "verificationMethod": methods, "assertionMethod": [m["id"] for m in methods]}
