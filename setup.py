@@ -63,6 +63,11 @@ def stage_engine_files(target: Path) -> None:
         (target / "pyodide").mkdir()
         for name in assets.PYODIDE_FILES:
             shutil.copyfile(checkout.pyodide_dir / name, target / "pyodide" / name)
+        # The camera-check model (ENABLE_AI_PROCTORING), where assets.face_api_dir looks in a wheel.
+        for name in assets.PROCTORING_FILES:
+            copy = target.joinpath(*assets.FACE_API_PACKAGE, name)
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(assets.face_api_dir(checkout) / name, copy)
     except (assets.AssetError, OSError) as exc:
         raise SystemExit(f"cannot build the engine's wheel: {exc} (run `npm ci` first)") from None
     (target / "pyodide" / "NOTICE").write_text(

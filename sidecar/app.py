@@ -18,6 +18,7 @@ from starlette.types import Receive, Scope, Send
 
 from sidecar import __version__
 from sidecar.agents.api.router import router as agents_router
+from sidecar.assessments.router import router as assessments_router
 from sidecar.auth.deps import csrf_protect
 from sidecar.auth.router import router as auth_router
 from sidecar.catalog.router import router as catalog_router
@@ -36,8 +37,9 @@ from sidecar.onboarding.router import router as onboarding_router
 from sidecar.openapi import install_openapi
 from sidecar.orgs.router import router as orgs_router
 from sidecar.progress.router import router as progress_router
+from sidecar.projects import router as projects
 from sidecar.settings import Settings, get_settings
-from sidecar.web.limits import RequestBodyGuard
+from sidecar.web.limits import ROUTE_LIMITS, RequestBodyGuard
 from sidecar.web.livereload import EVENTS_PATH, SCRIPT_PATH, LiveReload
 from sidecar.web.static import IsolationHeaders, SiteFiles, sitemap_response
 
@@ -160,7 +162,7 @@ def create_app(settings: Settings | None = None, *, serve_site: bool = False,
     api = APIRouter(prefix="/api", dependencies=[Depends(csrf_protect)])
     for router in (health_router, auth_router, onboarding_router, catalog_router, progress_router,
                    gamification_router, orgs_router, grading_router, drafts_router, agents_router,
-                   certificates_router):
+                   certificates_router, assessments_router, projects.router):
         api.include_router(router)
     app.include_router(api)
     # The verification and print pages and the transparency log's files: public, outside /api.
@@ -185,7 +187,9 @@ def create_app(settings: Settings | None = None, *, serve_site: bool = False,
                                  live_reload=live_reload is not None), name="site")
     # HTML and API JSON are compressed on the fly; wasm/JS come precompressed (SiteFiles).
     # Innermost, so its refusals get the headers below; before any endpoint reads a body.
-    app.add_middleware(RequestBodyGuard)
+    # A Gold submission's archive is far above the default body limit, and its limit is a setting.
+    app.state.body_limits = (*ROUTE_LIMITS, projects.upload_limit(settings))  # the OpenAPI document says them
+    app.add_middleware(RequestBodyGuard, limits=app.state.body_limits)
     app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
     app.add_middleware(IsolationHeaders)
     app.add_middleware(_IssueContext, context=certificates_service.IssueContext(

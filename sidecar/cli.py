@@ -121,7 +121,7 @@ def validate_command(content_dir: Path | None, no_run: bool, ref: str | None, su
     changes = _changes(content, ref)
     result = validate(content, content.parent, run_code=False)
     catalog = result.catalog
-    items = [*catalog.exercises(), *catalog.quizzes()]
+    items = [*catalog.exercises(), *catalog.quizzes(), *catalog.certification_files()]
     if changes is None:
         checked = sorted(item.source.path.resolve() for item in items)
     else:

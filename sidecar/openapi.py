@@ -75,8 +75,10 @@ def error_statuses(route: APIRoute, path: str, method: str) -> list[int]:
     return sorted(statuses)
 
 
-def _limit_text(method: str, path: str) -> str:
-    return describe_size(body_limit(method, path))
+def _limit_text(app: FastAPI, method: str, path: str) -> str:
+    # The app's own table when it extends the fixed one (a Gold upload's limit is a setting).
+    limits = getattr(app.state, "body_limits", None)
+    return describe_size(body_limit(method, path, limits) if limits else body_limit(method, path))
 
 
 def complete_document(app: FastAPI, document: dict[str, Any]) -> dict[str, Any]:
@@ -102,7 +104,7 @@ def complete_document(app: FastAPI, document: dict[str, Any]) -> dict[str, Any]:
                 continue
             responses = operation.setdefault("responses", {})
             for status in error_statuses(route, path, method):
-                description = _DESCRIPTIONS[status].format(limit=_limit_text(method, path))
+                description = _DESCRIPTIONS[status].format(limit=_limit_text(app, method, path))
                 entry = responses.get(str(status)) or {"description": description}
                 if str(status) == "422":
                     entry["description"] = description

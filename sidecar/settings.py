@@ -114,10 +114,10 @@ class Settings(BaseSettings):
     ASSESSMENT_GRACE_SECONDS: int = Field(5, ge=0, le=120, description="Network grace after a Silver section's "
                                           "server deadline during which a saved answer is still accepted.")
     GOLD_UPLOAD_MAX_MB: int = Field(10, ge=1, le=200, description="Largest Gold project archive accepted "
-                                    "(zip or tar.gz), in MB; its unpacked size may be at most 5 times this.")
+                                    "(a .zip), in MB; unpacked, it may be at most 5 times this.")
     ALLOW_GIT_SUBMISSIONS: bool = Field(False, description="Gold projects may also be submitted as a git URL, "
                                         "fetched by the server. Off by default: fetching a URL from the server is a "
-                                        "server-side request risk. Only `git://`, `http://` and `https://` URLs "
+                                        "server-side request risk. Only `git://` and `https://` URLs "
                                         "to hosts in GIT_SUBMISSION_HOSTS are fetched.")
     GIT_SUBMISSION_HOSTS: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Hosts (host or host:port, JSON list or comma-separated) Gold git URLs "

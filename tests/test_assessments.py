@@ -247,6 +247,10 @@ def test_attempts_are_private_and_integrity_is_for_reviewers(client: Any, db_url
     assert client.post(f"/api/assessments/attempts/{attempt}/events",
                        json={"kind": "focus_lost"}).status_code == 204
     assert client.post(f"/api/assessments/attempts/{attempt}/events", json={"kind": "bogus"}).status_code == 422
+    # An event carries counts and short reasons, never a payload such as an image.
+    image = "data:image/png;base64," + "A" * 5000
+    assert client.post(f"/api/assessments/attempts/{attempt}/events",
+                       json={"kind": "camera_face_missing", "detail": {"frame": image}}).status_code == 422
     stranger = make_client(db_url)
     stranger.signup("eve@example.com", name="Eve")
     assert stranger.get(f"/api/assessments/attempts/{attempt}").status_code == 404

@@ -77,7 +77,7 @@ def test_the_build_writes_exactly_the_declared_schema(minimal_build: BuildReport
         vectors.execute(schema.CHUNK_VECTORS)
         assert _columns(built, "chunk_vectors") == _columns(vectors, "chunk_vectors")
     value = built.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
-    assert json.loads(value) == schema.SCHEMA_VERSION == 3
+    assert json.loads(value) == schema.SCHEMA_VERSION == 4
     # JSON columns hold JSON text, as sqlite-utils writes it (non-ASCII kept as is).
     for table, json_columns in schema.JSON_COLUMNS.items():
         for column in json_columns:

@@ -32,6 +32,8 @@ KINDS = [
     "achievements",
     "certifications",
     "attempt-policy",
+    "silver-bank",
+    "gold-projects",
 ]
 # Parts shared by several kinds, referenced by file name (`"$ref": "attempt-policy.schema.json"`).
 SHARED = ("attempt-policy",)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -35,8 +35,9 @@ class EventCreate(BaseModel):
                                                  "check result.")
     section: SectionKey | None = None
     position: int | None = Field(None, ge=0, le=100)
-    detail: dict[str, int | str | bool] = Field(default_factory=dict, max_length=8,
-                                                description="e.g. {\"chars\": 120} for a paste.")
+    # Short values only: an event carries counts and reasons, never an image (or any payload).
+    detail: dict[Annotated[str, Field(max_length=40)], int | Annotated[str, Field(max_length=200)] | bool] = Field(
+        default_factory=dict, max_length=8, description="e.g. {\"chars\": 120} for a paste.")
 
 
 class ItemPublic(BaseModel):

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sidecar.catalog.readers import SilverItem
+from sidecar.courseware.certification import DEFAULT_DRAW
 
 SECTIONS = ("conceptual", "analysis", "coding", "design")
-DEFAULT_ITEMS = {"conceptual": 20, "analysis": 10, "coding": 3, "design": 1}
+DEFAULT_ITEMS = DEFAULT_DRAW  # one source: the bank's size checks use the same draw
 DEFAULT_MINUTES = {"conceptual": 25, "analysis": 20, "coding": 45, "design": 15}
 DEFAULT_POINTS = {"conceptual": 30, "analysis": 20, "coding": 35, "design": 15}
 TITLES = {"conceptual": "Conceptual", "analysis": "Code analysis", "coding": "Coding challenges",

@@ -33,6 +33,7 @@ from sidecar.catalog import readers
 from sidecar.catalog.service import get_index
 from sidecar.certificates import service as certificates
 from sidecar.certificates.models import RequirementPublic
+from sidecar.courseware.certcode import normalise_output
 from sidecar.credentials.canonical import canonical_json
 from sidecar.db.base import utcnow
 from sidecar.db.engine import Tx, read_tx, write_tx
@@ -280,10 +281,6 @@ def _serve_conceptual(tx: Tx, *, catalog_db: Path, attempt: Any, position: int, 
 # ---- answering ------------------------------------------------------------------------------------
 
 
-def _normalise_output(text: str) -> str:
-    return "\n".join(line.rstrip() for line in text.replace("\r\n", "\n").strip("\n").split("\n"))
-
-
 def _grade(kind: str, data: dict[str, Any], answer: Any) -> float:
     if kind in ("mcq", "find_bug"):
         try:
@@ -291,7 +288,7 @@ def _grade(kind: str, data: dict[str, Any], answer: Any) -> float:
         except (TypeError, ValueError):
             return 0.0
     if kind == "predict_output":
-        return 1.0 if _normalise_output(str(answer)) == _normalise_output(str(data["answer"])) else 0.0
+        return 1.0 if normalise_output(str(answer)) == normalise_output(str(data["answer"])) else 0.0
     raise InvalidInput("This question is answered another way.")
 
 
@@ -356,7 +353,7 @@ def submit_code(*, engine: Engine, settings: Settings, catalog_db: Path, sandbox
 
     try:
         graded = sandbox().grade(code, tests, seed=secrets.randbelow(2**31),
-                                 time_limit=float(data.get("time_limit") or 5.0),
+                                 time_limit=float(data.get("time_limit_seconds") or 5.0),
                                  memory_mb=int(data.get("memory_mb") or 256))
     except SandboxUnavailable as exc:
         raise Unavailable(f"Grading is unavailable right now ({exc}); your code was not graded.") from None

@@ -11,6 +11,8 @@ class Role(StrEnum):
     CONTENT_CREATOR = "content_creator"
     ANALYTICS_VIEWER = "analytics_viewer"
     TEAM_MANAGER = "team_manager"
+    # Reviews Gold projects and approves custom project proposals (§9.3); scope in sidecar/projects.
+    REVIEWER = "reviewer"
     LEARNER = "learner"
 
 
@@ -27,6 +29,7 @@ IMPLIED: dict[Role, set[Role]] = {
     Role.TEAM_MANAGER: {Role.TEAM_MANAGER, Role.LEARNER},
     Role.CONTENT_CREATOR: {Role.CONTENT_CREATOR, Role.LEARNER},
     Role.ANALYTICS_VIEWER: {Role.ANALYTICS_VIEWER, Role.LEARNER},
+    Role.REVIEWER: {Role.REVIEWER, Role.LEARNER},
     Role.LEARNER: {Role.LEARNER},
 }
 

@@ -371,3 +371,67 @@ def content_commit(catalog_db: Path) -> str:
         row = conn.execute("SELECT value FROM meta WHERE key = 'content_commit'").fetchone()
     value = json.loads(row[0]) if row else None
     return str(value) if value else "unknown"
+
+
+# ---- certification material (a course's certification/silver.yaml and gold.yaml) -----------------
+
+
+@dataclass(frozen=True)
+class SilverItem:
+    """One item of a course's Silver bank, answers included: server side only."""
+
+    id: str
+    course_id: str
+    section: str  # conceptual | analysis | coding | design
+    kind: str  # mcq | predict_output | find_bug | coding | design
+    difficulty: int  # 1..3 (coding: easy 1, medium 2, hard 3; design 2)
+    data: dict[str, Any]  # the authored item as written (prompt, choices, answer, code, tests, rubric, ...)
+
+
+def _load_silver_banks(path: Path) -> dict[str, list[SilverItem]]:
+    with store.connect(path) as conn:
+        rows = conn.execute("SELECT id, course_id, section, kind, difficulty, data FROM silver_items "
+                            "ORDER BY rowid").fetchall()
+    banks: dict[str, list[SilverItem]] = {}
+    for r in rows:
+        banks.setdefault(r["course_id"], []).append(SilverItem(
+            id=r["id"], course_id=r["course_id"], section=r["section"], kind=r["kind"],
+            difficulty=int(r["difficulty"]), data=_json(r["data"], {})))
+    return banks
+
+
+def silver_bank(catalog_db: Path, course_id: str) -> list[SilverItem]:
+    """The course's Silver items, section by section in authored order ([] when it has no bank)."""
+    return list(store.cached(catalog_db, "readers.silver_banks", _load_silver_banks).get(course_id, []))
+
+
+def silver_points(catalog_db: Path, course_id: str) -> dict[str, int]:
+    """Each Silver section's points as the course's bank authors them ({} when it has no bank)."""
+    with store.connect(catalog_db) as conn:
+        row = conn.execute("SELECT points FROM silver_banks WHERE course_id = ?", (course_id,)).fetchone()
+    return {str(k): int(v) for k, v in _json(row["points"], {}).items()} if row else {}
+
+
+@dataclass(frozen=True)
+class GoldOption:
+    """A predefined Gold project of a course, hidden tests included (never its reference solution)."""
+
+    id: str
+    course_id: str
+    title: str
+    summary: str
+    brief: str  # Markdown
+    requirements: list[str]
+    entry: str  # the module the tests exercise (sidecar/courseware/project_program.py)
+    tests: list[dict[str, Any]]  # tests in the shape ExerciseRecord.tests has (each with a boolean `hidden`)
+
+
+def gold_options(catalog_db: Path, course_id: str) -> list[GoldOption]:
+    """The course's Gold project options in authored order ([] when it has none)."""
+    with store.connect(catalog_db) as conn:
+        rows = conn.execute("SELECT id, course_id, title, summary, brief, requirements, entry, tests "
+                            "FROM gold_options WHERE course_id = ? ORDER BY position", (course_id,)).fetchall()
+    return [GoldOption(id=r["id"], course_id=r["course_id"], title=r["title"] or "", summary=r["summary"] or "",
+                       brief=r["brief"] or "", requirements=_json(r["requirements"], []), entry=r["entry"],
+                       tests=_json(r["tests"], []))
+            for r in rows]

@@ -9,7 +9,8 @@ SCHEMA_VERSION is written into `meta` (key `schema_version`) and checked when th
 the file (sidecar/catalog/store.py): a catalog.db built by another version of drona is refused
 with a 503 that says to run `drona build`. Bump it whenever a table, column or index changes.
 
-Version history: 1, columns inferred by sqlite-utils; 2, this explicit schema; 3, lessons.attempt_policy.
+Version history: 1, columns inferred by sqlite-utils; 2, this explicit schema; 3, lessons.attempt_policy;
+4, certification material (silver_banks, silver_items, gold_options).
 
 `chunk_vectors` (CHUNK_VECTORS) is declared here but created only by the build's vector hook
 (sidecar/compiler/vectors.py) when it has vectors to store: the retriever takes the table's
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # Table name -> CREATE TABLE, in the order the compiler fills them (parents before children).
 TABLES: dict[str, str] = {
@@ -141,6 +142,32 @@ TABLES: dict[str, str] = {
     xp INTEGER,
     rules TEXT  -- JSON object
 )""",
+    # A course's certification/ folder (private: answers, solutions, hidden tests, references).
+    "silver_banks": """CREATE TABLE silver_banks (
+    course_id TEXT PRIMARY KEY REFERENCES courses(id),
+    points TEXT NOT NULL  -- JSON object: each section's points as authored (conceptual, analysis, coding, design)
+)""",
+    "silver_items": """CREATE TABLE silver_items (
+    id TEXT PRIMARY KEY,
+    course_id TEXT NOT NULL REFERENCES courses(id),
+    section TEXT NOT NULL,  -- conceptual | analysis | coding | design
+    kind TEXT NOT NULL,  -- mcq | predict_output | find_bug | coding | design
+    difficulty INTEGER NOT NULL,  -- 1..3 (coding: easy 1, medium 2, hard 3; design 2)
+    position INTEGER NOT NULL,  -- in its section, as authored
+    data TEXT NOT NULL  -- JSON object: the item as authored, answers included
+)""",
+    "gold_options": """CREATE TABLE gold_options (
+    id TEXT PRIMARY KEY,
+    course_id TEXT NOT NULL REFERENCES courses(id),
+    position INTEGER NOT NULL,
+    title TEXT,
+    summary TEXT,
+    brief TEXT,  -- Markdown
+    requirements TEXT,  -- JSON list of strings
+    entry TEXT,  -- the module the tests exercise, e.g. inventory.py
+    tests TEXT,  -- JSON list of test objects, each with a boolean `hidden`
+    reference TEXT  -- JSON object: path -> source of the reference solution
+)""",
     "lesson_chunks": """CREATE TABLE lesson_chunks (
     id TEXT PRIMARY KEY,  -- "<lesson id>:<position>"
     lesson_id TEXT NOT NULL REFERENCES lessons(id),
@@ -163,6 +190,8 @@ INDEXES: tuple[str, ...] = (
     "CREATE INDEX idx_quizzes_lesson_id ON quizzes (lesson_id)",
     "CREATE INDEX idx_quiz_items_quiz_id ON quiz_items (quiz_id)",
     "CREATE INDEX idx_lesson_chunks_lesson_id ON lesson_chunks (lesson_id)",
+    "CREATE INDEX idx_silver_items_course_id ON silver_items (course_id)",
+    "CREATE INDEX idx_gold_options_course_id ON gold_options (course_id)",
 )
 
 # Full-text index over lesson_chunks (external content: rowids are lesson_chunks' rowids), as
@@ -185,6 +214,9 @@ JSON_COLUMNS: dict[str, tuple[str, ...]] = {
     "quiz_items": ("skills", "choices", "answer", "accept"),
     "achievements": ("rule",),
     "certifications": ("rules",),
+    "silver_banks": ("points",),
+    "silver_items": ("data",),
+    "gold_options": ("requirements", "tests", "reference"),
     "meta": ("value",),
 }
 

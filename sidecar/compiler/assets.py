@@ -1,5 +1,5 @@
 """Front-end assets: bundle our JS with esbuild, join our CSS into one stylesheet, copy Pyodide
-under a versioned path, precompress.
+under a versioned path, copy the camera-check model, precompress.
 
 Pyodide comes from the pinned npm package and is served by the site itself (never a CDN). In a
 source checkout the scripts are bundled with esbuild from node_modules/; an installed engine
@@ -30,6 +30,17 @@ PYODIDE_FILES = (
 )
 PRECOMPRESS_SUFFIXES = (".js", ".mjs", ".wasm", ".css", ".json", ".py", ".bin")
 SNAPSHOT = "snapshot.bin"
+# The camera checks of ENABLE_AI_PROCTORING: face-api's ESM bundle (tfjs inside) and only the tiny
+# face detector's weights, served by the site under assets/drona/proctoring/ and imported by the
+# browser only when an attempt has camera checks on (site/src/proctoring.js).
+FACE_API_PACKAGE = ("@vladmandic", "face-api")
+PROCTORING_DIR = "proctoring"
+PROCTORING_FILES = (
+    "dist/face-api.esm.js",
+    "model/tiny_face_detector_model-weights_manifest.json",
+    "model/tiny_face_detector_model.bin",
+    "LICENSE",  # MIT: its notice travels with the copy
+)
 BUNDLES = {"main.js": "drona.js", "worker.js": "worker.js"}
 STYLESHEET = "drona.css"  # assets/drona/drona.css: mkdocs.yml's extra_css
 
@@ -125,10 +136,33 @@ def stylesheet(engine: EngineFiles) -> str:
 
 
 def copy_static(engine: EngineFiles, out_dir: Path) -> None:
-    """Our stylesheet (STYLESHEET, from site/src) and the shared test harness, which the Pyodide worker imports."""
+    """Our stylesheet (STYLESHEET, from site/src), the shared test harness, which the Pyodide worker imports, and
+    the camera-check model (copy_proctoring)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / STYLESHEET).write_text(stylesheet(engine), encoding="utf-8")
     shutil.copyfile(Path(harness.__file__), out_dir / "harness.py")
+    copy_proctoring(engine, out_dir)
+
+
+def face_api_dir(engine: EngineFiles) -> Path:
+    """Beside Pyodide: node_modules/@vladmandic/face-api in a checkout, _engine/@vladmandic/face-api in a wheel."""
+    return engine.pyodide_dir.parent.joinpath(*FACE_API_PACKAGE)
+
+
+def copy_proctoring(engine: EngineFiles, out_dir: Path) -> Path | None:
+    """The camera-check model into out_dir/proctoring/ (flat: the manifest names its .bin beside it).
+
+    Optional, unlike Pyodide: a site without it still builds and works, and a browser asked to run
+    camera checks reports the camera as unavailable, which the reviewer sees. Returns None then.
+    """
+    source = face_api_dir(engine)
+    if not all((source / name).is_file() for name in PROCTORING_FILES):
+        return None
+    target = out_dir / PROCTORING_DIR
+    target.mkdir(parents=True, exist_ok=True)
+    for name in PROCTORING_FILES:
+        shutil.copyfile(source / name, target / Path(name).name)
+    return target
 
 
 def copy_pyodide(engine: EngineFiles, site_dir: Path) -> Path:

@@ -1,10 +1,11 @@
 """Write catalog.db: the structure, XP values and all private material.
 
 The sidecar reads this file; the static site never contains what is stored only here
-(reference solutions, hidden tests, answer keys, explanations). The tables are created from the
-declared schema (sidecar/catalog/schema.py, with its SCHEMA_VERSION written into `meta`), then
-filled with sqlite-utils, which stores list and dict values as JSON text; a row with a column the
-schema lacks fails the build rather than growing the table. The database is written to a
+(reference solutions, hidden tests, answer keys, explanations, a course's Silver bank and Gold
+options). The tables are created from the declared schema (sidecar/catalog/schema.py, with its
+SCHEMA_VERSION written into `meta`), then filled with sqlite-utils, which stores list and dict
+values as JSON text; a row with a column the schema lacks fails the build rather than growing the
+table. The database is written to a
 temporary file and renamed into place, so a running server never sees a half-written catalog.
 """
 
@@ -24,7 +25,10 @@ from markdown.extensions.toc import slugify, unique
 
 from sidecar.catalog import schema
 from sidecar.catalog.schema import SCHEMA_VERSION
-from sidecar.courseware.model import DIRECTIVE_RE, Catalog, Lesson, Module
+from sidecar.courseware.certcode import gold_tests
+from sidecar.courseware.certification import SECTIONS as SILVER_SECTIONS
+from sidecar.courseware.certification import silver_kind
+from sidecar.courseware.model import DIRECTIVE_RE, Catalog, Course, Lesson, Module
 
 from .pages import course_url, lesson_url, module_url, track_url
 
@@ -111,7 +115,7 @@ def _split(text: str) -> list[str]:
 def _tables(catalog: Catalog, render: markdown.Markdown) -> dict[str, list[dict[str, Any]]]:
     rows: dict[str, list[dict[str, Any]]] = {name: [] for name in (
         "domains", "tracks", "courses", "modules", "lessons", "exercises", "quizzes", "quiz_items",
-        "achievements", "certifications", "lesson_chunks")}
+        "achievements", "certifications", "silver_banks", "silver_items", "gold_options", "lesson_chunks")}
 
     def html_of(text: str) -> str:
         render.reset()
@@ -190,7 +194,28 @@ def _tables(catalog: Catalog, render: markdown.Markdown) -> dict[str, list[dict[
         base = {k: certification.get(k) for k in ("id", "tier", "title", "description", "xp")}
         rules = {k: v for k, v in certification.items() if k not in base}
         rows["certifications"].append({**base, "rules": rules})
+    for course in catalog.courses():
+        _certification_rows(course, rows)
     return rows
+
+
+def _certification_rows(course: Course, rows: dict[str, list[dict[str, Any]]]) -> None:
+    """A course's Silver bank and Gold options: catalog.db only (pages.py never reads them)."""
+    if course.silver is not None:
+        bank = course.silver.data
+        rows["silver_banks"].append({"course_id": course.id, "points": bank["points"]})
+        for section in SILVER_SECTIONS:
+            for position, item in enumerate(bank[section]):
+                kind, difficulty = silver_kind(section, item)
+                rows["silver_items"].append({"id": item["id"], "course_id": course.id, "section": section,
+                                             "kind": kind, "difficulty": difficulty, "position": position,
+                                             "data": item})
+    if course.gold is not None:
+        for position, option in enumerate(course.gold.data["options"]):
+            rows["gold_options"].append({
+                "id": option["id"], "course_id": course.id, "position": position, "title": option["title"],
+                "summary": option["summary"], "brief": option["brief"], "requirements": option["requirements"],
+                "entry": option["entry"], "tests": gold_tests(option), "reference": option["reference"]})
 
 
 def write_catalog_db(catalog: Catalog, target: Path, mkdocs_yml: Path, meta: dict[str, Any],

@@ -428,6 +428,8 @@ APP_PAGES = (
     ("account/invitations.md", "Invitations", "invitations"),
     ("account/certificates.md", "Your certificates", "certificates"),
     ("certification/assessment.md", "Silver assessment", "assessment"),
+    ("certification/project.md", "Gold project", "project"),
+    ("account/reviews.md", "Reviews", "reviews"),
     ("dashboard.md", "Your dashboard", "dashboard"),
     ("leaderboard.md", "Leaderboard", "leaderboard"),
 )

@@ -27,8 +27,10 @@ IGNORED_EVENTS = ("opened", "closed_no_write")
 
 
 def _code_files(content_dir: Path) -> list[Path]:
-    return sorted(p.resolve() for p in content_dir.glob("tracks/*/*/*/*/*.y*ml")
-                  if p.parent.name in ("exercises", "quizzes"))
+    exercises_and_quizzes = [p for p in content_dir.glob("tracks/*/*/*/*/*.y*ml")
+                             if p.parent.name in ("exercises", "quizzes")]
+    certification = list(content_dir.glob("tracks/*/*/certification/*.y*ml"))  # Silver banks, Gold options
+    return sorted(p.resolve() for p in [*exercises_and_quizzes, *certification])
 
 
 def _digest(path: Path) -> str | None:

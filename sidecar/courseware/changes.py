@@ -5,7 +5,8 @@ meanwhile do not count), uncommitted and untracked files included, and what depe
 the lessons that place a changed exercise or quiz, the file that lists a changed item, and every
 item below a changed track, course or module file. Structure is still checked over the whole
 tree (cross-references need it); only problems in affected files are reported, and only changed
-exercises and quizzes have their code run.
+exercises, quizzes and certification files (a course's silver.yaml and gold.yaml) have their
+code run.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .loader import CERTIFICATION_DIR
 from .model import Catalog, Lesson, Module
 from .problems import Problem, Problems
 
@@ -149,6 +151,10 @@ def affected(catalog: Catalog, changes: ChangeSet, content_dir: Path) -> Affecte
             module = _module_of(catalog, module_dir)
             if module is not None:
                 result.files |= {lesson.source.path for lesson in _placing_lessons(module, kind, path.stem)}
+        elif folder.name == CERTIFICATION_DIR and len(rel.parts) == 5:
+            # A course's Silver bank or Gold options: run its code (nothing lists it).
+            if path.suffix in (".yaml", ".yml") and path not in changes.deleted:
+                result.code.add(path)
         else:
             # A lesson or any other file in a module, course or track folder: its listing file.
             listing = next((folder / name for name in LISTED_BY if (folder / name).is_file()), None)

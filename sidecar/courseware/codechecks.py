@@ -2,7 +2,8 @@
 
 Checks (docs/authoring.md): each reference solution passes every test; each starter fails at
 least one; each misconception's wrong code fails at least one; predict-output and
-code-completion quiz items really print what their answer says.
+code-completion quiz items really print what their answer says; a course's certification
+material runs as certcode.py says.
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ def run_jobs(jobs: list[Job], workers: int | None = None) -> None:
         job.judge(merged.get(str(i), {"crashed": True}))
 
 
-def _failure_summary(result: dict[str, Any]) -> str:
+def failure_summary(result: dict[str, Any]) -> str:
     if result.get("crashed"):
         return "crashed the checker process"
     if "timeout" in result:
@@ -111,7 +112,7 @@ def exercise_jobs(exercise: Exercise, problems: Problems) -> Iterable[Job]:
             if not result.get("passed"):
                 problems.add(src.path, src.line(field),
                              f"{field}: the reference solution must pass every test, but it "
-                             f"{_failure_summary(result)}")
+                             f"{failure_summary(result)}")
         return judge
 
     def expect_fail(field: tuple[str | int, ...], what: str) -> Callable[[dict[str, Any]], None]:
@@ -147,7 +148,7 @@ def quiz_jobs(quiz: Quiz, problems: Problems) -> Iterable[Job]:
                 where = f"items[{index}].answer"
                 if result.get("error") or "timeout" in result or result.get("crashed"):
                     problems.add(src.path, src.line("items", index, "code"),
-                                 f"items[{index}].code: the code must run, but it {_failure_summary(result)}")
+                                 f"items[{index}].code: the code must run, but it {failure_summary(result)}")
                 elif _normalize_output(result["output"]) != _normalize_output(expected):
                     problems.add(src.path, src.line("items", index, "answer"),
                                  f"{where}: the code prints {result['output'].strip()!r}, "
@@ -168,7 +169,7 @@ def quiz_jobs(quiz: Quiz, problems: Problems) -> Iterable[Job]:
                     if result.get("error") or "timeout" in result or result.get("crashed"):
                         problems.add(src.path, src.line(*field),
                                      f"{where}: the code completed with {answer!r} must run, but it "
-                                     f"{_failure_summary(result)}")
+                                     f"{failure_summary(result)}")
                     elif expected_output is not None and (
                         _normalize_output(result["output"]) != _normalize_output(str(expected_output))
                     ):
@@ -189,5 +190,11 @@ def check_code(catalog: Catalog, problems: Problems, only: Callable[[Path], bool
     for quiz in catalog.quizzes():
         if only is None or only(quiz.source.path):
             jobs.extend(quiz_jobs(quiz, problems))
+    # Imported here: certcode builds its jobs from this module's Job and helpers.
+    from .certcode import certification_jobs
+
+    for file in catalog.certification_files():
+        if only is None or only(file.source.path):
+            jobs.extend(certification_jobs(file, problems))
     run_jobs(jobs)
     return len(jobs)

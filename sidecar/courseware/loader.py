@@ -16,6 +16,7 @@ from .model import (
     DIRECTIVE_RE,
     SLUG_RE,
     Catalog,
+    CertificationFile,
     Course,
     Exercise,
     Lesson,
@@ -29,6 +30,9 @@ from .problems import Problems
 from .yamlsource import Located, YamlSyntaxError, load, split_front_matter
 
 TRACKS_DIR = "tracks"
+# A course's private certification material (never compiled into the site), by schema kind.
+CERTIFICATION_DIR = "certification"
+CERTIFICATION_FILES = {"silver-bank": "silver.yaml", "gold-projects": "gold.yaml"}
 
 
 def _read(path: Path, problems: Problems) -> str | None:
@@ -209,14 +213,19 @@ def _subdirs(directory: Path) -> dict[str, Path]:
 
 
 def _load_parent(directory: Path, kind: str, child_kind: str, key: str, problems: Problems,
-                 load_child: Callable[[Path, Problems], Any]) -> tuple[Source, list[Any]] | None:
-    """A track or course: its YAML, then each listed child folder in the listed order."""
+                 load_child: Callable[[Path, Problems], Any], *,
+                 reserved: tuple[str, ...] = ()) -> tuple[Source, list[Any]] | None:
+    """A track or course: its YAML, then each listed child folder in the listed order.
+
+    reserved: folder names that are not children (a course's certification/ folder).
+    """
     source = load_yaml(directory / f"{kind}.yaml", kind, problems, keep_invalid=True)
-    _report_strays(directory, f"a {kind} folder holds {kind}.yaml and one folder per {child_kind}", problems,
+    extra = "".join(f" (and an optional {name}/ folder)" for name in reserved)
+    _report_strays(directory, f"a {kind} folder holds {kind}.yaml and one folder per {child_kind}{extra}", problems,
                    files=(f"{kind}.yaml",))
     if source is None:
         return None
-    present = {n: p / f"{child_kind}.yaml" for n, p in _subdirs(directory).items()}
+    present = {n: p / f"{child_kind}.yaml" for n, p in _subdirs(directory).items() if n not in reserved}
     children = []
     for slug in _listed_children(source, key, present, child_kind, problems):
         if _check_slug(present[slug], slug, problems):
@@ -226,11 +235,28 @@ def _load_parent(directory: Path, kind: str, child_kind: str, key: str, problems
     return source, children
 
 
+def load_certification(directory: Path, problems: Problems) -> tuple[CertificationFile | None,
+                                                                    CertificationFile | None]:
+    """A course's optional certification/ folder: silver.yaml and gold.yaml, each schema-checked."""
+    if not directory.is_dir():
+        return None, None
+    _report_strays(directory, f"a course's {CERTIFICATION_DIR}/ folder holds silver.yaml and gold.yaml",
+                   problems, files=tuple(CERTIFICATION_FILES.values()), folders=())
+    found: list[CertificationFile | None] = []
+    for kind, name in CERTIFICATION_FILES.items():
+        path = directory / name
+        source = load_yaml(path, kind, problems) if path.is_file() else None
+        found.append(CertificationFile(path.stem, source.doc.data, source, kind=kind) if source is not None else None)
+    return found[0], found[1]
+
+
 def load_course(directory: Path, problems: Problems) -> Course | None:
-    loaded = _load_parent(directory, "course", "module", "modules", problems, load_module)
+    loaded = _load_parent(directory, "course", "module", "modules", problems, load_module,
+                          reserved=(CERTIFICATION_DIR,))
     if loaded is None:
         return None
-    return Course(directory.name, loaded[0].doc.data, loaded[0], modules=loaded[1])
+    silver, gold = load_certification(directory / CERTIFICATION_DIR, problems)
+    return Course(directory.name, loaded[0].doc.data, loaded[0], modules=loaded[1], silver=silver, gold=gold)
 
 
 def load_track(directory: Path, problems: Problems) -> Track | None:

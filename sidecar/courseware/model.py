@@ -142,8 +142,19 @@ class Module(Item):
 
 
 @dataclass
+class CertificationFile(Item):
+    """A course's private certification material: certification/silver.yaml (the Silver item bank,
+    slug "silver") or certification/gold.yaml (the Gold project options, slug "gold"). Compiled into
+    catalog.db only; its code is run by validation like an exercise's."""
+
+    kind: str = ""  # "silver-bank" | "gold-projects": the schema it was checked against
+
+
+@dataclass
 class Course(OutlineItem):
     modules: list[Module] = field(default_factory=list)
+    silver: CertificationFile | None = None
+    gold: CertificationFile | None = None
 
 
 @dataclass
@@ -177,3 +188,7 @@ class Catalog:
 
     def quizzes(self) -> list[Quiz]:
         return [q for m in self.modules() for q in m.quizzes.values()]
+
+    def certification_files(self) -> list[CertificationFile]:
+        """Every course's Silver bank and Gold options (validated by running, like exercises)."""
+        return [f for c in self.courses() for f in (c.silver, c.gold) if f is not None]

@@ -32,6 +32,8 @@ KINDS = (
     "quiz",
     "achievements",
     "certifications",
+    "silver-bank",
+    "gold-projects",
 )
 _UNEXPECTED_RE = re.compile(r"\(([^)]*) (?:was|were) unexpected\)")
 _QUOTED_RE = re.compile(r"'([^']*)'")

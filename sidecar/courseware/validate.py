@@ -11,6 +11,7 @@ from typing import Any
 
 from sidecar.courseware.leaks import check_code_leak, diff_coverage
 
+from .certification import certification_ids, check_certification
 from .codechecks import check_code
 from .loader import load_catalog
 from .model import BLANK, EXERCISE_LESSON_TYPES, Catalog, Module, Source
@@ -48,6 +49,8 @@ def _check_unique_ids(catalog: Catalog, problems: Problems) -> None:
         claim(track.id, track.source, "id")
         for course in track.courses:
             claim(course.id, course.source, "id")
+            for value, where, path in certification_ids(course):
+                claim(value, where, *path)
             for module in course.modules:
                 claim(module.id, module.source, "id")
                 for lesson in module.lessons:
@@ -330,6 +333,7 @@ def validate(content_dir: Path, root: Path, *, run_code: bool = True,
     _check_domains(catalog, problems)
     _check_status(catalog, problems)
     _check_certifications(catalog, problems)
+    check_certification(catalog, problems)
     for module in catalog.modules():
         _check_placements(module, problems)
         _check_exercise_static(module, problems)

@@ -1,6 +1,7 @@
 """Imports every domain's tables so Base.metadata (and Alembic) sees the whole schema."""
 
 from sidecar.agents import tables as agents_tables  # noqa: F401
+from sidecar.assessments import tables as assessments_tables  # noqa: F401
 from sidecar.auth import tables as auth_tables  # noqa: F401
 from sidecar.certificates import tables as certificates_tables  # noqa: F401
 from sidecar.db.base import Base
@@ -10,5 +11,6 @@ from sidecar.grading import tables as grading_tables  # noqa: F401
 from sidecar.mail import tables as mail_tables  # noqa: F401
 from sidecar.orgs import tables as orgs_tables  # noqa: F401
 from sidecar.progress import tables as progress_tables  # noqa: F401
+from sidecar.projects import tables as projects_tables  # noqa: F401
 
 metadata = Base.metadata

@@ -103,11 +103,12 @@ def authored(kind: str, slug: str) -> tuple[dict[str, Any], Path]:
     return yaml.safe_load(matches[0].read_text(encoding="utf-8")), matches[0]
 
 
-def start_demo_site(tmp: Path) -> tuple[DemoSite, subprocess.Popen[str]]:
+def start_demo_site(tmp: Path, settings: dict[str, str] | None = None) -> tuple[DemoSite, subprocess.Popen[str]]:
     """Build the demo content into tmp and start `drona serve` on a free port.
 
     The learner database and data folder live in tmp; APP_URL is the served origin, so the links
-    in emails (password resets) and the sitemap point at this server.
+    in emails (password resets) and the sitemap point at this server. settings are extra
+    environment variables for the build and the server (e.g. {"ENABLE_AI_PROCTORING": "true"}).
     """
     build_dir = tmp / "build"
     port = free_port()
@@ -121,6 +122,7 @@ def start_demo_site(tmp: Path) -> tuple[DemoSite, subprocess.Popen[str]]:
     }
     for name in ("SMTP_HOST", "ENABLE_GAMIFICATION"):
         env.pop(name, None)
+    env.update(settings or {})
     subprocess.run(
         [sys.executable, "-m", "sidecar.cli", "build", "--content", str(CONTENT), "--build-dir", str(build_dir),
          "--no-run"],

@@ -3,10 +3,12 @@
 // the server's time; the countdown here only displays it). Answers are saved as they are given, so a
 // learner who loses the network reloads and resumes; a section whose time ran out was submitted by the
 // server with what was saved. Integrity signals (focus lost and back, paste sizes) are sent as events;
-// nothing here scores anything.
+// nothing here scores anything. An attempt started with consent to camera checks runs them while it is
+// open (../proctoring.js): only their outcomes are sent, as events.
 import { el } from "../ui.js";
 import { api, ApiError, ServerUnavailable } from "../api.js";
 import { formatDateTime } from "../format.js";
+import { start as startCameraCheck } from "../proctoring.js";
 import { focusHeading, loading, needsServer, requireUser, showError } from "./forms.js";
 
 const WHAT = "take the Silver assessment";
@@ -38,11 +40,28 @@ class AssessmentApp {
     this.timer = null;
     this.itemStarted = performance.now();
     this.listeners = [];
+    this.camera = null; // the camera checks while an attempt with them is open
   }
 
   dispose() {
     clearInterval(this.timer);
+    this.stopCamera();
     for (const [target, type, fn] of this.listeners) target.removeEventListener(type, fn);
+  }
+
+  stopCamera() {
+    if (this.camera) this.camera.stop();
+    this.camera = null;
+  }
+
+  cameraCheck(attempt) {
+    if (attempt.status !== "open") {
+      this.stopCamera();
+    } else if (attempt.proctoring && !this.camera) {
+      this.camera = startCameraCheck(attempt, (kind, detail) => this.event(kind, detail));
+      // Leaving the page (or closing it) releases the camera at once, not when the tab is collected.
+      this.listen(window, "pagehide", () => this.stopCamera());
+    }
   }
 
   listen(target, type, fn) {
@@ -149,8 +168,10 @@ class AssessmentApp {
     this.clockOffset = new Date(attempt.server_time).getTime() - Date.now();
     this.itemStarted = performance.now();
     clearInterval(this.timer);
+    this.cameraCheck(attempt);
     const heading = el("h2", {}, "Silver assessment");
     const parts = [heading, el("p", { "data-drona-assessment-message": "", role: "status", "aria-live": "polite" })];
+    if (this.camera) parts.push(this.camera.indicator);
     parts.push(el("ol", { class: "drona-assessment__sections" }, ...attempt.sections.map((s) => el("li", {
       "data-section-status": s.key, "data-state": s.submitted_at ? "submitted" : s.started_at ? "running" : "waiting",
     }, `${s.title} (${s.minutes} min, ${s.max_points} points)`,

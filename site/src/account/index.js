@@ -11,6 +11,8 @@ import { mountTutorHistory } from "./tutor-history.js";
 import { mountInvitations } from "./invitations.js";
 import { mountCertificates } from "./certificates.js";
 import { mountAssessment } from "./assessment.js";
+import { mountGoldProject } from "./gold.js";
+import { mountReviews } from "./reviews.js";
 
 const APPS = {
   signin: mountSignin,
@@ -24,6 +26,8 @@ const APPS = {
   invitations: mountInvitations,
   certificates: mountCertificates,
   assessment: mountAssessment,
+  project: mountGoldProject,
+  reviews: mountReviews,
 };
 
 /** Mount the app named by data-drona-app; returns {root, dispose} at once (apps load async). */
