@@ -90,6 +90,7 @@ def test_earn_bronze_and_verify_it_through_the_qr_code(browser: Any, demo_site: 
         card = page.locator(f'[data-credential-id="{credential_id}"]')
         card.wait_for()
         assert course["title"] in card.inner_text()
+        card.locator("summary", has_text="Print, download and share").click()
         print_link = card.get_by_role("link", name="Print: Academic")
         print_link.click()
         page.wait_for_load_state()
