@@ -313,3 +313,33 @@ def test_the_offline_interviewer_follows_up_on_what_is_missing(minimal_build: An
             break
         asked += [{"role": "assessor", "text": follow}, {"role": "learner", "text": "not sure"}]
     assert interview.follow_up(item, asked) is None
+
+
+@pytest.mark.parametrize(("percents", "passed"), [
+    ((79.9, 79.9, 79.9, 79.9), False),  # 79.9 % overall
+    ((80, 80, 80, 80), True),  # exactly 80 %
+    ((100, 59.9, 80, 100), False),  # 80 % overall, one section at 59.9 %
+    ((100, 60, 80, 100), True),
+])
+def test_the_pass_rule_on_stored_attempts(client: Any, db_url: str, minimal_build: Any,
+                                          percents: tuple[float, ...], passed: bool) -> None:
+    """The decision as the last submission makes it: from the section scores stored in the database."""
+    from sidecar.assessments import service
+    from sidecar.db.engine import write_tx
+
+    state = _start(client)
+    attempt = state["id"]
+    now = utcnow()
+    engine = get_engine(db_url)
+    with engine.begin() as conn:
+        for key, percent in zip(plan.SECTIONS, percents, strict=True):
+            fraction = Fraction(str(percent)) / 100
+            conn.execute(text("UPDATE assessment_sections SET started_at = :t, deadline = :t, submitted_at = :t, "
+                              "reason = 'submitted', fraction_num = :n, fraction_den = :d "
+                              "WHERE attempt_id = :a AND section = :s"),
+                         {"t": now, "n": fraction.numerator, "d": fraction.denominator, "a": attempt, "s": key})
+    with write_tx(engine) as tx:
+        service._decide(tx, catalog_db=minimal_build.catalog_db, attempt=service._attempt(tx, attempt, None), at=now)
+    final = _ok(client.get(f"/api/assessments/attempts/{attempt}"))
+    assert final["status"] == ("passed" if passed else "failed")
+    assert (final["certificate_id"] is not None) == passed
