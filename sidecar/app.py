@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -12,6 +13,7 @@ import anyio.to_thread
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel
+from sqlalchemy import Engine
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.routing import BaseRoute, Match, Route
 from starlette.types import Receive, Scope, Send
@@ -109,13 +111,20 @@ class _IssueContext:
     certificates/service.py); a context variable, so it follows the request into worker threads."""
 
     def __init__(self, app: Callable[[Scope, Receive, Send], Any], *,
-                 context: certificates_service.IssueContext) -> None:
+                 context: certificates_service.IssueContext, engine: Engine) -> None:
         self.app = app
         self.context = context
+        self.engine = engine
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         certificates_service.set_context(self.context)
+        issued = certificates_service.begin_request()
         await self.app(scope, receive, send)
+        if issued:
+            # Bronze was issued inside a completion's transaction: once the response is sent, bring
+            # the log's static files (and its timestamp anchor, when configured) up to date.
+            await anyio.to_thread.run_sync(functools.partial(
+                certificates_service.publish, engine=self.engine, settings=self.context.settings))
 
 
 def _sandbox_factory(settings: Settings) -> Callable[[], Sandbox]:
@@ -192,6 +201,6 @@ def create_app(settings: Settings | None = None, *, serve_site: bool = False,
     app.add_middleware(RequestBodyGuard, limits=app.state.body_limits)
     app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
     app.add_middleware(IsolationHeaders)
-    app.add_middleware(_IssueContext, context=certificates_service.IssueContext(
+    app.add_middleware(_IssueContext, engine=engine, context=certificates_service.IssueContext(
         settings=settings, catalog_db=settings.catalog_db, db_key=str(engine.url)))
     return app

@@ -57,6 +57,8 @@ USED_WITHOUT_IMPORT: dict[str, tuple[str, Callable[[], bool]]] = {
                 lambda: _source_mentions("postgresql+psycopg")),
     "pymdown-extensions": ("the pymdownx.* Markdown extensions that mkdocs.yml lists (loaded by name)",
                            lambda: "pymdownx." in _mkdocs_yml()),
+    "python-multipart": ("FastAPI parses the Gold submission's multipart form with it (UploadFile and Form in "
+                         "sidecar/projects/router.py)", lambda: _source_mentions("UploadFile")),
     "tzdata": ("zoneinfo's time-zone database where the OS has none (learners' time zones)",
                lambda: _source_mentions("ZoneInfo")),
 }

@@ -173,11 +173,13 @@ def print_page(credential_id: str, engine: EngineDep, settings: SettingsDep, for
 
 @pages.get("/transparency/{name:path}")
 def transparency_file(name: str, engine: EngineDep, settings: SettingsDep) -> Response:
-    """The log's static files (checkpoint.json, heads/<size>.json, entries/<index>.json), brought up to
-    date first so that a reader never sees a checkpoint older than the database's."""
+    """The log's static files (checkpoint.json, heads/<size>.json with heads/<size>.tsr when anchored to a
+    timestamp authority, entries/<index>.json), brought up to date first so that a reader never sees a
+    checkpoint older than the database's."""
     service.publish(engine=engine, settings=settings)
     folder = translog.published_folder(settings).resolve()
     target = (folder / name).resolve()
-    if folder not in target.parents or not target.is_file() or target.suffix != ".json":
+    media = {".json": "application/json", ".tsr": "application/timestamp-reply"}.get(target.suffix)
+    if folder not in target.parents or not target.is_file() or media is None:
         raise NotFound("No such file in the transparency log.")
-    return FileResponse(target, media_type="application/json", headers=_PUBLIC_CACHE)
+    return FileResponse(target, media_type=media, headers=_PUBLIC_CACHE)

@@ -105,6 +105,20 @@ def use_context(context: IssueContext) -> Iterator[None]:
         _context.reset(token)
 
 
+# The certificates issued while serving the current request (the app's middleware publishes the log,
+# and anchors it, once the response is sent). A mutable list, so that an endpoint running in a worker
+# thread (a copy of the request's context) appends to the middleware's own list.
+_issued_in_request: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("certificates_issued",
+                                                                                      default=None)
+
+
+def begin_request() -> list[str]:
+    """For the app's middleware: a fresh list of the certificates this request issues."""
+    issued: list[str] = []
+    _issued_in_request.set(issued)
+    return issued
+
+
 def set_context(context: IssueContext | None) -> None:
     """For the app's request middleware: the context of the request being served (contextvars are per task)."""
     _context.set(context)
@@ -352,6 +366,9 @@ def _bronze_hook(tx: Tx, *, user_id: str, course_id: str, at: datetime, gamifica
                          user_id=user_id, course_id=course_id, tier="bronze", scores=status.scores,
                          evidence={"content_commit": content, "tests_sha256": tests},
                          gamification_enabled=gamification_enabled, at=at)
+    pending = _issued_in_request.get()
+    if issued.created and pending is not None:
+        pending.append(issued.certificate_id)
     return CourseOutcome(xp_awarded=issued.xp_awarded, new_achievements=issued.new_achievements,
                          certificates=[issued.summary] if issued.created else [])
 
@@ -615,12 +632,16 @@ def revoke(*, engine: Engine, settings: Settings, certificate_id: str, reason: s
 
 
 def publish(*, engine: Engine, settings: Settings) -> None:
-    """Bring the static copy of the transparency log up to date (never fails the caller)."""
+    """Bring the static copy of the transparency log up to date (never fails the caller), then, with
+    TIMESTAMP_AUTHORITY_URL set, anchor the latest tree head (outside any transaction: a network call)."""
+    folder = translog.published_folder(settings)
     try:
         with read_tx(engine) as tx:
-            translog.publish(tx, folder=translog.published_folder(settings))
+            translog.publish(tx, folder=folder)
     except OSError as exc:
-        log.warning("could not publish the transparency log to %s: %s", translog.published_folder(settings), exc)
+        log.warning("could not publish the transparency log to %s: %s", folder, exc)
+    translog.anchor(read=lambda: read_tx(engine), write=lambda: write_tx(engine), settings=settings,
+                    db_key=str(engine.url), folder=folder)
 
 
 def consistency_proof(*, engine: Engine, first: int, second: int) -> dict[str, Any]:

@@ -6,7 +6,8 @@ comes with an inclusion proof. Leaves are the canonical JSON of the event (`cred
 `canonical_json`); the leaf hashes are stored beside them. After each append a tree head is
 signed with the issuer's key and stored; `publish` writes the log as static files under
 DRONA_DATA_DIR/transparency (served at /transparency/): `checkpoint.json` (the latest signed head),
-`heads/<size>.json` and `entries/<index>.json`.
+`heads/<size>.json` and `entries/<index>.json`. With TIMESTAMP_AUTHORITY_URL set, `anchor` (after
+the append's transaction) has the latest head time-stamped by an RFC 3161 authority: `heads/<size>.tsr`.
 
 Appends are serialised: inside the caller's write transaction (BEGIN IMMEDIATE on SQLite, a
 transaction-scoped advisory lock on PostgreSQL), so indexes are dense and heads are never forked.
@@ -17,17 +18,26 @@ transaction that appended to it rolled back.
 
 from __future__ import annotations
 
+import hashlib
+import http.client
 import json
 import logging
 import os
 import tempfile
 import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
+from email.message import Message
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-from sidecar.credentials import merkle, tree_head
+from sidecar.credentials import merkle, timestamp, tree_head
 from sidecar.credentials.bundle import canonical_json
 from sidecar.db.base import utcnow
 from sidecar.db.engine import Tx
@@ -211,3 +221,131 @@ def published_folder(settings: Settings) -> Path:
 
 def now() -> datetime:
     return utcnow()
+
+
+# ---- anchoring to an RFC 3161 timestamp authority (TIMESTAMP_AUTHORITY_URL; off by default) -------------
+
+_ANCHOR_TIMEOUT_S = 10
+_ANCHOR_MAX_REPLY = 1 << 20  # a token with its certificate chain is a few KiB; more is not a TSA's answer
+_ANCHOR_RETRY_S = 60.0  # a failed head is retried by a later publish, but not by every transparency file read
+_anchor_lock = threading.Lock()
+_anchor_failed: dict[tuple[str, int, str], float] = {}  # (db_key, size, root) -> monotonic time of the failure
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A TSA answers the POST itself: a redirect (another host, or a POST turned into a GET) is refused."""
+
+    def redirect_request(self, req: urllib.request.Request, fp: IO[bytes], code: int, msg: str,
+                         headers: Message, newurl: str) -> urllib.request.Request | None:
+        raise urllib.error.HTTPError(req.full_url, code, "the timestamp authority redirected; not followed",
+                                     headers, fp)
+
+
+def _where(url: str) -> str:
+    """The TSA's scheme and host for log lines: never user:password@ or a query that may hold a token."""
+    parts = urllib.parse.urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:  # a malformed port: the warning is still logged, never an error of the caller's
+        port = None
+    return f"{parts.scheme}://{parts.hostname or '?'}" + (f":{port}" if port else "")
+
+
+def _ask_tsa(url: str, digest: bytes) -> bytes:
+    """POST a TimeStampReq for `digest`; the checked TimeStampToken (ValueError / OSError on failure)."""
+    if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
+        raise ValueError("TIMESTAMP_AUTHORITY_URL must be an http(s) URL")
+    request_der, nonce = timestamp.timestamp_request(digest)
+    request = urllib.request.Request(url, data=request_der, method="POST",  # noqa: S310 - http(s) checked above
+                                     headers={"Content-Type": "application/timestamp-query",
+                                              "Accept": "application/timestamp-reply"})
+    opener = urllib.request.build_opener(_NoRedirects)
+    with opener.open(request, timeout=_ANCHOR_TIMEOUT_S) as reply:
+        body = bytes(reply.read(_ANCHOR_MAX_REPLY + 1))
+    if len(body) > _ANCHOR_MAX_REPLY:
+        raise ValueError("the timestamp authority's answer is too large")
+    token = timestamp.token_from_response(body, digest=digest, nonce=nonce)
+    check = timestamp.verify_token(token, digest=digest)
+    if not check.ok:
+        raise ValueError(check.reason or "the timestamp token does not verify")
+    return token
+
+
+def _write_token(folder: Path, size: int, token: bytes) -> None:
+    target = folder / "heads" / f"{size}.tsr"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("wb", dir=target.parent, delete=False, suffix=".tmp") as out:
+        out.write(token)
+        temp = Path(out.name)
+    os.replace(temp, target)
+
+
+def anchor(*, read: Callable[[], AbstractContextManager[Tx]], write: Callable[[], AbstractContextManager[Tx]],
+           settings: Settings, db_key: str, folder: Path) -> bytes | None:
+    """Time-stamp the latest signed tree head with the TSA, if it has no token yet; its token or None.
+
+    Runs after the append's transaction committed (`read`/`write` open transactions of their own), so
+    no database transaction waits on the network. The token is stored in tree_heads.timestamp_token
+    and published as heads/<size>.tsr (DER) beside heads/<size>.json. Anchoring the latest head
+    covers every earlier entry (consistency proofs link them). A failure (TSA unreachable, an answer
+    that does not check) logs a warning and never reaches the caller; the head is tried again by a
+    publish after _ANCHOR_RETRY_S, and a newer head at once. Off (no request at all) while
+    TIMESTAMP_AUTHORITY_URL is unset.
+    """
+    url = settings.TIMESTAMP_AUTHORITY_URL
+    if not url:
+        return None
+    if not _anchor_lock.acquire(blocking=False):
+        return None  # another thread of this process is anchoring now; the next publish looks again
+    try:
+        with read() as tx:
+            row = tx.row("SELECT tree_size, head, timestamp_token FROM tree_heads "
+                         "ORDER BY tree_size DESC LIMIT 1", {})
+        if row is None:
+            return None
+        size = int(row[0])
+        target = folder / "heads" / f"{size}.tsr"
+        if row[2] is not None:
+            stored = bytes(row[2])
+            if not target.exists():
+                _write_token(folder, size, stored)
+            return stored
+        head = dict(json.loads(row[1]) if isinstance(row[1], str) else row[1])
+        key = (db_key, size, str(head.get("root_hash")))
+        failed = _anchor_failed.get(key)
+        if failed is not None and time.monotonic() - failed < _ANCHOR_RETRY_S:
+            return None
+        digest = hashlib.sha256(canonical_json(head)).digest()
+        try:
+            token = _ask_tsa(url, digest)
+        except (OSError, ValueError, http.client.HTTPException) as exc:  # URLError and timeouts are OSErrors
+            now_s = time.monotonic()
+            for stale in [k for k, at in _anchor_failed.items() if now_s - at >= _ANCHOR_RETRY_S]:
+                del _anchor_failed[stale]  # kept small: only heads inside their retry wait
+            _anchor_failed[key] = now_s
+            log.warning("could not anchor tree head %d with the timestamp authority %s: %s",
+                        size, _where(url), _reason(exc))
+            return None
+        _anchor_failed.pop(key, None)
+        with write() as tx:
+            # Another process may have anchored it meanwhile: the first token stored is kept.
+            tx.execute("UPDATE tree_heads SET timestamp_token = :token WHERE tree_size = :size "
+                       "AND timestamp_token IS NULL", {"token": token, "size": size})
+            stored_row = tx.row("SELECT timestamp_token FROM tree_heads WHERE tree_size = :size", {"size": size})
+        stored = bytes(stored_row[0]) if stored_row is not None and stored_row[0] is not None else token
+        try:
+            _write_token(folder, size, stored)
+        except OSError as exc:
+            log.warning("could not publish the timestamp token of tree head %d to %s: %s", size, folder, exc)
+        return stored
+    finally:
+        _anchor_lock.release()
+
+
+def _reason(exc: BaseException) -> str:
+    """Why, without the URL (urllib's messages may repeat it, credentials included)."""
+    if isinstance(exc, urllib.error.HTTPError):
+        return f"HTTP {exc.code}: {exc.msg}"
+    if isinstance(exc, urllib.error.URLError):
+        return str(exc.reason)
+    return str(exc) or type(exc).__name__
