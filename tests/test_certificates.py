@@ -221,6 +221,10 @@ def test_the_log_proves_consistency_and_is_published(client: Any, db_url: str, m
                                      proof=[bytes.fromhex(p) for p in proof["proof"]])
     assert all(h["signature"] for h in heads)
     assert client.get("/api/transparency/consistency?first=3&second=9").status_code == 404
+    # Indexes and sizes beyond any log are refused as input, not passed to the database.
+    assert client.get(f"/api/transparency/entries/{2**70}/proof").status_code == 422
+    assert client.get(f"/api/transparency/consistency?first=1&second={2**70}").status_code == 422
+    assert client.get("/api/transparency/entries/99/proof").status_code == 404
     checkpoint = client.get("/transparency/checkpoint.json").json()
     assert checkpoint["tree_size"] == 4
     assert client.get("/transparency/entries/0.json").json()["kind"] == "issue"

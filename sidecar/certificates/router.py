@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
 from sidecar.auth.deps import CurrentPrincipal, OptionalPrincipal, require_role
@@ -33,6 +33,8 @@ SuperAdmin = Annotated[Any, Depends(require_role(Role.SUPER_ADMIN))]
 Format = Annotated[str, Query(description="academic, linkedin, shareable or company (an organisation's branding).",
                               pattern="^(academic|linkedin|shareable|company)$")]
 _PUBLIC_CACHE = {"Cache-Control": "no-cache"}  # revocation must show at once
+MAX_LOG_SIZE = 2**53  # far beyond any log; keeps indexes within every database's integers
+LogIndex = Annotated[int, Path(ge=0, le=MAX_LOG_SIZE)]
 
 
 @router.get("/certifications", response_model=list[CertificationTierPublic], summary="The certificate tiers")
@@ -127,14 +129,14 @@ def status_list(engine: EngineDep, settings: SettingsDep) -> JSONResponse:
 
 
 @router.get("/transparency/entries/{index}/proof", summary="Inclusion proof of a log entry")
-def inclusion_proof(index: int, engine: EngineDep) -> dict[str, Any]:
+def inclusion_proof(index: LogIndex, engine: EngineDep) -> dict[str, Any]:
     """The entry, its RFC 9162 audit path against the latest signed tree head, and whether it verified."""
     return service.inclusion_proof(engine=engine, index=index)
 
 
 @router.get("/transparency/consistency", summary="Consistency proof between two tree sizes")
-def consistency(engine: EngineDep, first: Annotated[int, Query(ge=1)],
-                second: Annotated[int, Query(ge=1)]) -> dict[str, Any]:
+def consistency(engine: EngineDep, first: Annotated[int, Query(ge=1, le=MAX_LOG_SIZE)],
+                second: Annotated[int, Query(ge=1, le=MAX_LOG_SIZE)]) -> dict[str, Any]:
     """Proves the log at `second` extends the log at `first` (RFC 9162 §2.1.4): holders of an old signed
     tree head detect a rewritten history with it. Both signed heads are included."""
     return service.consistency_proof(engine=engine, first=first, second=second)
