@@ -16,6 +16,7 @@ import json
 import logging
 import re
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from sidecar.settings import Settings
@@ -87,6 +88,18 @@ async def _ask_model(settings: Settings, messages: list[dict[str, str]]) -> str:
     return "".join(parts)
 
 
+def _ask_model_blocking(settings: Settings, messages: list[dict[str, str]]) -> str:
+    """The model's answer from synchronous code. Endpoints run in worker threads without an event
+    loop; a caller whose thread already runs one (an async test harness, a sync driver that keeps
+    its loop open) gets the call on a thread of its own, since asyncio.run refuses to nest."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(_ask_model(settings, messages))
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(_ask_model(settings, messages))).result()
+
+
 def score(item: dict[str, Any], transcript: Sequence[Turn], *, settings: Settings) -> dict[str, Any]:
     """The model's score when one is configured (bounded by the rubric), else the offline policy's."""
     offline = score_offline(item, transcript)
@@ -96,7 +109,7 @@ def score(item: dict[str, Any], transcript: Sequence[Turn], *, settings: Setting
     if model is None:
         return offline
     try:
-        text = asyncio.run(_ask_model(settings, _prompt(item, transcript)))
+        text = _ask_model_blocking(settings, _prompt(item, transcript))
         found = re.search(r"\{.*\}", text, re.S)
         data = json.loads(found.group(0)) if found else {}
         keys = {str(k) for k in data.get("covered") or [] if isinstance(k, str)}
