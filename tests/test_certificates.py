@@ -75,7 +75,7 @@ def test_bronze_is_issued_the_moment_the_last_requirement_is_met(client: Any, db
     before = client.get(f"/api/certifications/{COURSE}").json()
     bronze = before["tiers"][0]
     assert bronze["tier"] == "bronze" and not bronze["earned"] and not bronze["eligible"]
-    assert any(r["key"] == f"quiz:{QUIZ}" and not r["done"] for r in bronze["requirements"])
+    assert any(r["key"] == f"quiz-score:{QUIZ}" and not r["done"] for r in bronze["requirements"])
     attempt = _earn_bronze(client, db_url)
     reward = attempt["reward"]
     assert [c["tier"] for c in reward["new_certificates"]] == ["bronze"]
@@ -264,13 +264,13 @@ def test_bronze_eligibility_edges(db_url: str, minimal_build: Any) -> None:
     found = status()
     assert not found.eligible
     missing = {r.key for r in found.requirements if not r.done}
-    assert missing == {"module:00000000-0000-4000-8000-000000000030", f"quiz:{QUIZ}"}
+    assert missing == {"module:00000000-0000-4000-8000-000000000030", f"quiz-score:{QUIZ}"}
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO progress (user_id, lesson_id, module_id, course_id, state, started_at, "
                           "completed_at, updated_at) VALUES (:u, :l, :m, :c, 'completed', :t, :t, :t)"),
                      {"u": user_id, "l": READING[1], "m": "00000000-0000-4000-8000-000000000030", "c": COURSE,
                       "t": now})
-    assert {r.key for r in status().requirements if not r.done} == {f"quiz:{QUIZ}"}
+    assert {r.key for r in status().requirements if not r.done} == {f"quiz-score:{QUIZ}"}
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO quiz_attempts (id, user_id, quiz_id, answers, score_percent, passed, "
                           "xp_awarded, created_at) VALUES (:id, :u, :q, '{}', 70.0, true, 0, :t)"),

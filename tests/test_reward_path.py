@@ -33,7 +33,8 @@ PERFECT = {MC: 0, PREDICT: "21", BUG: 2, COMPLETE: "+"}
 GOOD = "def double(n):\n    return n * 2\n"
 WRONG = "def double(n):\n    return n\n"
 REWARD_FIELDS = {"enabled", "lesson_id", "lesson_state", "xp_awarded", "total_xp", "level", "level_title",
-                 "level_floor_xp", "next_level_xp", "level_progress", "streak", "new_achievements"}
+                 "level_floor_xp", "next_level_xp", "level_progress", "streak", "new_achievements",
+                 "new_certificates"}
 
 
 def _event(client: Any, lesson: str, kind: str = "completed", event_id: str | None = None) -> Any:
@@ -59,6 +60,8 @@ def _quiz(client: Any, answers: dict[str, Any]) -> Any:
 def _assert_matches_profile(client: Any, reward: dict[str, Any]) -> None:
     """The reward's totals are what the profile says right after: the browser needs no second GET."""
     assert set(reward) == REWARD_FIELDS
+    # One lesson of a multi-module course never completes it: no certificate rides on these rewards.
+    assert reward["new_certificates"] == []
     profile = client.get("/api/gamification/profile").json()
     assert reward["enabled"] is True
     assert reward["total_xp"] == profile["xp"]
@@ -165,7 +168,7 @@ def test_with_gamification_off_the_reward_has_no_game_fields(make_client: Any, d
     client.signup("nogame@example.com")
     off = {"enabled": False, "xp_awarded": 0, "total_xp": None, "level": None, "level_title": None,
            "level_floor_xp": None, "next_level_xp": None, "level_progress": None, "streak": None,
-           "new_achievements": []}
+           "new_achievements": [], "new_certificates": []}
     event = _event(client, CONCEPT)
     assert event["reward"] == {**off, "lesson_id": CONCEPT, "lesson_state": "completed"}
     assert (event["xp_awarded"], event["total_xp"], event["new_achievements"]) == (0, 0, [])
@@ -257,6 +260,8 @@ def test_the_entry_points_complete_lessons_through_the_one_path() -> None:
     assert _places(calls("complete_graded_lesson")) == entry_points
     assert _places(calls("complete_lesson")) == {("progress/events.py", "record_event"),
                                                  ("progress/completion.py", "complete_graded_lesson")}
+    # Besides lessons, only achievements and certificates (§8.2: a certificate's own XP) pay XP.
     assert _places(calls("award_xp")) <= {("progress/completion.py", "complete_lesson"),
                                           ("progress/completion.py", "_after_completion"),
-                                          ("gamification/service.py", "evaluate_achievements")}
+                                          ("gamification/service.py", "evaluate_achievements"),
+                                          ("certificates/service.py", "issue_in_tx")}

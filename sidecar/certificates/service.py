@@ -334,9 +334,10 @@ def bronze_status(tx: Tx, *, catalog_db: Path, user_id: str | None, course_id: s
         # Decimal of the stored value's shortest repr: 69.9 stays below 70, 70.0 reaches it.
         ok = score is not None and Decimal(repr(score)) >= minimum
         requirements.append(RequirementPublic(
-            key=f"quiz:{quiz.id}", label=f"Score at least {minimum:g} % on “{quiz.title}”", done=ok,
+            key=f"quiz-score:{quiz.id}", label=f"Score at least {minimum:g} % on “{quiz.title}”", done=ok,
             detail=f"best {score:g} %" if score is not None else "not attempted"))
-        scores.append(Score(key=f"quiz:{quiz.id}", label=quiz.title, points=round(score or 0.0, 1), max_points=100))
+        scores.append(Score(key=f"quiz-score:{quiz.id}", label=quiz.title,
+                            points=round(score or 0.0, 1), max_points=100))
     eligible = bool(course.module_ids) and all(r.done for r in requirements)
     return BronzeStatus(eligible=eligible, requirements=requirements, scores=scores)
 
