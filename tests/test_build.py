@@ -138,6 +138,8 @@ def test_minimal_build_writes_site_and_catalog(minimal_build: BuildReport) -> No
     assert (site / "assets" / "drona" / "drona.js").is_file()
     assert (site / "assets" / "drona" / "worker.js").is_file()
     assert (site / "assets" / "drona" / "harness.py").is_file()
+    tracer = site / "assets" / "drona" / "tracer.py"
+    assert tracer.read_bytes() == (REPO_ROOT / "sidecar/courseware/tracer.py").read_bytes(), "the Visualize tracer"
     pyodide = json.loads((REPO_ROOT / "node_modules" / "pyodide" / "package.json").read_text())["version"]
     assert (site / "pyodide" / pyodide / "pyodide.asm.wasm").is_file()
     assert (site / "pyodide" / pyodide / "pyodide.asm.wasm.gz").is_file()
@@ -169,6 +171,7 @@ def test_build_inputs_follow_the_code_it_imports() -> None:
     code the build runs changes, and not for unrelated sidecar code."""
     files = {p.relative_to(REPO_ROOT).as_posix() for p in build_modules()}
     for used in ("sidecar/compiler/build.py", "sidecar/compiler/pages.py", "sidecar/courseware/harness.py",
+                 "sidecar/courseware/tracer.py",
                  "sidecar/courseware/validate.py", "sidecar/embeddings.py", "sidecar/engine.py"):
         assert used in files, used
     for unrelated in ("sidecar/auth/router.py", "sidecar/grading/router.py", "sidecar/app.py"):
@@ -245,14 +248,21 @@ def test_site_makes_no_third_party_requests(demo_build: BuildReport) -> None:
     assert "fonts.googleapis" not in "".join(t for _, t in _site_texts(demo_build.site_dir / "assets"))
 
 
-def test_planned_courses_have_no_pages(demo_build: BuildReport) -> None:
+def test_a_planned_course_has_one_page_its_outline(demo_build: BuildReport) -> None:
     conn = sqlite3.connect(demo_build.catalog_db)
-    planned = conn.execute("SELECT t.slug, c.slug FROM courses c JOIN tracks t ON t.id = c.track_id "
-                           "WHERE c.status = 'planned'").fetchall()
+    planned = conn.execute("SELECT t.slug, c.slug, c.url, c.planned_modules FROM courses c "
+                           "JOIN tracks t ON t.id = c.track_id WHERE c.status = 'planned'").fetchall()
     assert len(planned) >= 30
-    for track, course in planned:
-        assert not (demo_build.site_dir / track / course).exists()
-        assert (demo_build.site_dir / track / "index.html").is_file()
+    for track, course, url, count in planned:
+        folder = demo_build.site_dir / track / course
+        assert url == f"{track}/{course}/"
+        # One page, the outline: no module or lesson pages under it.
+        assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")) == ["index.html"]
+        page = (folder / "index.html").read_text(encoding="utf-8")
+        assert "Coming soon" in page
+        if count:
+            assert len(re.findall(r"<h2 id=", page)) == count, f"{track}/{course}: one heading per planned module"
+        assert f'href="{course}/"' in (demo_build.site_dir / track / "index.html").read_text(encoding="utf-8")
     assert conn.execute("SELECT count(*) FROM tracks").fetchone()[0] == 9
 
 

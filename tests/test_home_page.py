@@ -138,3 +138,57 @@ def test_site_files_answer_an_unknown_address_with_the_404_page(tmp_path: Path) 
         assert zipped.content == page  # decoded by the client
     home = client.get("/")
     assert home.status_code == 200 and home.content == b"<h1>Home</h1>"
+
+
+PLANNED_COURSE = """\
+id: 00000000-0000-4000-8000-0000000000f1
+title: Coming Soon
+summary: A planned course with its outline.
+status: planned
+level: intermediate
+modules: []
+planned_modules: 2
+outline:
+  - title: Lists and indexing
+    objectives: [Create lists and index them., Change an item in place.]
+  - title: Dictionaries
+    objectives: [Look up a value by its key.]
+"""
+
+
+def test_a_planned_course_has_a_page_with_its_outline(content_tree: Path, tmp_path: Path) -> None:
+    track_dir = content_tree / "content/tracks/demo-track"
+    (track_dir / "coming-soon").mkdir()
+    (track_dir / "coming-soon/course.yaml").write_text(PLANNED_COURSE, encoding="utf-8")
+    track_yaml = track_dir / "track.yaml"
+    track_yaml.write_text(track_yaml.read_text(encoding="utf-8").replace(
+        "courses: [demo-course]", "courses: [demo-course, coming-soon]"), encoding="utf-8")
+    problems = Problems(content_tree)
+    catalog = load_catalog(content_tree / "content", content_tree, problems)
+    assert not problems.items, [str(p) for p in problems.sorted()]
+    docs = tmp_path / "docs"
+    pages = write_pages(catalog, docs)
+
+    page = (docs / "demo-track/coming-soon/index.md").read_text(encoding="utf-8")
+    assert "Coming soon" in page and "an intermediate course" in page
+    headings = re.findall(r"^## (\d+)\. (.+)$", page, re.M)
+    assert headings == [("1", "Lists and indexing"), ("2", "Dictionaries")]
+    for objective in ("Create lists and index them.", "Change an item in place.", "Look up a value by its key."):
+        assert f"- {objective}\n" in page
+    assert page.index("Change an item in place.") < page.index("## 2. Dictionaries"), "objectives under their module"
+
+    track_page = (docs / "demo-track/index.md").read_text(encoding="utf-8")
+    card = re.search(r'<a class="drona-card drona-card--planned" href="coming-soon/">(.*?)</a>', track_page)
+    assert card, "the planned course's card leads to its outline"
+    assert "2 modules planned" in card.group(1) and '<span class="drona-badge">Planned</span>' in card.group(1)
+    assert "demo-track/coming-soon/index.md" in _flatten(pages.nav)
+
+
+def test_every_planned_course_of_the_catalog_has_an_outline(catalog: Catalog) -> None:
+    planned = [c for c in catalog.courses() if c.planned]
+    assert planned, "the demo catalog has planned courses"
+    missing = [c.slug for c in planned if not c.outline]
+    assert missing == [], f"planned courses without an outline: {missing}"
+    for course in planned:
+        for module in course.outline:
+            assert module["title"].strip() and module["objectives"], (course.slug, module)

@@ -195,6 +195,7 @@ def test_invalid_example_is_rejected(kind: str, path: Path) -> None:
 # unknown key: the fields are declared by branches that cannot fail (see the "Declares ..." branches).
 BROKEN_CONDITIONAL_FIELDS = [
     ("course", "planned-modules-zero.yaml"),
+    ("course", "outline-module-without-objectives.yaml"),
     ("quiz", "predict-output-answer-number.yaml"),
     ("quiz", "one-choice.yaml"),
     ("quiz", "find-the-bug-line-zero.yaml"),
@@ -207,6 +208,7 @@ BROKEN_CONDITIONAL_FIELDS = [
 # A field of another kind (or not allowed for this value of the discriminator) is an unknown key.
 FOREIGN_FIELDS = [
     ("course", "active-with-planned-modules.yaml", "planned_modules"),
+    ("course", "outline-on-active.yaml", "outline"),
     ("lesson", "time-limit-on-concept.yaml", "time_limit_minutes"),
     ("quiz", "choices-on-predict-output.yaml", "choices"),
     ("quiz", "accept-on-multiple-choice.yaml", "accept"),

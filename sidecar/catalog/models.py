@@ -32,8 +32,8 @@ class CoursePublic(BaseModel):
     summary: str
     status: str = Field(description="`active`, or `planned` for outline entries with no lessons yet.")
     level: str | None
-    planned_modules: int | None
-    url: str | None
+    planned_modules: int | None = Field(description="A planned course: how many modules its outline lists.")
+    url: str | None = Field(description="The course's page (a planned course's page shows its outline).")
     modules: list[ModulePublic]
 
 

@@ -15,7 +15,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from sidecar.courseware import harness
+from sidecar.courseware import harness, tracer
 from sidecar.engine import EngineFiles
 
 # Only the runtime files; source maps, typings and demo consoles stay out of the site.
@@ -136,11 +136,12 @@ def stylesheet(engine: EngineFiles) -> str:
 
 
 def copy_static(engine: EngineFiles, out_dir: Path) -> None:
-    """Our stylesheet (STYLESHEET, from site/src), the shared test harness, which the Pyodide worker imports, and
-    the camera-check model (copy_proctoring)."""
+    """Our stylesheet (STYLESHEET, from site/src), the shared test harness, which the Pyodide worker imports, the
+    step tracer of the Visualization canvas, and the camera-check model (copy_proctoring)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / STYLESHEET).write_text(stylesheet(engine), encoding="utf-8")
     shutil.copyfile(Path(harness.__file__), out_dir / "harness.py")
+    shutil.copyfile(Path(tracer.__file__), out_dir / "tracer.py")  # the Visualization canvas, fetched on first use
     copy_proctoring(engine, out_dir)
 
 

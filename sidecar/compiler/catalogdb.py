@@ -132,8 +132,8 @@ def _tables(catalog: Catalog, render: markdown.Markdown) -> dict[str, list[dict[
             rows["courses"].append({
                 "id": course.id, "track_id": track.id, "slug": course.slug, "title": course.data["title"],
                 "summary": course.data["summary"], "status": course.data["status"],
-                "level": course.data.get("level"), "planned_modules": course.data.get("planned_modules"),
-                "position": c_pos, "url": None if course.planned else course_url(track, course)})
+                "level": course.data.get("level"), "planned_modules": course.planned_module_count,
+                "position": c_pos, "url": course_url(track, course)})  # planned: its outline page
             for m_pos, module in enumerate(course.modules):
                 rows["modules"].append({
                     "id": module.id, "course_id": course.id, "slug": module.slug,

@@ -18,6 +18,7 @@ import yaml
 
 from sidecar.courseware.lesson_types import lesson_type_name
 from sidecar.courseware.model import (
+    CODE_DIRECTIVES,
     DIRECTIVE_RE,
     Catalog,
     Course,
@@ -132,9 +133,12 @@ def quiz_html(quiz: Quiz) -> str:
     )
 
 
-def playground_html(starter: str, time_limit: float = 5.0) -> str:
+def playground_html(starter: str, time_limit: float = 5.0, visualize: bool = False) -> str:
+    """A playground; with visualize, an authored step-through diagram of the code (::visualize),
+    which the browser traces and draws when it scrolls into view."""
     config = {"starter": starter, "time_limit_seconds": time_limit}
-    return f'\n<div class="drona-playground" data-config="{_attr(config)}"></div>\n\n'
+    extra = " data-visualize" if visualize else ""
+    return f'\n<div class="drona-playground"{extra} data-config="{_attr(config)}"></div>\n\n'
 
 
 def render_body(lesson: Lesson, module: Module) -> str:
@@ -154,8 +158,8 @@ def render_body(lesson: Lesson, module: Module) -> str:
             out.append(exercise_html(module.exercises[placement.slug]))
         elif placement.kind == "quiz" and placement.slug in module.quizzes:
             out.append(quiz_html(module.quizzes[placement.slug]))
-        elif placement.kind == "playground":
-            out.append(playground_html(placement.starter))
+        elif placement.kind in CODE_DIRECTIVES:
+            out.append(playground_html(placement.starter, visualize=placement.kind == "visualize"))
             if placement.starter:
                 # Skip the fenced block that became the playground's code.
                 skip_until = index + placement.starter.count("\n") + 2
@@ -163,13 +167,15 @@ def render_body(lesson: Lesson, module: Module) -> str:
 
 
 def _card(title: str, summary: str, url: str | None, badge: str | None = None, meta: str = "",
-          heading: str = "h3") -> str:
+          heading: str = "h3", planned: bool = False) -> str:
     badge_html = f'<span class="drona-badge">{html.escape(badge)}</span>' if badge else ""
     meta_html = f'<p class="drona-card__meta">{html.escape(meta)}</p>' if meta else ""
     inner = (f"{badge_html}<{heading}>{html.escape(title)}</{heading}><p>{html.escape(summary)}</p>"
              f"{meta_html}")
     if url:
-        return f'<a class="drona-card" href="{html.escape(url)}">{inner}</a>'
+        # A planned course's card still looks planned, but leads to the outline of what it will teach.
+        css = "drona-card drona-card--planned" if planned else "drona-card"
+        return f'<a class="{css}" href="{html.escape(url)}">{inner}</a>'
     return f'<div class="drona-card drona-card--planned" aria-disabled="true">{inner}</div>'
 
 
@@ -245,14 +251,35 @@ def track_page(track: Track) -> str:
     out.append('<div class="drona-catalog">')
     for course in track.courses:
         if course.planned:
-            count = course.data.get("planned_modules")
+            count = course.planned_module_count
             meta = f"{count} modules planned" if count else "Planned"
-            out.append(_card(course.data["title"], course.data["summary"], None, "Planned", meta))
+            out.append(_card(course.data["title"], course.data["summary"], f"{course.slug}/", "Planned", meta,
+                             planned=True))
         else:
             lessons = sum(len(m.lessons) for m in course.modules)
             meta = f"{len(course.modules)} modules · {lessons} lessons"
             out.append(_card(course.data["title"], course.data["summary"], f"{course.slug}/", None, meta))
     out.append("</div>\n")
+    return "".join(out)
+
+
+def planned_course_page(track: Track, course: Course) -> str:
+    """A course that is not written yet: what it will teach, module by module (its outline)."""
+    out = [_front_matter({"title": course.data["title"]})]
+    out.append(f"# {course.data['title']}\n\n{course.data['summary']}\n\n")
+    level = course.data.get("level")
+    level_text = f" It is a{'n' if str(level).startswith(('a', 'i')) else ''} {level} course." if level else ""
+    out.append('!!! note "Coming soon"\n'
+               f"    This course is planned and not written yet.{level_text} Here is what it will teach; "
+               f"the [{track.data['title']}](../index.md) track lists what you can take today.\n\n")
+    outline = course.outline
+    if not outline:
+        count = course.planned_module_count
+        out.append(f"Its outline is still being written{f': {count} modules are planned' if count else ''}.\n")
+    for number, module in enumerate(outline, 1):
+        out.append(f"## {number}. {module['title']}\n\n")
+        out.extend(f"- {objective}\n" for objective in module.get("objectives", []))
+        out.append("\n")
     return "".join(out)
 
 
@@ -475,9 +502,11 @@ def write_pages(catalog: Catalog, docs: Path) -> PageSet:
         write(f"{track.slug}/index.md", track_page(track), track.data["title"])
         track_nav: list[Any] = [f"{track.slug}/index.md"]
         for course in track.courses:
-            if course.planned:
-                continue
             base = f"{track.slug}/{course.slug}"
+            if course.planned:
+                write(f"{base}/index.md", planned_course_page(track, course), course.data["title"])
+                track_nav.append({course.data["title"]: f"{base}/index.md"})
+                continue
             write(f"{base}/index.md", course_page(track, course), course.data["title"])
             course_nav: list[Any] = [f"{base}/index.md"]
             total = sum(len(m.lessons) for m in course.modules)

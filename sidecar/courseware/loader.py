@@ -13,6 +13,7 @@ from typing import Any
 
 from . import schemas
 from .model import (
+    CODE_DIRECTIVES,
     DIRECTIVE_RE,
     SLUG_RE,
     Catalog,
@@ -115,7 +116,7 @@ def _parse_placements(body: str, body_line: int) -> list[Placement]:
         match = DIRECTIVE_RE.match(lines[index])
         if match:
             placement = Placement(match["kind"], match["arg"], body_line + index)
-            if placement.kind == "playground":
+            if placement.kind in CODE_DIRECTIVES:
                 placement.starter, consumed = _fenced_python_after(lines, index + 1)
                 index += consumed
             placements.append(placement)
@@ -124,7 +125,7 @@ def _parse_placements(body: str, body_line: int) -> list[Placement]:
 
 
 def _fenced_python_after(lines: list[str], start: int) -> tuple[str, int]:
-    """The ```python block right after a ::playground line, if any, and lines consumed."""
+    """The ```python block right after a ::playground or ::visualize line, if any, and lines consumed."""
     if start < len(lines) and lines[start].strip() in ("```python", "``` python", "```py"):
         for end in range(start + 1, len(lines)):
             if lines[end].strip() == "```":

@@ -32,6 +32,9 @@ DEFAULT_BOTTOM_OUT_MINUTES = 5.0
 BLANK = "____"
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+# Directives followed by a fenced python block, which becomes the widget's code: a playground to
+# edit and run, and a visualization (an authored step-through diagram, design §7.2).
+CODE_DIRECTIVES = ("playground", "visualize")
 DIRECTIVE_RE = re.compile(r"^::(?P<kind>[a-z-]+)(?:[ \t]+(?P<arg>\S+))?[ \t]*$")
 
 
@@ -47,12 +50,12 @@ class Source:
 
 @dataclass
 class Placement:
-    """A `::exercise slug`, `::quiz slug` or `::playground` directive in a lesson."""
+    """A `::exercise slug`, `::quiz slug`, `::playground` or `::visualize` directive in a lesson."""
 
     kind: str
     slug: str | None
     line: int
-    starter: str = ""  # playground only: the fenced python block that follows
+    starter: str = ""  # playground and visualize: the fenced python block that follows
 
 
 @dataclass
@@ -155,6 +158,20 @@ class Course(OutlineItem):
     modules: list[Module] = field(default_factory=list)
     silver: CertificationFile | None = None
     gold: CertificationFile | None = None
+
+    @property
+    def outline(self) -> list[dict[str, Any]]:
+        """A planned course's outline: the modules it will teach, each {title, objectives}."""
+        outline = self.data.get("outline")
+        return [m for m in outline if isinstance(m, dict)] if isinstance(outline, list) else []
+
+    @property
+    def planned_module_count(self) -> int | None:
+        """How many modules a planned course will have: its outline's length, else planned_modules."""
+        if self.outline:
+            return len(self.outline)
+        count = self.data.get("planned_modules")
+        return count if isinstance(count, int) and not isinstance(count, bool) else None
 
 
 @dataclass

@@ -14,10 +14,10 @@ from sidecar.courseware.leaks import check_code_leak, diff_coverage
 from .certification import certification_ids, check_certification
 from .codechecks import check_code
 from .loader import load_catalog
-from .model import BLANK, EXERCISE_LESSON_TYPES, Catalog, Module, Source
+from .model import BLANK, CODE_DIRECTIVES, EXERCISE_LESSON_TYPES, Catalog, Module, Source
 from .problems import Problems
 
-KNOWN_DIRECTIVES = ("exercise", "quiz", "playground")
+KNOWN_DIRECTIVES = ("exercise", "quiz", "playground", "visualize")
 
 
 @dataclass
@@ -109,6 +109,11 @@ def _check_status(catalog: Catalog, problems: Problems) -> None:
             if course.planned and course.data.get("modules"):
                 problems.add(src.path, src.line("modules"),
                              "a planned course has no modules yet: use planned_modules to say how many")
+            outline = course.data.get("outline")
+            count = course.data.get("planned_modules")
+            if course.planned and isinstance(outline, list) and isinstance(count, int) and count != len(outline):
+                problems.add(src.path, src.line("planned_modules"),
+                             f"planned_modules says {count} but the outline lists {len(outline)} modules")
             if not course.planned and not course.data.get("modules"):
                 problems.add(src.path, src.line("modules"), "an active course needs at least one module")
             if track.planned and not course.planned:
@@ -123,11 +128,15 @@ def _check_placements(module: Module, problems: Problems) -> None:
         for placement in lesson.placements:
             if placement.kind not in KNOWN_DIRECTIVES:
                 problems.add(path, placement.line,
-                             f"unknown directive '::{placement.kind}' (use ::exercise, ::quiz or ::playground)")
+                             f"unknown directive '::{placement.kind}' "
+                             "(use ::exercise, ::quiz, ::playground or ::visualize)")
                 continue
-            if placement.kind == "playground":
+            if placement.kind in CODE_DIRECTIVES:
                 if placement.slug:
-                    problems.add(path, placement.line, "::playground takes no argument")
+                    problems.add(path, placement.line, f"::{placement.kind} takes no argument")
+                if placement.kind == "visualize" and not placement.starter.strip():
+                    problems.add(path, placement.line,
+                                 "::visualize needs the program to step through: a ```python block on the next line")
                 continue
             if not placement.slug:
                 problems.add(path, placement.line, f"::{placement.kind} needs a slug, e.g. ::{placement.kind} my-slug")

@@ -105,6 +105,7 @@ export class ExerciseWidget extends ProgramWidget {
       this.status,
       this.stdinPanel || null,
       this.output.element,
+      this.visualizer.element,
       this.results,
       this.serverCheck.element,
     );

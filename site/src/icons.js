@@ -1,6 +1,7 @@
 // Material Design Icons (Pictogrammers, Apache-2.0), the set Material for MkDocs ships.
 const PATHS = {
   play: "M8 5.14v14l11-7z",
+  eye: "M12 9a3 3 0 0 0-3 3 3 3 0 0 0 3 3 3 3 0 0 0 3-3 3 3 0 0 0-3-3m0 8a5 5 0 0 1-5-5 5 5 0 0 1 5-5 5 5 0 0 1 5 5 5 5 0 0 1-5 5m0-12.5C7 4.5 2.73 7.61 1 12c1.73 4.39 6 7.5 11 7.5s9.27-3.11 11-7.5c-1.73-4.39-6-7.5-11-7.5",
   stop: "M18 18H6V6h12z",
   check: "m9 20.42-6.21-6.21 2.83-2.83L9 14.77l9.88-9.89 2.83 2.83z",
   restore:

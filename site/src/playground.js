@@ -1,5 +1,6 @@
 // The playground: an editor with Run, Stop and output. No tests, nothing saved.
 import { ProgramWidget } from "./program.js";
+import { runner } from "./runner.js";
 import { el, readConfig } from "./ui.js";
 
 export class PlaygroundWidget extends ProgramWidget {
@@ -18,9 +19,33 @@ export class PlaygroundWidget extends ProgramWidget {
         this.status,
         this.stdinPanel || null,
         this.output.element,
+        this.visualizer.element,
       ),
     );
     this.refresh();
+    if (root.hasAttribute("data-visualize")) this.drawWhenSeen();
+  }
+
+  /** ::visualize: an authored diagram, traced and drawn once it scrolls into view. */
+  drawWhenSeen() {
+    this.root.classList.add("drona-playground--visualize");
+    if (typeof IntersectionObserver !== "function") {
+      runner.ready.then(() => this.visualize(), () => {});
+      return;
+    }
+    this.observer = new IntersectionObserver((entries) => {
+      if (!entries.some((entry) => entry.isIntersecting)) return;
+      this.observer.disconnect();
+      runner.ready.then(() => {
+        if (!this.disposed && !this.visualizer.visible) this.visualize();
+      }, () => {});
+    });
+    this.observer.observe(this.root);
+  }
+
+  dispose() {
+    if (this.observer) this.observer.disconnect();
+    super.dispose();
   }
 }
 

@@ -3,6 +3,7 @@
 import { runner } from "./runner.js";
 import { createEditor } from "./editor.js";
 import { el, button, setEnabled, uniqueId, OutputPanel, stopMessage } from "./ui.js";
+import { Visualizer } from "./visualizer.js";
 
 export const WAITING = "Waiting for another program on this page to finish…";
 
@@ -33,7 +34,12 @@ export class ProgramWidget {
       keyshortcuts: "Control+Enter Meta+Enter",
     });
     this.stopBtn = button("Stop", { kind: "danger", iconName: "stop", onClick: () => this.stop() });
-    this.toolbar = el("div", { class: "drona-toolbar", role: "group", "aria-label": "Program controls" }, this.runBtn, this.stopBtn);
+    // Visualize: run the code under the step tracer and show the Visualization canvas below.
+    this.vizBtn = button("Visualize", { kind: "secondary", iconName: "eye", onClick: () => this.visualize(),
+      title: "Step through the program, line by line" });
+    this.visualizer = new Visualizer();
+    this.toolbar = el("div", { class: "drona-toolbar", role: "group", "aria-label": "Program controls" },
+      this.runBtn, this.vizBtn, this.stopBtn);
 
     if (!runner.isolated) {
       const id = uniqueId("drona-stdin");
@@ -77,6 +83,7 @@ export class ProgramWidget {
 
   setButtons(ready, idle) {
     setEnabled(this.runBtn, ready && idle);
+    setEnabled(this.vizBtn, ready && idle);
   }
 
   showRunnerStatus() {
@@ -131,13 +138,22 @@ export class ProgramWidget {
   }
 
   run() {
+    this._start("run");
+  }
+
+  /** Run under the step tracer; the result's trace opens the Visualization canvas. */
+  visualize() {
+    this._start("trace");
+  }
+
+  _start(kind) {
     if (this.busy || runner.state !== "ready" || this.disposed) return;
-    this.busy = "run";
+    this.busy = kind;
     this.output.clear();
     this.refresh();
     this.setStatus(runner.busy ? WAITING : "Running…", "busy");
-    this.beforeRun();
-    const job = runner.run(this.code, {
+    if (kind === "run") this.beforeRun();
+    const job = runner[kind](this.code, {
       timeLimit: this.timeLimit,
       onStart: () => this.setStatus("Running…", "busy"),
       stdin: this.stdinBox ? this.stdinBox.value : "",
@@ -162,7 +178,13 @@ export class ProgramWidget {
     if (this.disposed) return;
     this.output.cancelInput();
     const out = this.output;
-    if (result.status === "ok") {
+    if (result.status === "ok" && result.trace) {
+      if (result.trace.error) out.traceback(result.trace.error, "Your program stopped with an error:");
+      else out.note("Program finished. Step through it below.", "success");
+      this.visualizer.show(result.trace);
+      this.refresh();
+      return; // a visualization is not a Run: nothing else (drafts, tutor, progress) reacts to it
+    } else if (result.status === "ok") {
       if (!out.size) out.note("(Your program printed nothing.)", "muted");
       out.note("Program finished.", "success");
     } else if (result.status === "error") {

@@ -201,6 +201,18 @@ export class Runner {
       case "checked":
         if (job) this._finish(job, { status: "ok", passed: msg.passed, results: msg.results });
         return;
+      case "traced":
+        if (!job) return;
+        if (msg.error) {
+          this._finish(job, { status: "crashed", message: msg.error });
+          return;
+        }
+        try {
+          this._finish(job, { status: "ok", trace: JSON.parse(msg.trace) });
+        } catch (err) {
+          this._finish(job, { status: "crashed", message: `an unreadable trace (${err.message})` });
+        }
+        return;
       case "interrupted":
         if (job) this._finish(job, { status: "stopped" });
         return;
@@ -303,6 +315,12 @@ export class Runner {
   /** Run the visible tests; results stream to options.onTestResult(index, result). */
   check(code, tests, seed, options = {}) {
     return this._submit("check", { code, tests, seed: seed || 0 }, options);
+  }
+
+  /** Run under the step tracer (the Visualization canvas); the result carries {trace}. */
+  trace(code, options = {}) {
+    const message = { code, stdin: options.stdin || "", maxSteps: options.maxSteps || 1000, tracerURL: urls.assets + "tracer.py" };
+    return this._submit("trace", message, options);
   }
 
   _answer(job, line) {

@@ -12,6 +12,9 @@
 //   {type: "attach", interruptSAB, stdinSAB}  shared buffers, when init came without them
 //   {type: "run", id, code, stdin?}          stdin: text for input() when there is no stdinSAB
 //   {type: "check", id, code, tests, seed}
+//   {type: "trace", id, code, stdin?, maxSteps, tracerURL}
+//                                             run under the step tracer (assets/drona/tracer.py,
+//                                             fetched on first use) for the Visualization canvas
 // Worker → main thread:
 //   {type: "status", text, progress}         boot progress; progress: 0..1, the share of the boot done
 //   {type: "ready", version, timings}        Python can run now: the runtime, the harness and a
@@ -22,6 +25,7 @@
 //   {type: "done", id, traceback}            run finished; traceback is null on success
 //   {type: "test-start", id, index} / {type: "test-result", id, index, result}
 //   {type: "checked", id, passed, results}
+//   {type: "traced", id, trace}              trace: JSON text (see sidecar/courseware/tracer.py)
 //   {type: "interrupted", id}                a KeyboardInterrupt escaped (Stop / time limit)
 //   {type: "crashed", id, message}           Pyodide itself failed; the main thread restarts us
 // (ESLint lints this file with Web Worker globals: see eslint.config.js.)
@@ -34,6 +38,7 @@ let interrupt = null; // Uint8Array over a SharedArrayBuffer, when cross-origin 
 let stdinCtrl = null; // Int32Array [state, length] over a SharedArrayBuffer
 let stdinData = null; // Uint8Array: the answered line, UTF-8
 let stdinLines = null; // fallback: lines supplied with the run
+let tracer = null; // drona_tracer, imported on the first "trace"
 const MAX_STREAM_CHARS = 1_000_000;
 
 class OutStream {
@@ -264,6 +269,39 @@ function check(msg) {
   postMessage({ type: "checked", id: msg.id, passed: results.every((r) => r.passed), results });
 }
 
+async function loadTracer(url) {
+  if (tracer) return tracer;
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`could not fetch the visualizer (${response.status})`);
+  pyodide.FS.writeFile("/drona/drona_tracer.py", await response.text());
+  tracer = pyodide.pyimport("drona_tracer");
+  return tracer;
+}
+
+async function trace(msg) {
+  try {
+    await loadTracer(msg.tracerURL);
+  } catch (err) {
+    postMessage({ type: "traced", id: msg.id, error: String((err && err.message) || err) });
+    return;
+  }
+  // "run" mode: output streams to the panel and input() asks the learner, as with Run.
+  begin(msg, "run");
+  stdinLines = stdinCtrl ? null : String(msg.stdin || "").split(/\r?\n/);
+  if (stdinLines && stdinLines.length && stdinLines[stdinLines.length - 1] === "") stdinLines.pop();
+  let text;
+  try {
+    text = tracer.trace_json(msg.code, msg.maxSteps || 1000);
+  } catch (err) {
+    end();
+    if (isKeyboardInterrupt(err)) postMessage({ type: "interrupted", id: msg.id });
+    else fatal(msg.id, err);
+    return;
+  }
+  end();
+  postMessage({ type: "traced", id: msg.id, trace: String(text) });
+}
+
 self.onmessage = (event) => {
   const msg = event.data || {};
   if (msg.type === "init") {
@@ -280,4 +318,5 @@ self.onmessage = (event) => {
   }
   if (msg.type === "run") run(msg);
   else if (msg.type === "check") check(msg);
+  else if (msg.type === "trace") trace(msg);
 };
