@@ -322,6 +322,17 @@ def quiz_items(catalog_db: Path, *, quiz_id: str | None = None, module_id: str |
         return [dict(r) for r in conn.execute(_ITEMS_IN[scope], (value,))]
 
 
+def _load_find_the_bug_keys(path: Path) -> dict[str, tuple[str, int]]:
+    with store.connect(path) as conn:
+        rows = conn.execute("SELECT id, quiz_id, answer FROM quiz_items WHERE kind = 'find-the-bug'").fetchall()
+    return {r["id"]: (r["quiz_id"], int(_json(r["answer"], 0))) for r in rows}
+
+
+def find_the_bug_keys(catalog_db: Path) -> dict[str, tuple[str, int]]:
+    """Every find-the-bug question's (quiz id, buggy line), by item id. Server side only: keys."""
+    return store.cached(catalog_db, "readers.find_the_bug_keys", _load_find_the_bug_keys)
+
+
 # ---- achievements -------------------------------------------------------------------------------
 
 

@@ -47,6 +47,7 @@ class CatalogIndex:
     modules: dict[str, ModuleInfo]
     courses: dict[str, CourseInfo]
     lesson_order: tuple[str, ...]  # every lesson, in catalog order
+    source: Path | None = None  # the catalog.db it was read from, for services that read more of it
 
 
 def _load(path: Path) -> CatalogPublic:
@@ -99,7 +100,7 @@ def _load_index(path: Path) -> CatalogIndex:
                     lessons[lesson.id] = LessonInfo(
                         lesson.id, lesson.slug, lesson.title, lesson.type, lesson.xp, lesson.url, module.id,
                         course.id, track.id, completes_on_reading=not (lesson.exercise_ids or lesson.quiz_ids))
-    return CatalogIndex(lessons, modules, courses, tuple(order))
+    return CatalogIndex(lessons, modules, courses, tuple(order), source=path)
 
 
 def get_index(*, catalog_db: Path) -> CatalogIndex:

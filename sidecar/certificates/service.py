@@ -266,7 +266,7 @@ def issue_in_tx(tx: Tx, *, settings: Settings, catalog_db: Path, db_key: str, us
         counts = tx.row("SELECT count(*), SUM(CASE WHEN tier = 'gold' THEN 1 ELSE 0 END) FROM certificates "
                         "WHERE user_id = :u AND revoked_at IS NULL", {"u": user_id})
         issued.new_achievements = gamification.evaluate_achievements(
-            session=tx, user_id=user_id,
+            session=tx, user_id=user_id, catalog_db=catalog_db,
             extra_metrics={"certificates_earned": int(counts[0] or 0), "gold_certificates": int(counts[1] or 0)})
     return issued
 

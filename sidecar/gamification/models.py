@@ -12,6 +12,8 @@ class AchievementPublic(BaseModel):
     category: str
     description: str
     earned_at: datetime | None
+    coming: bool = Field(default=False, description="Not earnable yet: the content or feature it needs is coming.")
+    coming_reason: str | None = Field(default=None, description="Why it is coming, in the learner's words.")
 
 
 class StreakPublic(BaseModel):

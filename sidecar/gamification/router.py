@@ -16,7 +16,8 @@ router = APIRouter(tags=["gamification"])
 @router.get("/gamification/profile", response_model=GamificationProfilePublic,
             summary="XP, level, streak and achievements")
 def profile(principal: CurrentPrincipal, engine: EngineDep, settings: SettingsDep) -> GamificationProfilePublic:
-    return service.get_profile(engine=engine, user_id=principal.user.id, enabled=settings.ENABLE_GAMIFICATION)
+    return service.get_profile(engine=engine, user_id=principal.user.id, enabled=settings.ENABLE_GAMIFICATION,
+                               catalog_db=settings.catalog_db)
 
 
 @router.get("/gamification/leaderboard", response_model=LeaderboardPublic, summary="Weekly or all-time leaderboard")

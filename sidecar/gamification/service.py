@@ -26,6 +26,7 @@ from sidecar.errors import Forbidden, InvalidInput, NotFound, Unavailable
 from sidecar.orgs.tables import Organization, Team, TeamMember
 
 from . import levels, rules, streaks
+from . import metrics as achievement_metrics
 from .models import (
     AchievementPublic,
     GamificationProfilePublic,
@@ -128,14 +129,16 @@ def streak_is_active(*, session: Session | Tx, user_id: str, instant: datetime) 
     return streaks.streak_active(state=state, today=streaks.local_day(instant=instant, tz=timezone))
 
 
-def evaluate_achievements(*, session: Session | Tx, user_id: str, courses_completed: int = 0,
-                          lessons_completed: int | None = None, extra_metrics: Mapping[str, int] | None = None
-                          ) -> list[AchievementPublic]:
+def evaluate_achievements(*, session: Session | Tx, user_id: str, courses_completed: int | None = None,
+                          lessons_completed: int | None = None, extra_metrics: Mapping[str, int] | None = None,
+                          catalog_db: Path | None = None) -> list[AchievementPublic]:
     """Award every achievement whose rule now holds; returns the new ones (for toasts).
 
-    `lessons_completed` may be passed by a caller that just counted them (one query fewer).
+    `lessons_completed` and `courses_completed` may be passed by a caller that just counted them.
     `extra_metrics` are counters that domains above this one own (certificates: `certificates_earned`,
-    `gold_certificates`), counted by the caller in the same transaction.
+    `gold_certificates`), counted by the caller in the same transaction. Every other metric an
+    unearned rule needs comes from the sources other domains registered (metrics.py), asked only
+    when some rule still needs it.
     """
     tx = _tx(session)
     definitions = [AchievementRecord(id=r[0], slug=r[1], title=r[2], category=r[3], description=r[4], xp=r[5],
@@ -152,7 +155,12 @@ def evaluate_achievements(*, session: Session | Tx, user_id: str, courses_comple
                                        "AND state = 'completed'", {"user_id": user_id})[0])
     found = _streak(tx, user_id, lock=False)
     metrics = {"lessons_completed": lessons_completed, "streak_days": found[1].current if found else 0,
-               "courses_completed": courses_completed, **(extra_metrics or {})}
+               **(extra_metrics or {})}
+    if courses_completed is not None:
+        metrics["courses_completed"] = courses_completed
+    needed = {str(d.rule["metric"]) for d in definitions if d.id not in earned} - set(metrics)
+    if needed:
+        metrics.update(achievement_metrics.counted(tx, user_id=user_id, needed=needed, catalog_db=catalog_db))
     candidates = rules.newly_earned(definitions=[{"id": d.id, "rule": d.rule} for d in definitions],
                                     metrics=metrics, earned_ids=earned)
     by_id = {d.id: d for d in definitions}
@@ -175,11 +183,15 @@ def _achievement_activity() -> Any:
     return Activity("achievement") if "achievement" in Activity.__members__.values() else Activity.LESSON
 
 
-def _achievement_public(definition: AchievementDefinition | AchievementRecord, earned_at: datetime | None
-                        ) -> AchievementPublic:
+def _achievement_public(definition: AchievementDefinition | AchievementRecord, earned_at: datetime | None,
+                        capacity: Mapping[str, int] | None = None) -> AchievementPublic:
+    reason = None
+    if earned_at is None and capacity is not None and isinstance(definition.rule, Mapping):
+        reason = achievement_metrics.coming_reason(str(definition.rule.get("metric")),
+                                                   int(definition.rule.get("threshold") or 0), capacity)
     return AchievementPublic(id=definition.id, slug=definition.slug, title=definition.title,
                              category=definition.category, description=definition.description,
-                             earned_at=earned_at)
+                             earned_at=earned_at, coming=reason is not None, coming_reason=reason)
 
 
 def sync_achievements(*, engine: Engine, catalog_db: Path) -> int:
@@ -209,9 +221,15 @@ def _org_mode(session: Session, user: User) -> str | None:
     return org.gamification_mode if org else None
 
 
-def get_profile(*, engine: Engine, user_id: str, enabled: bool, now: datetime | None = None
-                ) -> GamificationProfilePublic:
+def get_profile(*, engine: Engine, user_id: str, enabled: bool, now: datetime | None = None,
+                catalog_db: Path | None = None) -> GamificationProfilePublic:
     now = now or utcnow()
+    capacity: dict[str, int] | None = None
+    if catalog_db is not None and catalog_db.is_file():
+        try:
+            capacity = achievement_metrics.capacities(catalog_db)
+        except Unavailable:
+            capacity = None  # a catalog of another version: every badge shows, none marked coming
     with read_session(engine) as session:
         user = session.get(User, user_id)
         profile = session.get(UserProfile, user_id)
@@ -239,7 +257,7 @@ def get_profile(*, engine: Engine, user_id: str, enabled: bool, now: datetime | 
         streak=StreakPublic(current=streaks.current_streak(state=state, today=today), longest=profile.streak_longest,
                             freezes=profile.streak_freezes, today=today,
                             calendar={d.day.isoformat(): d.kind for d in days}),
-        achievements=[_achievement_public(d, at) for d, at in earned],
+        achievements=[_achievement_public(d, at, capacity) for d, at in earned],
         history=[XpEventPublic(source_key=t.source_key, activity=t.activity, amount=t.amount, base=t.base,
                                bonuses=[(str(b[0]), int(b[1])) for b in t.bonuses], created_at=t.created_at)
                  for t in history])

@@ -18,6 +18,7 @@ from sidecar.errors import InvalidInput
 from sidecar.gamification import xp
 from sidecar.progress import completion
 
+from . import metrics as _achievement_metrics  # noqa: F401  (registers grading's achievement metrics)
 from .models import Answer, QuizAttemptPublic, QuizItemResult
 from .tables import QuizAttempt
 

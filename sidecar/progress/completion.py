@@ -44,6 +44,7 @@ from sidecar.gamification import levels, streaks, xp
 from sidecar.gamification import service as gamification
 from sidecar.gamification.models import AchievementPublic
 
+from . import metrics as _achievement_metrics  # noqa: F401  (registers progress's achievement metrics)
 from .models import RewardPublic, RewardStreakPublic
 from .tables import LessonProgress
 
@@ -229,7 +230,11 @@ def complete_lesson(tx: Tx, *, user_id: str, lesson: LessonInfo | None, index: C
                                                                       index=index, at=rewarded_at)
             awarded += module_xp
             fresh = gamification.evaluate_achievements(session=tx, user_id=user_id, courses_completed=courses_done,
-                                                       lessons_completed=lessons_done)
+                                                       lessons_completed=lessons_done, catalog_db=index.source)
+        else:
+            # A pass that completes nothing new (a retake, a second exercise) may still be what a
+            # rule waited for: a perfect quiz, a bug found, a first-try exercise.
+            fresh = gamification.evaluate_achievements(session=tx, user_id=user_id, catalog_db=index.source)
     certificates: list[dict[str, Any]] = []
     if lesson is not None and (completed_now or attempt.quiz is not None):
         outcome = _run_course_hooks(tx, user_id=user_id, course_id=lesson.course_id, at=rewarded_at,
@@ -244,13 +249,16 @@ def complete_lesson(tx: Tx, *, user_id: str, lesson: LessonInfo | None, index: C
 
 
 def start_lesson(tx: Tx, *, user_id: str, lesson: LessonInfo, at: datetime, rewarded_at: datetime,
-                 gamification_enabled: bool) -> Reward:
+                 gamification_enabled: bool, catalog_db: Path | None = None) -> Reward:
     """A "started" event: the lesson is started (unless it is already) and today counts for the streak."""
     _mark(tx, user_id=user_id, lesson=lesson, kind="started", at=at)
+    fresh: list[AchievementPublic] = []
     if gamification_enabled:
         gamification.record_activity(session=tx, user_id=user_id, instant=rewarded_at)
-    return unchanged(tx, user_id=user_id, lesson_id=lesson.id, gamification_enabled=gamification_enabled,
-                     at=rewarded_at)
+        # A session that starts early in the learner's morning counts toward Early Bird.
+        fresh = gamification.evaluate_achievements(session=tx, user_id=user_id, catalog_db=catalog_db)
+    return Reward(lesson_id=lesson.id, standing=read_standing(tx, user_id=user_id, lesson_id=lesson.id),
+                  gamification_enabled=gamification_enabled, at=rewarded_at, new_achievements=fresh)
 
 
 def complete_graded_lesson(tx: Tx, *, catalog_db: Path, user_id: str, lesson_id: str | None, at: datetime,
@@ -283,12 +291,16 @@ def quiz_scored(tx: Tx, *, catalog_db: Path, user_id: str, module_id: str, lesso
     what a course-level requirement waited for (Bronze asks 70 %, a quiz may pass at 80 %)."""
     module = get_index(catalog_db=catalog_db).modules.get(module_id)
     outcome = CourseOutcome()
+    fresh: list[AchievementPublic] = []
+    if gamification_enabled:
+        # A failed attempt may still find a bug (Bug Hunter counts each question answered right).
+        fresh = gamification.evaluate_achievements(session=tx, user_id=user_id, catalog_db=catalog_db)
     if module is not None:
         outcome = _run_course_hooks(tx, user_id=user_id, course_id=module.course_id, at=at,
                                     gamification_enabled=gamification_enabled)
     return Reward(lesson_id=lesson_id, standing=read_standing(tx, user_id=user_id, lesson_id=lesson_id),
                   gamification_enabled=gamification_enabled, at=at, xp_awarded=outcome.xp_awarded,
-                  new_achievements=outcome.new_achievements, new_certificates=outcome.certificates)
+                  new_achievements=[*fresh, *outcome.new_achievements], new_certificates=outcome.certificates)
 
 
 def unchanged(tx: Tx, *, user_id: str, lesson_id: str | None, gamification_enabled: bool, at: datetime) -> Reward:

@@ -135,5 +135,5 @@ def record_event(*, engine: Engine, catalog_db: Path, user_id: str, event_id: st
                                                 gamification_enabled=gamification_enabled)
         else:
             reward = completion.start_lesson(tx, user_id=user_id, lesson=lesson, at=at, rewarded_at=now,
-                                             gamification_enabled=gamification_enabled)
+                                             gamification_enabled=gamification_enabled, catalog_db=index.source)
     return result(duplicate=not fresh, reward=reward)

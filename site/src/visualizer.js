@@ -83,15 +83,18 @@ export class Visualizer {
     this.slider.addEventListener("input", () => this.go(Number(this.slider.value)));
     this.position = el("span", { class: "drona-viz__position", role: "status", "aria-live": "polite" });
     this.closeBtn = button("Close", { kind: "link", onClick: () => this.hide() });
-    this.code = el("ol", { class: "drona-viz__code", "aria-label": "Program" });
-    this.frames = el("div", { class: "drona-viz__frames", "aria-label": "Frames" });
-    this.heap = el("div", { class: "drona-viz__heap", "aria-label": "Objects" });
+    // Scrollable panels take focus (tabindex), so keyboard users can scroll them too.
+    this.code = el("ol", { class: "drona-viz__code", "aria-label": "Program", tabindex: "0" });
+    this.frames = el("div", { class: "drona-viz__frames", role: "group", "aria-label": "Frames" });
+    this.heap = el("div", { class: "drona-viz__heap", role: "group", "aria-label": "Objects" });
     this.arrows = document.createElementNS(SVG, "svg");
     this.arrows.setAttribute("class", "drona-viz__arrows");
     this.arrows.setAttribute("aria-hidden", "true");
-    this.memory = el("div", { class: "drona-viz__memory" }, this.frames, this.heap);
+    this.memory = el("div", { class: "drona-viz__memory", role: "group", "aria-label": "Memory", tabindex: "0" },
+      this.frames, this.heap);
     this.memory.append(this.arrows);
-    this.output = el("pre", { class: "drona-viz__output", "aria-label": "Output so far" });
+    const outputId = uniqueId("drona-viz-output");
+    this.output = el("pre", { class: "drona-viz__output", id: outputId, tabindex: "0" });
     this.note = el("p", { class: "drona-viz__note", hidden: true });
     this.element = el("section", { class: "drona-viz", hidden: true, "aria-label": "Step-through visualization" },
       el("div", { class: "drona-viz__controls", role: "group", "aria-label": "Steps" },
@@ -100,7 +103,8 @@ export class Visualizer {
         this.position, el("span", { class: "drona-toolbar__spacer" }), this.closeBtn),
       this.note,
       el("div", { class: "drona-viz__body" }, this.code, this.memory),
-      el("p", { class: "drona-viz__label", text: "Output so far" }), this.output);
+      el("p", { class: "drona-viz__label", id: `${outputId}-label`, text: "Output so far" }),
+      el("div", { role: "region", "aria-labelledby": `${outputId}-label` }, this.output));
     this.element.addEventListener("keydown", (event) => {
       if (!this.trace || event.target === this.slider) return; // the slider has its own arrows
       if (event.key === "ArrowLeft") this.go(this.index - 1);

@@ -32,6 +32,7 @@ CHALLENGE_LESSON = "python-developer/python-basics/loops/fizzbuzz-challenge/"
 READING_LESSON = "python-developer/python-basics/getting-started/looking-back/"
 TRACK_PAGE = "python-developer/"
 COURSE_PAGE = "python-developer/python-basics/"
+PLANNED_COURSE_PAGE = "python-developer/data-structures/"  # a planned course: its outline
 
 
 def axe_violations(page: Any) -> list[dict[str, Any]]:
@@ -116,6 +117,8 @@ def test_no_serious_axe_violations_on_any_page(themed: tuple[str, Any], demo_sit
     audit.check("track")
     audit.open(COURSE_PAGE)
     audit.check("course")
+    audit.open(PLANNED_COURSE_PAGE)
+    audit.check("planned course outline")
     audit.open(EXERCISE_LESSON, ready=READY)
     audit.check("lesson signed out")
     audit.open("no/such/deep/page/here/")
@@ -141,6 +144,10 @@ def test_no_serious_axe_violations_on_any_page(themed: tuple[str, Any], demo_sit
     page.wait_for_selector('[data-drona-server-check][data-state="failed"]', timeout=60_000)
     page.wait_for_timeout(2000)  # the draft is saved after typing stops
     audit.check("code exercise checked")
+    # The Visualization canvas, open on the learner's code: frames, boxes, arrows, the step controls.
+    exercise.get_by_role("button", name="Visualize").click()
+    exercise.locator(".drona-viz:not([hidden])").wait_for(timeout=60_000)
+    audit.check("visualizer")
     audit.open(quiz_lesson, ready=f'.drona-quiz[data-quiz-id="{quiz["id"]}"][data-state=ready]')
     audit.check("quiz")
     answer_quiz(page, quiz)
@@ -163,7 +170,7 @@ def test_no_serious_axe_violations_on_any_page(themed: tuple[str, Any], demo_sit
     audit.open("")
     audit.check("home signed in")
 
-    assert len(audit.audited) == 18
+    assert len(audit.audited) == 20
     assert not audit.problems, f"{len(audit.problems)} serious/critical axe-core findings:\n" + "\n".join(
         audit.problems)
 

@@ -308,6 +308,9 @@ def test_dashboard_shows_where_to_continue_and_the_streak(browser: Any, demo_sit
         assert app.locator(".drona-cal__grid .drona-cal__day.is-today").get_attribute("data-kind") == "active"
         assert app.locator("svg.drona-xpchart rect.drona-xpchart__bar").count() == 30
         assert app.locator(".drona-badge-tile.is-earned").count() >= 1
+        # A badge the catalog cannot give yet says it is coming, and why, apart from the others.
+        coming = app.locator('.drona-badge-tile.is-coming[data-slug="python-pro"]')
+        assert "Coming: Needs 100 lessons" in coming.inner_text()
         assert app.locator(".drona-module").count() >= 1
         cont.click()
         page.wait_for_url("**/" + expected["url"])

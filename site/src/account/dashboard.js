@@ -355,18 +355,24 @@ class Dashboard {
   achievementsCard(profile) {
     const all = profile.achievements || [];
     const earned = all.filter((a) => a.earned_at);
-    const locked = all.filter((a) => !a.earned_at);
-    const tile = (a) => el("li", { class: `drona-badge-tile${a.earned_at ? " is-earned" : " is-locked"}`,
-      "data-slug": a.slug },
-    el("span", { class: "drona-badge-tile__icon", "aria-hidden": "true" }, icon(a.earned_at ? "medal" : "lock")),
-    el("span", { class: "drona-badge-tile__title" }, a.title),
-    el("span", { class: "drona-badge-tile__desc" }, a.description),
-    el("span", { class: "drona-badge-tile__when" }, a.earned_at ? `Earned ${formatDate(a.earned_at)}` : "Not earned yet"));
+    // Coming: the content or feature the badge needs is not published yet (the server says why).
+    const coming = all.filter((a) => !a.earned_at && a.coming);
+    const locked = all.filter((a) => !a.earned_at && !a.coming);
+    const state = (a) => (a.earned_at ? "is-earned" : a.coming ? "is-coming" : "is-locked");
+    const when = (a) => (a.earned_at ? `Earned ${formatDate(a.earned_at)}` : a.coming ? `Coming: ${a.coming_reason}` : "Not earned yet");
+    const tile = (a) => el("li", { class: `drona-badge-tile ${state(a)}`, "data-slug": a.slug },
+      el("span", { class: "drona-badge-tile__icon", "aria-hidden": "true" }, icon(a.earned_at ? "medal" : "lock")),
+      el("span", { class: "drona-badge-tile__title" }, a.title),
+      el("span", { class: "drona-badge-tile__desc" }, a.description),
+      el("span", { class: "drona-badge-tile__when" }, when(a)));
+    const open = earned.length + locked.length;
     return card("Achievements", "drona-dash-card--badges",
       el("p", { class: "drona-dash__note" }, earned.length
-        ? `${plural(earned.length, "badge")} earned${locked.length ? ` of ${all.length}` : ""}.`
+        ? `${plural(earned.length, "badge")} earned of ${open} you can earn today.`
         : "No badges yet: they come as you learn."),
-      all.length ? el("ul", { class: "drona-badge-grid" }, ...earned.map(tile), ...locked.map(tile)) : null);
+      all.length ? el("ul", { class: "drona-badge-grid" }, ...earned.map(tile), ...locked.map(tile)) : null,
+      coming.length ? el("h3", { class: "drona-dash__subhead" }, "Coming with new courses and features") : null,
+      coming.length ? el("ul", { class: "drona-badge-grid" }, ...coming.map(tile)) : null);
   }
 }
 

@@ -1,0 +1,115 @@
+"""Where each achievement metric comes from, and how far the published catalog lets it go.
+
+An achievement's rule counts one metric (rules.METRICS). Gamification counts what it owns (lessons
+completed, the streak); the domains that own the other facts register a *source* here at import
+time (grading: first-try exercises, perfect quizzes, bugs found, challenges; progress: lessons
+under their estimate, early sessions), so imports keep pointing down and each fact is counted by
+the one domain that stores it.
+
+*Capacity* is the most a learner could reach with the content and features that exist today: a
+rule whose threshold is above it cannot be earned yet, and the profile marks that achievement as
+coming, with the reason, instead of showing a badge nobody can win.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from sidecar.catalog import store as catalog_store
+from sidecar.db.engine import Tx
+
+from . import rules
+
+MetricSource = Callable[[Tx, str, "Path | None"], Mapping[str, int]]
+
+
+@dataclass(frozen=True)
+class _Registered:
+    metrics: frozenset[str]
+    source: MetricSource
+
+
+# Keyed by the source's module and name: a module imported again replaces its own entry.
+_sources: dict[str, _Registered] = {}
+
+
+def register_metric_source(*, metrics: Iterable[str], source: MetricSource) -> None:
+    """A domain above gamification counts these metrics for one learner: source(tx, user_id, catalog_db)."""
+    names = frozenset(metrics)
+    unknown = names - rules.METRICS
+    if unknown:
+        raise ValueError(f"unknown achievement metrics: {sorted(unknown)}")
+    key = f"{source.__module__}.{getattr(source, '__qualname__', repr(source))}"
+    taken = {name for other, entry in _sources.items() if other != key for name in entry.metrics} & names
+    if taken:
+        raise ValueError(f"metrics already have a source: {sorted(taken)}")
+    _sources[key] = _Registered(names, source)
+
+
+def counted(tx: Tx, *, user_id: str, needed: set[str], catalog_db: Path | None) -> dict[str, int]:
+    """The needed metrics that registered sources count (each source asked at most once)."""
+    found: dict[str, int] = {}
+    for entry in _sources.values():
+        if entry.metrics & needed:
+            found.update({k: int(v) for k, v in entry.source(tx, user_id, catalog_db).items() if k in entry.metrics})
+    return found
+
+
+# Metrics no feature produces yet: what is coming, in the learner's words.
+NOT_BUILT = {
+    "code_reviews": "Reviewing other learners' solutions is coming.",
+    "helpful_answers": "Answering other learners' questions is coming.",
+}
+# Metrics that grow with time alone (days, sessions): any threshold can be reached.
+UNBOUNDED = frozenset({"streak_days", "early_sessions"})
+# What the catalog holds of each countable thing: (metric, the noun in the reason).
+_NOUNS = {
+    "lessons_completed": "lessons", "fast_lessons": "lessons", "exercises_first_try": "exercises",
+    "quizzes_perfect": "quizzes", "bugs_found": "find-the-bug questions", "challenges_completed": "timed challenges",
+    "challenges_no_hints": "timed challenges", "courses_completed": "courses", "certificates_earned": "certificates",
+    "gold_certificates": "Gold projects",
+}
+
+
+def _capacities(path: Path) -> dict[str, int]:
+    with catalog_store.connect(path) as conn:
+        def count(sql: str) -> int:
+            return int(conn.execute(sql).fetchone()[0] or 0)
+
+        lessons = count("SELECT count(*) FROM lessons")
+        challenges = count("SELECT count(*) FROM lessons WHERE type = 'challenge'")
+        courses = count("SELECT count(DISTINCT course_id) FROM modules")  # authored: it has modules
+        tiers = {row[0] for row in conn.execute("SELECT tier FROM certifications")}
+        silver = count("SELECT count(DISTINCT course_id) FROM silver_items") if "silver" in tiers else 0
+        gold = count("SELECT count(DISTINCT course_id) FROM gold_options") if "gold" in tiers else 0
+        return {
+            "lessons_completed": lessons, "fast_lessons": lessons,
+            "exercises_first_try": count("SELECT count(*) FROM exercises"),
+            "quizzes_perfect": count("SELECT count(*) FROM quizzes"),
+            "bugs_found": count("SELECT count(*) FROM quiz_items WHERE kind = 'find-the-bug'"),
+            "challenges_completed": challenges, "challenges_no_hints": challenges,
+            "courses_completed": courses,
+            # Bronze needs only the course; Silver and Gold need their material.
+            "certificates_earned": (courses if "bronze" in tiers else 0) + silver + gold,
+            "gold_certificates": gold,
+        }
+
+
+def capacities(catalog_db: Path) -> dict[str, int]:
+    """metric -> the most the published catalog allows (metrics missing here are unbounded or not built)."""
+    return catalog_store.cached(catalog_db, "gamification.capacities", _capacities)
+
+
+def coming_reason(metric: str, threshold: int, capacity: Mapping[str, int]) -> str | None:
+    """Why an achievement cannot be earned yet, or None when it can."""
+    if metric in NOT_BUILT:
+        return NOT_BUILT[metric]
+    if metric in UNBOUNDED or metric not in capacity:
+        return None
+    have = capacity[metric]
+    if have >= threshold:
+        return None
+    noun = _NOUNS.get(metric, "items")
+    return f"Needs {threshold} {noun}; the catalog has {have} so far. More courses are coming."
