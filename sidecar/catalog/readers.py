@@ -322,6 +322,31 @@ def quiz_items(catalog_db: Path, *, quiz_id: str | None = None, module_id: str |
         return [dict(r) for r in conn.execute(_ITEMS_IN[scope], (value,))]
 
 
+def _load_counts(path: Path) -> dict[str, int]:
+    with store.connect(path) as conn:
+        def count(sql: str) -> int:
+            return int(conn.execute(sql).fetchone()[0] or 0)
+
+        tiers = {row[0] for row in conn.execute("SELECT tier FROM certifications")}
+        return {
+            "lessons": count("SELECT count(*) FROM lessons"),
+            "challenges": count("SELECT count(*) FROM lessons WHERE type = 'challenge'"),
+            "courses": count("SELECT count(DISTINCT course_id) FROM modules"),  # authored: it has modules
+            "exercises": count("SELECT count(*) FROM exercises"),
+            "quizzes": count("SELECT count(*) FROM quizzes"),
+            "find_the_bug": count("SELECT count(*) FROM quiz_items WHERE kind = 'find-the-bug'"),
+            "bronze_courses": count("SELECT count(DISTINCT course_id) FROM modules") if "bronze" in tiers else 0,
+            "silver_courses": count("SELECT count(DISTINCT course_id) FROM silver_items") if "silver" in tiers else 0,
+            "gold_courses": count("SELECT count(DISTINCT course_id) FROM gold_options") if "gold" in tiers else 0,
+        }
+
+
+def counts(catalog_db: Path) -> dict[str, int]:
+    """How many of each thing the catalog publishes: lessons, challenges, courses (authored), exercises,
+    quizzes, find-the-bug questions, and courses that offer Bronze, Silver and Gold."""
+    return store.cached(catalog_db, "readers.counts", _load_counts)
+
+
 def _load_find_the_bug_keys(path: Path) -> dict[str, tuple[str, int]]:
     with store.connect(path) as conn:
         rows = conn.execute("SELECT id, quiz_id, answer FROM quiz_items WHERE kind = 'find-the-bug'").fetchall()

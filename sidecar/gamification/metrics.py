@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from sidecar.catalog import store as catalog_store
+from sidecar.catalog import readers
 from sidecar.db.engine import Tx
 
 from . import rules
@@ -73,33 +73,19 @@ _NOUNS = {
 }
 
 
-def _capacities(path: Path) -> dict[str, int]:
-    with catalog_store.connect(path) as conn:
-        def count(sql: str) -> int:
-            return int(conn.execute(sql).fetchone()[0] or 0)
-
-        lessons = count("SELECT count(*) FROM lessons")
-        challenges = count("SELECT count(*) FROM lessons WHERE type = 'challenge'")
-        courses = count("SELECT count(DISTINCT course_id) FROM modules")  # authored: it has modules
-        tiers = {row[0] for row in conn.execute("SELECT tier FROM certifications")}
-        silver = count("SELECT count(DISTINCT course_id) FROM silver_items") if "silver" in tiers else 0
-        gold = count("SELECT count(DISTINCT course_id) FROM gold_options") if "gold" in tiers else 0
-        return {
-            "lessons_completed": lessons, "fast_lessons": lessons,
-            "exercises_first_try": count("SELECT count(*) FROM exercises"),
-            "quizzes_perfect": count("SELECT count(*) FROM quizzes"),
-            "bugs_found": count("SELECT count(*) FROM quiz_items WHERE kind = 'find-the-bug'"),
-            "challenges_completed": challenges, "challenges_no_hints": challenges,
-            "courses_completed": courses,
-            # Bronze needs only the course; Silver and Gold need their material.
-            "certificates_earned": (courses if "bronze" in tiers else 0) + silver + gold,
-            "gold_certificates": gold,
-        }
-
-
 def capacities(catalog_db: Path) -> dict[str, int]:
     """metric -> the most the published catalog allows (metrics missing here are unbounded or not built)."""
-    return catalog_store.cached(catalog_db, "gamification.capacities", _capacities)
+    have = readers.counts(catalog_db)
+    return {
+        "lessons_completed": have["lessons"], "fast_lessons": have["lessons"],
+        "exercises_first_try": have["exercises"], "quizzes_perfect": have["quizzes"],
+        "bugs_found": have["find_the_bug"],
+        "challenges_completed": have["challenges"], "challenges_no_hints": have["challenges"],
+        "courses_completed": have["courses"],
+        # Bronze needs only the course; Silver and Gold need their material.
+        "certificates_earned": have["bronze_courses"] + have["silver_courses"] + have["gold_courses"],
+        "gold_certificates": have["gold_courses"],
+    }
 
 
 def coming_reason(metric: str, threshold: int, capacity: Mapping[str, int]) -> str | None:
