@@ -23,7 +23,7 @@ from sidecar.settings import Settings
 from tests.conftest import ApiClient
 from tests.llm_provider import ScriptedLLM, install
 
-DEMO_EXERCISES = 18
+DEMO_EXERCISES = 28
 
 
 def demo_settings(demo_build: BuildReport, data: Path, **settings: Any) -> Settings:

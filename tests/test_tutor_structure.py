@@ -103,6 +103,17 @@ def test_findings_never_quote_the_reference(slug: str) -> None:
                     assert secret not in finding.say(), (slug, finding)
 
 
+def test_an_unused_loop_variable_is_a_mistake_only_when_the_task_uses_it() -> None:
+    # fix-average reads `count` numbers: its own loop never uses `i`, so a learner's need not either.
+    fixed = ('count = int(input("How many numbers? "))\ntotal = 0\nfor k in range(count):\n'
+             '    total = total + float(input("Number: "))\nif count == 0:\n    print("No numbers to average.")\n'
+             'else:\n    print(f"Average: {total / count:.2f}")\n')
+    assert all(f.concept != "loop-variable-unused" for f in find_mistakes(fixed, solution("fix-average")))
+    # sum-to-n adds the loop variable: leaving it out is the mistake.
+    wrong = 'n = int(input("n: "))\ntotal = 0\nfor i in range(1, n + 1):\n    total = total + n\nprint(total)\n'
+    assert find_mistakes(wrong, solution("sum-to-n"))[0].concept == "loop-variable-unused"
+
+
 def test_the_reference_itself_and_odd_code_find_nothing_or_fail_safe() -> None:
     for slug in EXERCISES:
         assert find_mistakes(solution(slug), solution(slug)) == []

@@ -452,8 +452,14 @@ def _range_bounds(mine: _Program, ref: _Program) -> Finding | None:
     return None
 
 
+def _unused_target(loop: ast.For) -> bool:
+    return isinstance(loop.target, ast.Name) and not any(loop.target.id in _names(stmt) for stmt in loop.body)
+
+
 def _loop_variable(mine: _Program, ref: _Program) -> Finding | None:
     ref_loops = [n for n in ref.nodes(ast.For) if isinstance(n, ast.For)]
+    if any(_unused_target(loop) for loop in ref_loops):
+        return None  # the task itself repeats without using the count ("read count numbers")
     for loop in (n for n in mine.nodes(ast.For) if isinstance(n, ast.For)):
         if not isinstance(loop.target, ast.Name) or not ref_loops:
             continue
