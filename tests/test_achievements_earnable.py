@@ -190,7 +190,7 @@ def test_capacity_decides_what_is_coming(minimal_build: BuildReport) -> None:
 
 
 def test_a_metric_has_one_source() -> None:
-    def rival(tx: Tx, user_id: str, catalog_db: Path | None) -> dict[str, int]:
+    def rival(tx: Tx, user_id: str, catalog_db: Path | None, needed: frozenset[str]) -> dict[str, int]:
         return {}
 
     with pytest.raises(ValueError, match="already have a source"):

@@ -328,14 +328,15 @@ def _load_counts(path: Path) -> dict[str, int]:
             return int(conn.execute(sql).fetchone()[0] or 0)
 
         tiers = {row[0] for row in conn.execute("SELECT tier FROM certifications")}
+        courses = count("SELECT count(DISTINCT course_id) FROM modules")  # authored: it has modules
         return {
             "lessons": count("SELECT count(*) FROM lessons"),
             "challenges": count("SELECT count(*) FROM lessons WHERE type = 'challenge'"),
-            "courses": count("SELECT count(DISTINCT course_id) FROM modules"),  # authored: it has modules
+            "courses": courses,
             "exercises": count("SELECT count(*) FROM exercises"),
             "quizzes": count("SELECT count(*) FROM quizzes"),
             "find_the_bug": count("SELECT count(*) FROM quiz_items WHERE kind = 'find-the-bug'"),
-            "bronze_courses": count("SELECT count(DISTINCT course_id) FROM modules") if "bronze" in tiers else 0,
+            "bronze_courses": courses if "bronze" in tiers else 0,
             "silver_courses": count("SELECT count(DISTINCT course_id) FROM silver_items") if "silver" in tiers else 0,
             "gold_courses": count("SELECT count(DISTINCT course_id) FROM gold_options") if "gold" in tiers else 0,
         }

@@ -157,15 +157,13 @@ class _Heap:
 
 
 class Tracer:
-    def __init__(self, code: str, max_steps: int, out: _Recorder) -> None:
-        self.code = code
+    def __init__(self, max_steps: int, out: _Recorder, injected: frozenset[str]) -> None:
         self.max_steps = max_steps
         self.out = out
+        self.injected = injected  # names the tracer put in the program's globals (its input())
         self.heap = _Heap()
         self.steps: list[dict[str, Any]] = []
         self.truncated = False
-        self.globals: dict[str, Any] = {}
-        self.injected: set[str] = set()
         self.raising: types.FrameType | None = None  # the frame whose last event was an exception
 
     def _mine(self, frame: types.FrameType) -> bool:
@@ -243,7 +241,7 @@ def trace_program(code: str, max_steps: int = DEFAULT_MAX_STEPS) -> dict[str, An
     """
     max_steps = max(1, min(int(max_steps), 20_000))
     recorder = _Recorder(sys.stdout)
-    tracer = Tracer(code, max_steps, recorder)
+    tracer = Tracer(max_steps, recorder, frozenset({"input"}))
     linecache.cache[PROGRAM_FILENAME] = (len(code), None, code.splitlines(True), PROGRAM_FILENAME)
 
     def traced_input(prompt: object = "") -> str:
@@ -257,8 +255,6 @@ def trace_program(code: str, max_steps: int = DEFAULT_MAX_STEPS) -> dict[str, An
         return line
 
     namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins, "input": traced_input}
-    tracer.globals = namespace
-    tracer.injected = {"input"}
     error: str | None = None
     real_stdout = sys.stdout
     sys.stdout = recorder

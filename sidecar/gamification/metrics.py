@@ -22,7 +22,8 @@ from sidecar.db.engine import Tx
 
 from . import rules
 
-MetricSource = Callable[[Tx, str, "Path | None"], Mapping[str, int]]
+# source(tx, user_id, catalog_db, needed): counts of the `needed` metrics (a subset of its own).
+MetricSource = Callable[[Tx, str, "Path | None", frozenset[str]], Mapping[str, int]]
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ _sources: dict[str, _Registered] = {}
 
 
 def register_metric_source(*, metrics: Iterable[str], source: MetricSource) -> None:
-    """A domain above gamification counts these metrics for one learner: source(tx, user_id, catalog_db)."""
+    """A domain above gamification counts these metrics for one learner: source(tx, user_id, catalog_db, needed)."""
     names = frozenset(metrics)
     unknown = names - rules.METRICS
     if unknown:
@@ -49,11 +50,13 @@ def register_metric_source(*, metrics: Iterable[str], source: MetricSource) -> N
 
 
 def counted(tx: Tx, *, user_id: str, needed: set[str], catalog_db: Path | None) -> dict[str, int]:
-    """The needed metrics that registered sources count (each source asked at most once)."""
+    """The needed metrics that registered sources count (each source asked once, for its needed ones only:
+    this runs on every request that can move a metric, and most rules are earned or not in question)."""
     found: dict[str, int] = {}
     for entry in _sources.values():
-        if entry.metrics & needed:
-            found.update({k: int(v) for k, v in entry.source(tx, user_id, catalog_db).items() if k in entry.metrics})
+        wanted = entry.metrics & needed
+        if wanted:
+            found.update({k: int(v) for k, v in entry.source(tx, user_id, catalog_db, wanted).items() if k in wanted})
     return found
 
 

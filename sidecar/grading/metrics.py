@@ -87,13 +87,24 @@ def _challenges(tx: Tx, user_id: str) -> tuple[int, int]:
     return len(done), len(clean)
 
 
-def count(tx: Tx, user_id: str, catalog_db: Path | None) -> dict[str, int]:
-    perfect = tx.row("SELECT count(DISTINCT quiz_id) FROM quiz_attempts WHERE user_id = :user_id "
-                     "AND score_percent >= 100", {"user_id": user_id})[0]
-    completed, no_hints = _challenges(tx, user_id)
-    return {"exercises_first_try": _first_try(tx, user_id), "quizzes_perfect": int(perfect or 0),
-            "bugs_found": _bugs_found(tx, user_id, catalog_db), "challenges_completed": completed,
-            "challenges_no_hints": no_hints}
+def _perfect(tx: Tx, user_id: str) -> int:
+    return int(tx.row("SELECT count(DISTINCT quiz_id) FROM quiz_attempts WHERE user_id = :user_id "
+                      "AND score_percent >= 100", {"user_id": user_id})[0] or 0)
+
+
+def count(tx: Tx, user_id: str, catalog_db: Path | None,
+          needed: frozenset[str] = frozenset(METRICS)) -> dict[str, int]:
+    """The needed metrics (default: all of grading's), each read only when asked for."""
+    found: dict[str, int] = {}
+    if "exercises_first_try" in needed:
+        found["exercises_first_try"] = _first_try(tx, user_id)
+    if "quizzes_perfect" in needed:
+        found["quizzes_perfect"] = _perfect(tx, user_id)
+    if "bugs_found" in needed:
+        found["bugs_found"] = _bugs_found(tx, user_id, catalog_db)
+    if needed & {"challenges_completed", "challenges_no_hints"}:
+        found["challenges_completed"], found["challenges_no_hints"] = _challenges(tx, user_id)
+    return found
 
 
 register_metric_source(metrics=METRICS, source=count)

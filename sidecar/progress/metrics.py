@@ -58,8 +58,15 @@ def _early_sessions(tx: Tx, user_id: str) -> int:
     return sum(1 for local in first.values() if local.hour < EARLY_HOUR)
 
 
-def count(tx: Tx, user_id: str, catalog_db: Path | None) -> dict[str, int]:
-    return {"fast_lessons": _fast_lessons(tx, user_id, catalog_db), "early_sessions": _early_sessions(tx, user_id)}
+def count(tx: Tx, user_id: str, catalog_db: Path | None,
+          needed: frozenset[str] = frozenset(METRICS)) -> dict[str, int]:
+    """The needed metrics (default: both of progress's), each read only when asked for."""
+    found: dict[str, int] = {}
+    if "fast_lessons" in needed:
+        found["fast_lessons"] = _fast_lessons(tx, user_id, catalog_db)
+    if "early_sessions" in needed:
+        found["early_sessions"] = _early_sessions(tx, user_id)
+    return found
 
 
 register_metric_source(metrics=METRICS, source=count)

@@ -222,14 +222,15 @@ function end() {
   stdinLines = null;
 }
 
-function run(msg) {
+// Runs `execute` in "run" mode (output streams, input() asks the learner or reads msg.stdin) and
+// posts what `reply` makes of its result; a Stop or a crash is reported instead. Run and trace.
+function runProgram(msg, execute, reply) {
   begin(msg, "run");
   stdinLines = stdinCtrl ? null : String(msg.stdin || "").split(/\r?\n/);
   if (stdinLines && stdinLines.length && stdinLines[stdinLines.length - 1] === "") stdinLines.pop();
-  let traceback;
+  let result;
   try {
-    const result = harness.run_program(msg.code);
-    traceback = result === undefined || result === null ? null : String(result);
+    result = execute();
   } catch (err) {
     end();
     if (isKeyboardInterrupt(err)) postMessage({ type: "interrupted", id: msg.id });
@@ -237,7 +238,15 @@ function run(msg) {
     return;
   }
   end();
-  postMessage({ type: "done", id: msg.id, traceback });
+  postMessage(reply(result));
+}
+
+function run(msg) {
+  runProgram(msg, () => harness.run_program(msg.code), (result) => ({
+    type: "done",
+    id: msg.id,
+    traceback: result === undefined || result === null ? null : String(result),
+  }));
 }
 
 function check(msg) {
@@ -285,21 +294,12 @@ async function trace(msg) {
     postMessage({ type: "traced", id: msg.id, error: String((err && err.message) || err) });
     return;
   }
-  // "run" mode: output streams to the panel and input() asks the learner, as with Run.
-  begin(msg, "run");
-  stdinLines = stdinCtrl ? null : String(msg.stdin || "").split(/\r?\n/);
-  if (stdinLines && stdinLines.length && stdinLines[stdinLines.length - 1] === "") stdinLines.pop();
-  let text;
-  try {
-    text = tracer.trace_json(msg.code, msg.maxSteps || 1000);
-  } catch (err) {
-    end();
-    if (isKeyboardInterrupt(err)) postMessage({ type: "interrupted", id: msg.id });
-    else fatal(msg.id, err);
-    return;
-  }
-  end();
-  postMessage({ type: "traced", id: msg.id, trace: String(text) });
+  // As with Run: output streams to the panel and input() asks the learner.
+  runProgram(msg, () => tracer.trace_json(msg.code, msg.maxSteps || 1000), (text) => ({
+    type: "traced",
+    id: msg.id,
+    trace: String(text),
+  }));
 }
 
 self.onmessage = (event) => {
