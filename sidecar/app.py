@@ -40,6 +40,7 @@ from sidecar.openapi import install_openapi
 from sidecar.orgs.router import router as orgs_router
 from sidecar.progress.router import router as progress_router
 from sidecar.projects import router as projects
+from sidecar.review.router import router as review_router
 from sidecar.settings import Settings, get_settings
 from sidecar.web.limits import ROUTE_LIMITS, RequestBodyGuard
 from sidecar.web.livereload import EVENTS_PATH, SCRIPT_PATH, LiveReload
@@ -171,7 +172,7 @@ def create_app(settings: Settings | None = None, *, serve_site: bool = False,
     api = APIRouter(prefix="/api", dependencies=[Depends(csrf_protect)])
     for router in (health_router, auth_router, onboarding_router, catalog_router, progress_router,
                    gamification_router, orgs_router, grading_router, drafts_router, agents_router,
-                   certificates_router, assessments_router, projects.router):
+                   certificates_router, assessments_router, projects.router, review_router):
         api.include_router(router)
     app.include_router(api)
     # The verification and print pages and the transparency log's files: public, outside /api.

@@ -32,6 +32,7 @@ LAYERS: list[set[str]] = [
     {"grading"},
     {"drafts"},  # reads the last graded submission as the fallback draft
     {"onboarding"},
+    {"review"},  # spaced review: reads grading's history, grades through grading, pays through progress
     {"agents"},
     {"certificates"},  # issuing and verifying; Bronze through the completion hook
     {"assessments"},  # Silver: the proctored assessment

@@ -125,8 +125,17 @@ def test_certificate_xp() -> None:
     assert xp.gold_xp(exceptional=True).activity is Activity.GOLD
 
 
+def test_the_daily_review_pays_the_lesson_row() -> None:
+    assert xp.BASE_XP[Activity.REVIEW] == xp.BASE_XP[Activity.LESSON] == 50
+    assert xp.review_xp(all_right=False, streak_active=False).amount == 50
+    assert xp.review_xp(all_right=True, streak_active=False).amount == 63  # 62.5 rounds half up
+    assert xp.review_xp(all_right=True, streak_active=True).amount == 68  # bonuses add: 67.5
+    assert xp.review_xp(all_right=False, streak_active=True).amount == 55
+    assert xp.review_xp(all_right=True, streak_active=False).activity is Activity.REVIEW
+
+
 def test_activity_values() -> None:
-    assert [str(a) for a in Activity] == ["lesson", "quiz", "challenge", "module", "bronze", "silver", "gold"]
+    assert [str(a) for a in Activity] == ["lesson", "quiz", "challenge", "module", "bronze", "silver", "gold", "review"]
     assert xp.BASE_XP == {
         Activity.LESSON: 50,
         Activity.QUIZ: 100,
@@ -135,6 +144,7 @@ def test_activity_values() -> None:
         Activity.BRONZE: 500,
         Activity.SILVER: 1000,
         Activity.GOLD: 2500,
+        Activity.REVIEW: 50,
     }
 
 

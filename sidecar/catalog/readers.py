@@ -303,20 +303,20 @@ _ITEMS = ("SELECT qi.*, q.module_id FROM quiz_items qi JOIN quizzes q ON q.id = 
           "JOIN modules m ON m.id = q.module_id JOIN courses c ON c.id = m.course_id ")
 _ORDER = " ORDER BY c.position, m.position, qi.position"
 _ITEMS_IN = {"quiz": _ITEMS + "WHERE qi.quiz_id = ?" + _ORDER, "module": _ITEMS + "WHERE q.module_id = ?" + _ORDER,
-             "track": _ITEMS + "WHERE c.track_id = ?" + _ORDER}
+             "track": _ITEMS + "WHERE c.track_id = ?" + _ORDER, "item": _ITEMS + "WHERE qi.id = ?"}
 
 
 def quiz_items(catalog_db: Path, *, quiz_id: str | None = None, module_id: str | None = None,
-               track_id: str | None = None) -> list[QuizItemRow]:
-    """The items, answer keys included, of one quiz, or of every quiz of a module or of a track.
+               track_id: str | None = None, item_id: str | None = None) -> list[QuizItemRow]:
+    """The items, answer keys included, of one quiz, or of every quiz of a module or of a track (or one item).
 
     Exactly one scope is given. In catalog order (course, module, then item position); for one
     quiz, the quiz's own order. Server side only: the rows hold the answers.
     """
-    scopes = {"quiz": quiz_id, "module": module_id, "track": track_id}
+    scopes = {"quiz": quiz_id, "module": module_id, "track": track_id, "item": item_id}
     given = [(scope, value) for scope, value in scopes.items() if value is not None]
     if len(given) != 1:
-        raise ValueError("quiz_items takes exactly one of quiz_id, module_id and track_id")
+        raise ValueError("quiz_items takes exactly one of quiz_id, module_id, track_id and item_id")
     scope, value = given[0]
     with store.connect(catalog_db) as conn:
         return [dict(r) for r in conn.execute(_ITEMS_IN[scope], (value,))]

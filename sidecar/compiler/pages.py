@@ -458,6 +458,7 @@ APP_PAGES = (
     ("certification/project.md", "Gold project", "project"),
     ("account/reviews.md", "Reviews", "reviews"),
     ("dashboard.md", "Your dashboard", "dashboard"),
+    ("review.md", "Daily review", "review"),
     ("leaderboard.md", "Leaderboard", "leaderboard"),
 )
 

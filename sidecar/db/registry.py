@@ -12,5 +12,6 @@ from sidecar.mail import tables as mail_tables  # noqa: F401
 from sidecar.orgs import tables as orgs_tables  # noqa: F401
 from sidecar.progress import tables as progress_tables  # noqa: F401
 from sidecar.projects import tables as projects_tables  # noqa: F401
+from sidecar.review import tables as review_tables  # noqa: F401
 
 metadata = Base.metadata

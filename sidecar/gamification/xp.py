@@ -9,6 +9,9 @@
 | Pass Silver assessment | 1,000   | +50% first attempt                |
 | Complete Gold project  | 2,500   | +100% exceptional review          |
 
+The day's spaced review (issue #15) is paid as the table's "Complete lesson" row: a review session is
+a lesson of items the learner met before; "first attempt" means every item answered right.
+
 Bonuses add up as percentages of the base (never compound), and the total is rounded half up with
 integer arithmetic: floats are inexact and round() is banker's rounding (round(66.5) == 66), so a
 learner could see 66 where the table promises 67. "Pass" means score >= pass_percent: see quiz_xp.
@@ -29,6 +32,7 @@ class Activity(StrEnum):
     BRONZE = "bronze"
     SILVER = "silver"
     GOLD = "gold"
+    REVIEW = "review"
 
 
 BASE_XP: dict[Activity, int] = {
@@ -39,6 +43,7 @@ BASE_XP: dict[Activity, int] = {
     Activity.BRONZE: 500,
     Activity.SILVER: 1_000,
     Activity.GOLD: 2_500,
+    Activity.REVIEW: 50,  # the "Complete lesson" row (see the docstring)
 }
 
 # Bonus names are stable strings: the UI shows them and the ledger stores them.
@@ -79,6 +84,11 @@ def _award(activity: Activity, base: int, *bonuses: tuple[tuple[str, int], bool]
 def lesson_xp(*, base: int = BASE_XP[Activity.LESSON], first_attempt: bool, streak_active: bool) -> XpAward:
     """A completed lesson. Lessons may declare their own base XP, hence the parameter."""
     return _award(Activity.LESSON, base, (FIRST_ATTEMPT, first_attempt), (STREAK, streak_active))
+
+
+def review_xp(*, all_right: bool, streak_active: bool) -> XpAward:
+    """The day's spaced review, finished: the lesson row's base and bonuses (all items right = first attempt)."""
+    return _award(Activity.REVIEW, BASE_XP[Activity.REVIEW], (FIRST_ATTEMPT, all_right), (STREAK, streak_active))
 
 
 def quiz_xp(*, score_percent: float, pass_percent: int = DEFAULT_PASS_PERCENT) -> XpAward | None:

@@ -247,3 +247,15 @@ def graded_since(*, engine: Engine, user_id: str, source_keys_seen: set[str]) ->
                                .where(Submission.user_id == user_id).order_by(Submission.created_at)).all()
     return [{"source_key": f"submission:{r.id}", "lesson_id": r.lesson_id, "passed": r.passed}
             for r in rows if f"submission:{r.id}" not in source_keys_seen]
+
+
+def submissions_since(*, engine: Engine, user_id: str, since: datetime | None) -> list[dict[str, Any]]:
+    """The learner's graded submissions from `since` on (all when None), oldest first (spaced review's source)."""
+    with read_session(engine) as session:
+        query = select(Submission.id, Submission.exercise_id, Submission.code, Submission.passed,
+                       Submission.created_at).where(Submission.user_id == user_id)
+        if since is not None:
+            query = query.where(Submission.created_at >= since)
+        rows = session.execute(query.order_by(Submission.created_at, Submission.id)).all()
+    return [{"id": r.id, "exercise_id": r.exercise_id, "code": r.code, "passed": r.passed, "created_at": r.created_at}
+            for r in rows]

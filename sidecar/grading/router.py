@@ -9,7 +9,6 @@ from sidecar.auth.deps import CurrentPrincipal, OptionalPrincipal
 from sidecar.db.base import clock_offset, set_clock_offset, utcnow
 from sidecar.deps import CatalogDbDep, EngineDep, SandboxDep, SettingsDep
 from sidecar.errors import NotFound
-from sidecar.settings import Settings
 
 from . import challenges, exercises, service
 from .models import (
@@ -22,7 +21,7 @@ from .models import (
     TestClockPublic,
     TestClockSet,
 )
-from .scheduler import GradingQueue
+from .scheduler import grading_queue
 
 router = APIRouter(tags=["grading"])
 
@@ -54,15 +53,6 @@ def latest_quiz_attempt(quiz_id: str, principal: CurrentPrincipal, engine: Engin
                                        quiz_id=quiz_id)
 
 
-def _grading_queue(request: Request, settings: Settings) -> GradingQueue:
-    queue = getattr(request.app.state, "grading_queue", None)
-    if queue is None:
-        queue = GradingQueue(slots=settings.GRADING_WORKERS, per_learner_queued=settings.GRADING_QUEUE_PER_LEARNER,
-                             queued_per_slot=settings.GRADING_QUEUE_PER_WORKER)
-        request.app.state.grading_queue = queue
-    return queue
-
-
 @router.post("/exercises/{exercise_id}/submissions", response_model=SubmissionPublic,
              summary="Grade code on the server: visible and hidden tests in the sandbox")
 async def create_submission(exercise_id: str, body: SubmissionCreate, principal: CurrentPrincipal,
@@ -76,7 +66,7 @@ async def create_submission(exercise_id: str, body: SubmissionCreate, principal:
         client_id=body.submission_id, gamification_enabled=settings.ENABLE_GAMIFICATION))
     if isinstance(pending, SubmissionPublic):
         return pending
-    queue = _grading_queue(request, settings)
+    queue = grading_queue(request.app.state, settings)
     async with queue.turn(user_id):
         graded = await anyio.to_thread.run_sync(
             lambda: exercises.grade_pending(pending=pending, sandbox=sandbox),

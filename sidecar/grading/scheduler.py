@@ -17,10 +17,12 @@ import math
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import anyio
 
 from sidecar.errors import RateLimited
+from sidecar.settings import Settings
 
 
 class GradingQueue:
@@ -114,3 +116,13 @@ class GradingQueue:
         else:
             self.running.pop(learner, None)
         self._dispatch()
+
+
+def grading_queue(state: Any, settings: Settings) -> GradingQueue:
+    """The process's one grading queue (kept on the app's state): every way into the sandbox waits in it."""
+    queue = getattr(state, "grading_queue", None)
+    if queue is None:
+        queue = GradingQueue(slots=settings.GRADING_WORKERS, per_learner_queued=settings.GRADING_QUEUE_PER_LEARNER,
+                             queued_per_slot=settings.GRADING_QUEUE_PER_WORKER)
+        state.grading_queue = queue
+    return queue

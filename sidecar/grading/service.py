@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -173,3 +174,21 @@ def record_quiz_attempt(*, engine: Engine, catalog_db: Path, user_id: str, attem
     return attempt.model_copy(update={"saved": True, "xp_awarded": reward.xp_awarded, "best_score_percent": best,
                                       "new_achievements": public.new_achievements, "reward": public,
                                       "created_at": now})
+
+
+def quiz_attempts_since(*, engine: Engine, user_id: str, since: datetime | None) -> list[QuizAttempt]:
+    """The learner's saved quiz attempts from `since` on (all when None), oldest first (spaced review's source)."""
+    with read_session(engine) as session:
+        query = select(QuizAttempt).where(QuizAttempt.user_id == user_id)
+        if since is not None:
+            query = query.where(QuizAttempt.created_at >= since)
+        rows = list(session.scalars(query.order_by(QuizAttempt.created_at, QuizAttempt.id)))
+        session.expunge_all()
+    return rows
+
+
+def passed_quizzes(*, engine: Engine, user_id: str) -> set[str]:
+    """Quizzes the learner has passed: their keys were shown to the learner already."""
+    with read_session(engine) as session:
+        return set(session.scalars(select(QuizAttempt.quiz_id).where(QuizAttempt.user_id == user_id,
+                                                                     QuizAttempt.passed.is_(True))))

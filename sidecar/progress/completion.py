@@ -303,6 +303,21 @@ def quiz_scored(tx: Tx, *, catalog_db: Path, user_id: str, module_id: str, lesso
                   new_achievements=[*fresh, *outcome.new_achievements], new_certificates=outcome.certificates)
 
 
+def complete_review(tx: Tx, *, user_id: str, day: str, all_right: bool, at: datetime, catalog_db: Path | None,
+                    gamification_enabled: bool) -> Reward:
+    """The day's spaced review is done: the day counts for the streak and pays its XP, once per local day."""
+    awarded = 0
+    fresh: list[AchievementPublic] = []
+    if gamification_enabled:
+        gamification.record_activity(session=tx, user_id=user_id, instant=at)
+        streak_active = gamification.streak_is_active(session=tx, user_id=user_id, instant=at)
+        awarded = gamification.award_xp(session=tx, user_id=user_id, source_key=f"review:{day}",
+                                        award=xp.review_xp(all_right=all_right, streak_active=streak_active))
+        fresh = gamification.evaluate_achievements(session=tx, user_id=user_id, catalog_db=catalog_db)
+    return Reward(lesson_id=None, standing=read_standing(tx, user_id=user_id, lesson_id=None),
+                  gamification_enabled=gamification_enabled, at=at, xp_awarded=awarded, new_achievements=fresh)
+
+
 def unchanged(tx: Tx, *, user_id: str, lesson_id: str | None, gamification_enabled: bool, at: datetime) -> Reward:
     """The reward of a request that earned nothing (a failed attempt, a replay): the standing as it is."""
     return Reward(lesson_id=lesson_id, standing=read_standing(tx, user_id=user_id, lesson_id=lesson_id),

@@ -52,6 +52,8 @@ ROUTE_LIMITS: tuple[RouteLimit, ...] = (
     RouteLimit(frozenset({"POST"}), re.compile(r"^/api/ai/(chat|hint|review)$"), CODE_LIMIT),
     # Drafts hold the same code as a submission.
     RouteLimit(frozenset({"PUT"}), re.compile(r"^/api/exercises/[^/]+/draft$"), CODE_LIMIT),
+    # A review of an exercise carries its code.
+    RouteLimit(frozenset({"POST"}), re.compile(r"^/api/review/answers$"), CODE_LIMIT),
 )
 
 

@@ -209,3 +209,22 @@ def answer_quiz(page: Any, quiz: dict[str, Any]) -> None:
             node.locator("textarea").fill(str(item["answer"]))
         else:
             node.locator(".drona-blank").first.fill(str(item["answer"]))
+
+
+@pytest.fixture(scope="session")
+def clock_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoSite]:
+    """A `drona serve` of the demo content of its own whose clock tests may move (DRONA_TEST_CLOCK): the
+    challenge and review flows. Tests set the clock back to real time when they finish."""
+    previous = os.environ.get("DRONA_TEST_CLOCK")
+    os.environ["DRONA_TEST_CLOCK"] = "true"  # start_demo_site passes the environment to the server
+    try:
+        site, proc = start_demo_site(tmp_path_factory.mktemp("e2e-clock"))
+    finally:
+        if previous is None:
+            os.environ.pop("DRONA_TEST_CLOCK", None)
+        else:
+            os.environ["DRONA_TEST_CLOCK"] = previous
+    try:
+        yield site
+    finally:
+        stop(proc)

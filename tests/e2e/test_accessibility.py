@@ -159,6 +159,8 @@ def test_no_serious_axe_violations_on_any_page(themed: tuple[str, Any], demo_sit
     audit.check("challenge")
     audit.open("dashboard/", ready='[data-drona-app="dashboard"][data-state=ready]')
     audit.check("dashboard")
+    audit.open("review/", ready='[data-drona-app="review"][data-state]')
+    audit.check("daily review")
     audit.open("leaderboard/", ready='[data-drona-app="leaderboard"][data-state=ready]')
     audit.check("leaderboard")
     audit.open("account/settings/", ready='[data-drona-app="settings"][data-state=ready]')
@@ -170,7 +172,7 @@ def test_no_serious_axe_violations_on_any_page(themed: tuple[str, Any], demo_sit
     audit.open("")
     audit.check("home signed in")
 
-    assert len(audit.audited) == 20
+    assert len(audit.audited) == 21
     assert not audit.problems, f"{len(audit.problems)} serious/critical axe-core findings:\n" + "\n".join(
         audit.problems)
 

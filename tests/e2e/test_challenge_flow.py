@@ -1,43 +1,25 @@
 """A timed challenge in Chromium: opening it starts nothing, Start does, and an expired attempt still
 lets the learner finish in practice mode.
 
-Its own `drona serve` of the demo content with DRONA_TEST_CLOCK=true, so that the test can move the
-server's clock ("come back a day later", "the 15 minutes are up") without waiting, and without moving
+The `drona serve` of the demo content with DRONA_TEST_CLOCK=true (conftest.py's clock_site), so that the
+test can move the server's clock ("come back a day later", "the 15 minutes are up") without waiting, and without moving
 the clock of the server the other end-to-end tests share.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from .conftest import DemoSite, authored, set_code, start_demo_site, stop
+from .conftest import DemoSite, authored, set_code
 from .test_learner import call, learner_page, lesson_status, sign_up_and_onboard
 
 FIZZBUZZ_CHALLENGE = "python-developer/python-basics/loops/fizzbuzz-challenge/"
 PANEL = "[data-drona-challenge]"
 SERVER_CHECK = "[data-drona-server-check]"
 TIMED_XP = 300  # 150 +100% without hints
-
-
-@pytest.fixture(scope="module")
-def clock_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoSite]:
-    previous = os.environ.get("DRONA_TEST_CLOCK")
-    os.environ["DRONA_TEST_CLOCK"] = "true"  # start_demo_site passes the environment to the server
-    try:
-        site, proc = start_demo_site(tmp_path_factory.mktemp("e2e-clock"))
-    finally:
-        if previous is None:
-            os.environ.pop("DRONA_TEST_CLOCK", None)
-        else:
-            os.environ["DRONA_TEST_CLOCK"] = previous
-    try:
-        yield site
-    finally:
-        stop(proc)
 
 
 def move_clock(page: Any, site: DemoSite, seconds: float) -> None:

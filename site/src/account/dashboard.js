@@ -100,7 +100,7 @@ class Dashboard {
     const user = await requireUser(this.root, "see your dashboard");
     if (!user) return;
     try {
-      const [progress, profile, catalog, path] = await Promise.all([
+      const [progress, profile, catalog, path, review] = await Promise.all([
         api.get("progress"),
         currentProfile({ refresh: true }),
         api.get("catalog").catch(() => ({ tracks: [] })),
@@ -108,8 +108,10 @@ class Dashboard {
           if (err instanceof ApiError && err.status === 404) return null;
           throw err;
         }),
+        api.get("review").catch(() => null),  // the review card is extra: the dashboard stands without it
       ]);
-      this.data = { user, progress, profile, names: titles(catalog), lessonTitles: lessonTitlesByUrl(catalog), path };
+      this.data = { user, progress, profile, names: titles(catalog), lessonTitles: lessonTitlesByUrl(catalog), path,
+        review };
     } catch (err) {
       if (err instanceof ServerUnavailable) return needsServer(this.root);
       this.root.replaceChildren(el("p", { class: "drona-notice drona-notice--error", role: "alert" }, err.message));
@@ -132,6 +134,7 @@ class Dashboard {
           el("a", { class: "drona-btn drona-btn--primary", href: pages.onboarding() }, "Finish setting up"))) : null,
       el("div", { class: "drona-dash__grid" },
         this.continueCard(progress, path),
+        this.data.review ? this.reviewCard(this.data.review) : null,
         game && profile ? this.levelCard(profile, showXp) : null,
         game && profile ? this.streakCard(profile) : null),
       this.coursesCard(progress, path),
@@ -188,6 +191,29 @@ class Dashboard {
       ];
     }
     return card("Continue learning", "drona-dash-card--continue", ...body);
+  }
+
+  /** The daily review: what is due, or that today's is done, and how well the learner keeps what they learned. */
+  reviewCard(review) {
+    const due = review.session.length;
+    const kept = review.retention;
+    const body = [];
+    if (due) {
+      body.push(el("p", { class: "drona-dash__big", "data-drona-dash-review-due": String(due) },
+        `${plural(due, "item", "items")} to review`));
+      body.push(el("a", { class: "drona-btn drona-btn--primary", href: pages.review(), "data-drona-review-start": "" },
+        "Start today's review"));
+    } else if (review.done_today) {
+      body.push(el("p", { class: "drona-dash__lead", "data-drona-dash-review-due": "0" }, "✓ Today's review is done."));
+    } else {
+      body.push(el("p", { class: "drona-dash__lead", "data-drona-dash-review-due": "0" }, review.cards
+        ? `Nothing due today.${review.next_due ? ` Next: ${formatDate(review.next_due)}.` : ""}`
+        : "Quizzes and exercises you finish come back here, just before you'd forget them."));
+    }
+    if (kept && kept.reviews) {
+      body.push(el("p", { class: "drona-dash__sub" }, `Recalled ${kept.recalled} of ${kept.reviews} reviews.`));
+    }
+    return card("Daily review", "drona-dash-card--review", ...body);
   }
 
   levelCard(profile, showXp) {

@@ -13,6 +13,7 @@ import { mountCertificates } from "./certificates.js";
 import { mountAssessment } from "./assessment.js";
 import { mountGoldProject } from "./gold.js";
 import { mountReviews } from "./reviews.js";
+import { mountReview } from "./review.js";
 
 const APPS = {
   signin: mountSignin,
@@ -28,6 +29,7 @@ const APPS = {
   assessment: mountAssessment,
   project: mountGoldProject,
   reviews: mountReviews,
+  review: mountReview,
 };
 
 /** Mount the app named by data-drona-app; returns {root, dispose} at once (apps load async). */
