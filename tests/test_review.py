@@ -7,7 +7,7 @@ the server's test clock (DRONA_TEST_CLOCK), as in the end-to-end tests.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -191,7 +191,7 @@ def test_bad_answers_get_clear_errors(make_client: Any, db_url: str) -> None:
 
 
 def test_the_scheduler_works_in_days() -> None:
-    at = datetime(2026, 1, 1, 9, tzinfo=timezone.utc)
+    at = datetime(2026, 1, 1, 9, tzinfo=UTC)
     right, recall, _ = scheduling.review(scheduling.new_card(), correct=True, at=at)
     wrong, _, _ = scheduling.review(scheduling.new_card(), correct=False, at=at)
     assert recall is None and right.due - at == timedelta(days=2) and wrong.due - at == timedelta(days=1)

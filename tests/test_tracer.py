@@ -148,3 +148,16 @@ def test_the_json_form_is_one_parseable_document() -> None:
     text = trace_json("x = 'é'\nprint(x)\n")
     data = json.loads(text)
     assert data["output"] == "é\n" and data["code"] == "x = 'é'\nprint(x)\n" and data["max_steps"] == 1000
+
+
+def test_an_async_program_is_traced_on_the_simulated_clock() -> None:
+    """asyncio.run works under the tracer too (the harness's virtual clock): the coroutines' lines are
+    steps, asyncio's own are not, and the gathered sleeps finish without waiting."""
+    code = ("import asyncio\nasync def tick(n):\n    await asyncio.sleep(n)\n    return n\n"
+            "async def main():\n    got = await asyncio.gather(tick(2), tick(1))\n    print(got)\n"
+            "asyncio.run(main())\n")
+    trace = trace_program(code)
+    assert trace["error"] is None and trace["output"] == "[2, 1]\n"
+    lines = [step["line"] for step in trace["steps"]]
+    assert lines.count(3) >= 2 and lines.count(4) >= 2, "both ticks sleep and come back to return"
+    assert set(lines) <= set(range(1, 9))

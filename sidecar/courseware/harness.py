@@ -232,7 +232,162 @@ def make_input(stdin: str, out: Any) -> Any:
     return fake_input
 
 
-def run_module(code: str, stdin: str, out: Any) -> dict[str, Any]:
+# ---- virtual time ----------------------------------------------------------------------------------
+# Programs that use asyncio or sleep run on a simulated clock. Pyodide cannot block (asyncio.run needs
+# WebAssembly stack switching, which Node and most browsers lack), and a sandbox should not spend its
+# time budget sleeping. So while such a program runs, asyncio's new event loops are VirtualEventLoop:
+# ready callbacks run as usual, and when nothing is ready the clock jumps to the next timer instead
+# of waiting. `await asyncio.sleep(2)` returns at once with loop.time() two seconds on; three sleeps
+# gathered take one second of this clock, not three. time.sleep, time.time, time.monotonic and
+# time.perf_counter follow the same clock (a blocking time.sleep inside a coroutine blocks every task,
+# as it would for real). Runs are deterministic: the same program gives the same timeline.
+VIRTUAL_TIME_MARKERS = ("asyncio", "sleep")
+
+
+class VirtualClock:
+    """Seconds of simulated time since the program started (shared by every loop of one run)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+
+class _VirtualSelector:
+    """What BaseEventLoop waits on: here, waiting means moving the clock to the next timer."""
+
+    def __init__(self, clock: VirtualClock) -> None:
+        self.clock = clock
+
+    def select(self, timeout: float | None = None) -> list[Any]:
+        if timeout is None:
+            # Nothing ready and no timer: real asyncio would hang here forever.
+            raise RuntimeError("every task is waiting and nothing will wake them: the program would hang "
+                               "(an await on something no task completes?)")
+        if timeout > 0:
+            self.clock.now += timeout
+        return []
+
+    def close(self) -> None:
+        pass
+
+
+def _virtual_loop_class() -> Any:
+    import asyncio
+    import asyncio.base_events
+
+    class VirtualEventLoop(asyncio.base_events.BaseEventLoop):
+        """asyncio's own loop machinery (tasks, timers, cancellation, timeouts) on a simulated clock."""
+
+        def __init__(self, clock: VirtualClock | None = None) -> None:
+            super().__init__()
+            self._virtual_clock = clock if clock is not None else VirtualClock()
+            self._selector = _VirtualSelector(self._virtual_clock)
+            self._clock_resolution = 1e-9
+
+        def time(self) -> float:
+            return self._virtual_clock.now
+
+        def _process_events(self, event_list: Any) -> None:
+            pass
+
+        def _write_to_self(self) -> None:
+            pass  # one thread: nothing to wake
+
+        def run_in_executor(self, executor: Any, func: Any, *args: Any) -> Any:  # type: ignore[override]
+            # No threads in Pyodide: the work runs now, and blocks the loop, as a CPU-bound call would.
+            future = self.create_future()
+            try:
+                future.set_result(func(*args))
+            except Exception as exc:  # noqa: BLE001 - the program's exception, through the future
+                future.set_exception(exc)
+            return future
+
+    return VirtualEventLoop
+
+
+_VIRTUAL_LOOP: list[Any] = []
+
+
+def virtual_loop_class() -> Any:
+    """VirtualEventLoop (made on first use: importing asyncio costs time, and most programs never do)."""
+    if not _VIRTUAL_LOOP:
+        _VIRTUAL_LOOP.append(_virtual_loop_class())
+    return _VIRTUAL_LOOP[0]
+
+
+def virtual_loop(clock: VirtualClock | None = None) -> Any:
+    """A new VirtualEventLoop on `clock`."""
+    return virtual_loop_class()(clock)
+
+
+@contextlib.contextmanager
+def virtual_time(clock: VirtualClock, code: str) -> Any:
+    """While the block runs, new event loops and the time module follow `clock` (only for programs that
+    mention asyncio or sleep: the others pay nothing)."""
+    if not any(marker in code for marker in VIRTUAL_TIME_MARKERS):
+        yield
+        return
+    import asyncio
+    import asyncio.events
+    import time
+
+    start_wall, start_mono, start_perf = time.time(), time.monotonic(), time.perf_counter()
+
+    def sleep(seconds: Any) -> None:
+        if seconds < 0:
+            raise ValueError("sleep length must be non-negative")
+        clock.now += float(seconds)
+
+    saved = [(asyncio, "run"), (asyncio, "new_event_loop"), (asyncio.events, "new_event_loop"), (time, "sleep"),
+             (time, "time"), (time, "monotonic"), (time, "perf_counter")]
+    originals = [(owner, name, getattr(owner, name)) for owner, name in saved]
+    new_loop = lambda: virtual_loop(clock)  # noqa: E731
+
+    def run(main: Any, *, debug: bool | None = None, loop_factory: Any = None) -> Any:
+        # asyncio.run as CPython defines it (Pyodide replaces it with one that needs stack switching).
+        with _outside_host_loop(), asyncio.Runner(debug=debug, loop_factory=loop_factory or new_loop) as runner:
+            return runner.run(main)
+
+    asyncio.run = run
+    asyncio.new_event_loop = new_loop
+    asyncio.events.new_event_loop = new_loop
+    time.sleep = sleep
+    time.time = lambda: start_wall + clock.now
+    time.monotonic = lambda: start_mono + clock.now
+    time.perf_counter = lambda: start_perf + clock.now
+    try:
+        yield
+    finally:
+        for owner, name, original in originals:
+            setattr(owner, name, original)
+
+
+@contextlib.contextmanager
+def _outside_host_loop() -> Any:
+    """Pyodide's own event loop counts as always running; a program's asyncio.run must not see it (a
+    virtual loop of the program's, running, must: asyncio.run inside a coroutine is an error)."""
+    import asyncio.events
+
+    host = asyncio.events._get_running_loop()
+    if host is None or isinstance(host, virtual_loop_class()):
+        yield
+        return
+    asyncio.events._set_running_loop(None)
+    try:
+        yield
+    finally:
+        asyncio.events._set_running_loop(host)
+
+
+def _finish_coroutine(value: Any, clock: VirtualClock) -> Any:
+    """A program function called across the boundary returned a coroutine (an async def): run it to the
+    end on the virtual clock, as asyncio.run would, and answer its result."""
+    import asyncio
+
+    with _outside_host_loop(), asyncio.Runner(loop_factory=lambda: virtual_loop(clock)) as runner:
+        return runner.run(value)
+
+
+def run_module(code: str, stdin: str, out: Any, clock: VirtualClock | None = None) -> dict[str, Any]:
     """Run the program once as __main__, its input() reading `stdin` and echoing to `out`.
 
     Raises ProgramError (with a learner-facing traceback) when the program fails.
@@ -242,7 +397,8 @@ def run_module(code: str, stdin: str, out: Any) -> dict[str, Any]:
     namespace["input"] = make_input(stdin, out)
     try:
         compiled = compile(code, PROGRAM_FILENAME, "exec")
-        exec(compiled, namespace)
+        with virtual_time(clock if clock is not None else VirtualClock(), code):
+            exec(compiled, namespace)
     except SystemExit as exc:
         if exc.code not in (None, 0):
             raise ProgramError(f"The program exited with status {exc.code}.", "SystemExit") from None
@@ -282,15 +438,17 @@ class ProgramSide:
         self.code = code
         self.namespace: dict[str, Any] = {}
         self.handles = Handles()
+        self.clock = VirtualClock()
 
     def run(self, stdin: str, keep: bool, out: Any) -> dict[str, Any]:
+        clock = VirtualClock()
         try:
-            namespace = run_module(self.code, stdin, out)
+            namespace = run_module(self.code, stdin, out, clock)
         except ProgramError as err:
-            return {"error": err.formatted, "exc_type": err.exc_type}
+            return {"error": err.formatted, "exc_type": err.exc_type, "clock": clock.now}
         if keep:
-            self.namespace, self.handles = namespace, Handles()
-        return {"error": None}
+            self.namespace, self.handles, self.clock = namespace, Handles(), clock
+        return {"error": None, "clock": clock.now}
 
     def _target(self, target: Any) -> Any:
         if type(target) is list and len(target) == 2 and type(target[1]) is str:
@@ -329,13 +487,21 @@ class ProgramSide:
         except (KeyError, AttributeError, NotPlainData) as exc:
             return {"kind": "missing", "why": str(exc)[:200]}
         try:
-            value = function(*positional, **{str(k): v for k, v in named.items()})
+            with virtual_time(self.clock, self.code):
+                value = function(*positional, **{str(k): v for k, v in named.items()})
+                if _is_coroutine(value):
+                    value = _finish_coroutine(value, self.clock)
         except Exception as exc:  # noqa: BLE001 - the program's exception, reported as data
-            return {"kind": "error", "error": describe_error(exc)}
+            return {"kind": "error", "error": describe_error(exc), "clock": self.clock.now}
         try:
-            return {"kind": "value", "value": encode(value, self.handles)}
+            return {"kind": "value", "value": encode(value, self.handles), "clock": self.clock.now}
         except NotPlainData as exc:
-            return {"kind": "unplain", "why": str(exc)}
+            return {"kind": "unplain", "why": str(exc), "clock": self.clock.now}
+
+
+def _is_coroutine(value: Any) -> bool:
+    # A coroutine object, without importing asyncio or inspect for every call.
+    return type(value).__name__ == "coroutine" and hasattr(value, "send") and hasattr(value, "cr_frame")
 
 
 class LocalOracle:
@@ -368,11 +534,15 @@ class _Boundary:
 
     def __init__(self, ask: Any) -> None:
         self._ask = ask
+        self.clock = 0.0  # the program's simulated clock after the last answer (seconds)
 
     def ask(self, request: dict[str, Any]) -> dict[str, Any]:
         answer = self._ask(request)
         if type(answer) is not dict:
             raise OracleFailure("the program's side gave no answer")
+        clock = answer.get("clock")
+        if isinstance(clock, (int, float)) and type(clock) is not bool and clock == clock:  # a number, not NaN
+            self.clock = float(clock)
         printed = answer.get("output")
         if type(printed) is str and printed and request.get("op") != "run":
             sys.stdout.write(printed)  # what a call printed is printed in the test (redirect_stdout works)
@@ -510,7 +680,13 @@ def run_test_with(ask: Any, test: dict[str, Any], seed: int) -> dict[str, Any]:
             raise ProgramError(str(answer.get("error")), str(answer.get("exc_type", "")))
         return str(answer.get("output", ""))
 
-    scope = TestScope(boundary, output=output, rng=random.Random(seed), run=rerun)  # noqa: S311
+    def program_time() -> float:
+        """Seconds on the program's simulated clock (asyncio's loop.time(), time.sleep): 0 at the start of
+        the run, moved by what the program awaited or slept, as of its last answer."""
+        return boundary.clock
+
+    scope = TestScope(boundary, output=output, rng=random.Random(seed), run=rerun,  # noqa: S311
+                      program_time=program_time)
     _register_source(TEST_FILENAME, test["code"])
     try:
         exec(compile(test["code"], TEST_FILENAME, "exec"), scope)
@@ -555,7 +731,8 @@ def run_program(code: str) -> str | None:
     _register_source(PROGRAM_FILENAME, code)
     namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins}
     try:
-        exec(compile(code, PROGRAM_FILENAME, "exec"), namespace)
+        with virtual_time(VirtualClock(), code):
+            exec(compile(code, PROGRAM_FILENAME, "exec"), namespace)
     except SystemExit as exc:
         if exc.code not in (None, 0):
             return f"The program exited with status {exc.code}."

@@ -233,6 +233,19 @@ def _format_error(exc: BaseException) -> str:
     return "".join(te.format()).rstrip("\n")
 
 
+def _virtual_time(code: str) -> Any:
+    """The harness's simulated clock for programs that use asyncio or sleep (asyncio.run cannot block in
+    Pyodide): the worker has the harness as drona_harness; elsewhere (tests) it is importable by name."""
+    harness: Any = sys.modules.get("drona_harness")
+    if harness is None:
+        try:
+            from sidecar.courseware import harness as imported
+        except ImportError:
+            return contextlib.nullcontext()
+        harness = imported
+    return harness.virtual_time(harness.VirtualClock(), code)
+
+
 def trace_program(code: str, max_steps: int = DEFAULT_MAX_STEPS) -> dict[str, Any]:
     """Run `code` as __main__ under the tracer; return the trace (see the module's docstring).
 
@@ -260,11 +273,12 @@ def trace_program(code: str, max_steps: int = DEFAULT_MAX_STEPS) -> dict[str, An
     sys.stdout = recorder
     try:
         compiled = compile(code, PROGRAM_FILENAME, "exec")
-        sys.settrace(tracer.global_trace)
-        try:
-            exec(compiled, namespace)
-        finally:
-            sys.settrace(None)
+        with _virtual_time(code):
+            sys.settrace(tracer.global_trace)
+            try:
+                exec(compiled, namespace)
+            finally:
+                sys.settrace(None)
     except StepLimitReached:
         tracer.truncated = True
     except SystemExit as exc:

@@ -8,7 +8,7 @@ and explained ("due on the 7th" stays true).
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import fsrs
@@ -34,7 +34,7 @@ def load(state: dict[str, Any]) -> fsrs.Card:
 
 def _utc(at: datetime) -> datetime:
     """FSRS takes UTC only; a naive time is read as UTC (the database's convention)."""
-    return at.replace(tzinfo=timezone.utc) if at.tzinfo is None else at.astimezone(timezone.utc)
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
 def review(card: fsrs.Card, *, correct: bool, at: datetime) -> tuple[fsrs.Card, float | None, float | None]:
