@@ -20,7 +20,8 @@ from setuptools import setup
 from setuptools.command.build_py import build_py
 
 HERE = Path(__file__).resolve().parent
-COPIED = ("schemas", "site/overrides", "site/tools", "mkdocs.yml", "package.json", "package-lock.json", "LICENSE")
+COPIED = ("schemas", "site/overrides", "site/tools", "site/wheels", "mkdocs.yml", "package.json", "package-lock.json",
+          "LICENSE")
 # Files of these folders that travel too (the scripts travel bundled): the stylesheets beside the
 # widgets, which `drona build` joins into assets/drona/drona.css (sidecar/compiler/assets.py).
 COPIED_FILES = {"site/src": "*.css"}

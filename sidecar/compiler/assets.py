@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import json
 import os
 import shutil
 import subprocess
+import zipfile
 from pathlib import Path
 
 from sidecar.courseware import harness, tracer
@@ -142,7 +144,36 @@ def copy_static(engine: EngineFiles, out_dir: Path) -> None:
     (out_dir / STYLESHEET).write_text(stylesheet(engine), encoding="utf-8")
     shutil.copyfile(Path(harness.__file__), out_dir / "harness.py")
     shutil.copyfile(Path(tracer.__file__), out_dir / "tracer.py")  # the Visualization canvas, fetched on first use
+    copy_wheels(engine, out_dir)
     copy_proctoring(engine, out_dir)
+
+
+WHEELS_DIR = "wheels"  # under assets/drona/: the vendored pure-Python wheels and their index.json
+
+
+def wheel_modules(wheel: Path) -> list[str]:
+    """The top-level names a wheel makes importable (its packages and modules, not its .dist-info)."""
+    with zipfile.ZipFile(wheel) as archive:
+        names = {entry.split("/", 1)[0] for entry in archive.namelist()}
+    return sorted(name.removesuffix(".py") for name in names
+                  if not name.endswith((".dist-info", ".data")) and (name.endswith(".py") or "." not in name))
+
+
+def copy_wheels(engine: EngineFiles, out_dir: Path) -> None:
+    """site/wheels/*.whl (pytest and what it needs, vendored and hash-pinned in requirements/pyodide-wheels.txt)
+    into assets/drona/wheels/, with index.json: the worker installs them into Pyodide the first time a
+    program imports one of their modules, so other lessons pay nothing."""
+    wheels = sorted((engine.site_dir / "wheels").glob("*.whl"))
+    if not wheels:
+        return
+    target = out_dir / WHEELS_DIR
+    target.mkdir(parents=True, exist_ok=True)
+    modules: set[str] = set()
+    for wheel in wheels:
+        shutil.copyfile(wheel, target / wheel.name)
+        modules.update(wheel_modules(wheel))
+    index = {"wheels": [wheel.name for wheel in wheels], "modules": sorted(modules)}
+    (target / "index.json").write_text(json.dumps(index, indent=1), encoding="utf-8")
 
 
 def face_api_dir(engine: EngineFiles) -> Path:

@@ -58,7 +58,20 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         signal.setitimer(signal.ITIMER_REAL, 0)
 
 
+def _vendored_wheels() -> None:
+    """The wheels the site serves to Pyodide (site/wheels: pytest and what it needs) are importable here too,
+    straight from their zip files, ahead of whatever this Python has installed: authored code is checked
+    against the same versions the learner's browser runs."""
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parents[1]
+    for folder in (package.parent / "site" / "wheels", package / "_engine" / "site" / "wheels"):
+        for wheel in sorted(folder.glob("*.whl"), reverse=True):
+            sys.path.insert(0, str(wheel))
+
+
 def main() -> None:
+    _vendored_wheels()
     _limit_memory()
     signal.signal(signal.SIGALRM, _on_alarm)
     jobs = json.load(sys.stdin)

@@ -91,6 +91,15 @@ _LAYERS: dict[str, Layers] = {}  # what probing found, per node binary and Pyodi
 _SNAPSHOT_LOCK = threading.Lock()
 
 
+def vendored_wheels() -> list[dict[str, str]]:
+    """site/wheels/*.whl as {name, data (base64)}: sent to the host once, copied into each isolate."""
+    import base64
+
+    folder = engine_files().site_dir / "wheels"
+    return [{"name": wheel.name, "data": base64.b64encode(wheel.read_bytes()).decode("ascii")}
+            for wheel in sorted(folder.glob("*.whl"))]
+
+
 class Sandbox:
     def __init__(self, pool_size: int = 2, time_limit: float = 5.0, memory_mb: int = 256,
                  output_limit: int = 64_000, *, recycle_after: int = 200, queue_timeout: float = 120.0,
@@ -119,6 +128,9 @@ class Sandbox:
                               rss_limit_mb=700 + 2 * memory_mb)
         config = {"op": "config", "mode": "serve", "harness": Path(harness.__file__).read_text(encoding="utf-8"),
                   "runner": RUNNER.read_text(encoding="utf-8"),
+                  # The vendored wheels (pytest and what it needs), written into each isolate's own file
+                  # system and importable from there: a learner's test file may `import pytest`.
+                  "wheels": vendored_wheels(),
                   # Off only in the escape suite, to test the JS and OS layers on their own.
                   "python_layer": _python_layer}
         self._hosts = HostPool(size=pool_size, layers=self._layers, limits=self._limits, config=config,

@@ -89,10 +89,27 @@ let warm = null; // the isolate booted for the next job: {worker, ready: Promise
 let job = null; // {id, worker, ended}
 let failures = 0;
 
+// The vendored wheels, decoded once and shared read-only with every isolate (each copies them into its
+// own Emscripten file system).
+let sharedWheels = null;
+
+function wheels() {
+  if (!sharedWheels) {
+    sharedWheels = (config.wheels || []).map(({ name, data }) => {
+      const bytes = Buffer.from(String(data), "base64");
+      const shared = new SharedArrayBuffer(bytes.length);
+      new Uint8Array(shared).set(bytes);
+      return { name: String(name), bytes: shared };
+    });
+    config.wheels = null;
+  }
+  return sharedWheels;
+}
+
 function spawn() {
   const worker = new Worker(ISOLATE, {
     workerData: { module: wasmModule, snapshot: sharedSnapshot, pyodideDir: PYODIDE_DIR, runner: config.runner,
-      harness: config.harness, pythonLayer: config.python_layer !== false },
+      harness: config.harness, pythonLayer: config.python_layer !== false, wheels: wheels() },
     env: {},
     execArgv: [],
     stdout: true, // an isolate's own stdout/stderr never reach the protocol stream

@@ -26,7 +26,8 @@ import net from "node:net";
 import { pathToFileURL } from "node:url";
 
 const port = parentPort; // taken before the lockdown; nothing Python reaches can get it back from here
-const { module: wasmModule, snapshot, pyodideDir, runner, harness, pythonLayer } = workerData;
+const { module: wasmModule, snapshot, pyodideDir, runner, harness, pythonLayer, wheels } = workerData;
+const WHEELS_DIR = "/drona-wheels"; // must match runner.py's WHEELS_DIR
 const realEval = globalThis.eval;
 const EMPTY = Object.freeze(Object.create(null)); // what Python's `import js` would see
 const PY_ENV = { HOME: "/home/pyodide", LANG: "C.UTF-8" };
@@ -198,6 +199,9 @@ async function boot() {
   py.setStdout({ write: sink.write });
   py.setStderr({ write: sink.write });
   py.setStdin({ read: () => 0, isatty: false });
+  // The vendored wheels into this isolate's own file system; runner.install puts them on sys.path.
+  py.FS.mkdirTree(WHEELS_DIR);
+  for (const wheel of wheels || []) py.FS.writeFile(`${WHEELS_DIR}/${wheel.name}`, new Uint8Array(wheel.bytes));
   const ns = py.toPy({});
   py.runPython(runner, { globals: ns, filename: "drona_runner.py" });
   const answer = ns.get("install")(harness, pythonLayer !== false);

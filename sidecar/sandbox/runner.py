@@ -42,6 +42,11 @@ WARM_MODULES = ("contextlib", "io", "json", "linecache", "random", "traceback", 
                 "itertools", "base64", "functools", "re", "statistics", "datetime", "decimal", "fractions")
 
 
+# Where isolate.mjs writes the vendored wheels (pytest and what it needs); they go at the end of sys.path,
+# so the standard library always comes first, and are imported straight from their zip files.
+WHEELS_DIR = "/drona-wheels"
+
+
 def preload(harness_source: str) -> None:
     """Import what the lockdown will no longer allow loading, and the harness (run while making the
     snapshot, so every job starts with them at no cost)."""
@@ -54,6 +59,32 @@ def preload(harness_source: str) -> None:
             with contextlib.suppress(ImportError):  # not in this Pyodide build
                 importlib.import_module(name)
     sys.modules["drona_harness"] = _load_harness(harness_source)
+    _annotations_without_new_functions()
+
+
+def _annotations_without_new_functions() -> None:
+    """Python 3.14 evaluates class annotations lazily (PEP 649): typing.NamedTuple and TypedDict ask
+    annotationlib for them in the FORWARDREF format, which rebuilds the class's __annotate__ function with
+    types.FunctionType, an event the audit hook denies ("function.__new__"). Ask for plain values first:
+    when every name in the annotations exists (nearly always), that is the same answer, made without a
+    new function; only a real forward reference still takes the denied path."""
+    try:
+        import annotationlib
+    except ImportError:
+        return  # before 3.14: annotations are evaluated eagerly
+    original = annotationlib.call_annotate_function
+    value_format, forwardref_format = annotationlib.Format.VALUE, annotationlib.Format.FORWARDREF
+
+    def call_annotate_function(annotate: Any, format: Any, *, owner: Any = None, _original: Any = original,
+                               _value: Any = value_format, _forwardref: Any = forwardref_format) -> Any:
+        if format == _forwardref:
+            try:
+                return annotate(_value)
+            except Exception:  # noqa: BLE001, S110 - e.g. NameError: a real forward reference
+                pass
+        return _original(annotate, format, owner=owner)
+
+    annotationlib.call_annotate_function = call_annotate_function
 
 
 def _load_harness(source: str) -> Any:
@@ -65,13 +96,17 @@ def _load_harness(source: str) -> Any:
     return harness
 
 
+FUNCTION_TYPE = type(lambda: None)
+
+
 def _make_audit_hook() -> Callable[[str, tuple[Any, ...]], None]:
     """The audit hook, with no state a program can reach or change.
 
     Everything it consults is a default argument holding an immutable value (frozensets,
     tuples, builtin classes): a closure cell or a dict reachable from a traceback's frames could
     be rewritten, default arguments cannot be replaced without raising "object.__setattr__",
-    which the hook denies, and it looks up no global name.
+    which the hook denies for itself, and it looks up no global name. Other functions' defaults
+    may change (the standard library's namedtuple does it); their code, closure and globals not.
     """
 
     def hook(event: str, args: tuple[Any, ...],
@@ -88,7 +123,10 @@ def _make_audit_hook() -> Callable[[str, tuple[Any, ...]], None]:
              _prefixes: tuple[str, ...] = ("socket.", "ctypes.", "_posixsubprocess."),
              _locked_attributes: frozenset[str] = frozenset({"__code__", "__defaults__", "__kwdefaults__",
                                                              "__closure__", "__globals__", "__builtins__"}),
-             _str: type = str, _permission: type = PermissionError, _import: type = ImportError) -> None:
+             _str: type = str, _permission: type = PermissionError, _import: type = ImportError,
+             _function: type = FUNCTION_TYPE, _defaults: frozenset[str] = frozenset({"__defaults__",
+                                                                                       "__kwdefaults__"}),
+             _code: Any = None) -> None:
         if event in _denied:
             raise _permission(f"{event} is not available in graded programs")
         if event == "import":
@@ -98,10 +136,19 @@ def _make_audit_hook() -> Callable[[str, tuple[Any, ...]], None]:
                 raise _import("this module is not available in graded programs")
         elif event == "object.__setattr__":
             if args[1].__class__ is _str and args[1] in _locked_attributes:
+                # A function's defaults may change (collections.namedtuple sets its __new__'s), except
+                # this hook's own: its state. Identified by its code object, which no other function
+                # can have (function.__new__ is denied), not by anything a program could replace.
+                if args[1] in _defaults and not (args[0].__class__ is _function
+                                                 and args[0].__code__ is _code):  # type: ignore[attr-defined]
+                    return
                 raise _permission(f"changing a function's {args[1]} is not available in graded programs")
         elif event.startswith(_prefixes):
             raise _permission(f"{event} is not available in graded programs")
 
+    # Its own code object as its last default (set before the hook is installed, so no audit event).
+    defaults = hook.__defaults__ or ()
+    hook.__defaults__ = (*defaults[:-1], hook.__code__)
     return hook
 
 
@@ -151,6 +198,8 @@ def install(harness_source: str, lock: bool = True) -> Callable[[str], str]:
     if harness is None or harness.__dict__.get("__source__") != harness_source:
         harness = _load_harness(harness_source)
     os.environ.pop("_", None)  # Node's argv[1], i.e. a host path
+    with suppress(OSError):
+        sys.path.extend(f"{WHEELS_DIR}/{name}" for name in sorted(os.listdir(WHEELS_DIR)) if name.endswith(".whl"))
     if lock:
         _lock_interpreter()
     state: dict[str, Any] = {"side": None}

@@ -39,6 +39,9 @@ let stdinCtrl = null; // Int32Array [state, length] over a SharedArrayBuffer
 let stdinData = null; // Uint8Array: the answered line, UTF-8
 let stdinLines = null; // fallback: lines supplied with the run
 let tracer = null; // drona_tracer, imported on the first "trace"
+// Vendored pure-Python wheels (pytest and what it needs: assets/drona/wheels/index.json), installed the
+// first time a program imports one of their modules, so other lessons never download them.
+let wheels = null; // {base: URL, wheels: [file], modules: [name], installed: Promise|null}
 const MAX_STREAM_CHARS = 1_000_000;
 
 class OutStream {
@@ -129,6 +132,12 @@ function progress(text, share) {
 async function boot(msg) {
   try {
     progress("Loading Python…", 0.05);
+    const wheelsBase = new URL("wheels/", new URL(msg.harnessURL, self.location.href));
+    fetch(new URL("index.json", wheelsBase)).then((r) => (r.ok ? r.json() : null)).then((index) => {
+      if (index && Array.isArray(index.wheels) && Array.isArray(index.modules)) {
+        wheels = { base: wheelsBase, wheels: index.wheels, modules: index.modules, installed: null };
+      }
+    }).catch(() => {}); // a site without vendored wheels: imports of them fail as they would anywhere
     const harnessText = fetch(msg.harnessURL).then((r) => {
       if (!r.ok) throw new Error(`could not fetch the test harness (${r.status})`);
       return r.text();
@@ -278,6 +287,31 @@ function check(msg) {
   postMessage({ type: "checked", id: msg.id, passed: results.every((r) => r.passed), results });
 }
 
+/** Does the program import a vendored package (e.g. `import pytest`, `from pluggy import …`)? */
+function needsWheels(code) {
+  if (!wheels || wheels.installed) return false;
+  const names = wheels.modules.map((m) => m.replace(/[^A-Za-z0-9_]/g, "")).join("|");
+  return new RegExp(`^\\s*(?:import|from)\\s+(?:${names})\\b`, "m").test(String(code || ""));
+}
+
+function installWheels() {
+  if (!wheels.installed) {
+    wheels.installed = (async () => {
+      progress("Loading pytest…", 0.9);
+      const target = pyodide.runPython("import sysconfig; sysconfig.get_paths()['purelib']");
+      const files = await Promise.all(wheels.wheels.map(async (name) => {
+        const response = await fetch(new URL(name, wheels.base));
+        if (!response.ok) throw new Error(`could not fetch ${name} (${response.status})`);
+        return new Uint8Array(await response.arrayBuffer());
+      }));
+      for (const bytes of files) pyodide.unpackArchive(bytes, "wheel", { extractDir: target });
+      pyodide.runPython("import importlib; importlib.invalidate_caches()");
+    })();
+    wheels.installed.catch(() => { wheels.installed = null; }); // a failed download may be retried
+  }
+  return wheels.installed;
+}
+
 async function loadTracer(url) {
   if (tracer) return tracer;
   const response = await fetch(url);
@@ -316,7 +350,18 @@ self.onmessage = (event) => {
     postMessage({ type: "crashed", id: msg.id, message: "Python is not loaded yet." });
     return;
   }
-  if (msg.type === "run") run(msg);
-  else if (msg.type === "check") check(msg);
-  else if (msg.type === "trace") trace(msg);
+  const start = () => {
+    if (msg.type === "run") run(msg);
+    else if (msg.type === "check") check(msg);
+    else if (msg.type === "trace") trace(msg);
+  };
+  if (!needsWheels(msg.code)) {
+    start();
+    return;
+  }
+  installWheels().then(start, (err) => {
+    // The program still runs: its import then fails with Python's own ModuleNotFoundError.
+    console.warn("drona: the vendored wheels could not be installed", err);
+    start();
+  });
 };

@@ -187,3 +187,28 @@ def test_code_is_kept_across_reloads_until_reset(page: Any, demo_site: DemoSite)
     starter_first_line = exercise["starter"].splitlines()[0]
     assert starter_first_line in widget.locator(".cm-content").inner_text()
     assert 'print("kept")' not in widget.locator(".cm-content").inner_text()
+
+
+def test_a_program_can_import_pytest_and_asyncio_runs(page: Any, demo_site: DemoSite) -> None:
+    """The worker installs the vendored pytest wheels on the first `import pytest` (served by the site, no
+    network), and asyncio.run works on the simulated clock (issue #15)."""
+    widget, _ = open_exercise(page, demo_site, "say-hello")
+    wheels: list[str] = []
+    page.on("request", lambda r: wheels.append(r.url) if r.url.endswith(".whl") else None)
+    set_code(page, widget, "import pytest\n\ndef test_sum():\n    assert sum([1, 2]) == 3\n\n"
+                           "test_sum()\nwith pytest.raises(ZeroDivisionError):\n    1 / 0\n"
+                           "print('pytest', pytest.__version__, 'ok')\n")
+    widget.get_by_role("button", name="Run").click()
+    output = widget.locator(".drona-output__log")
+    output.filter(has_text="ok").wait_for(timeout=60_000)
+    assert re.search(r"pytest \d+\.\d+\.\d+ ok", output.inner_text()), output.inner_text()
+    assert wheels and all(url.startswith(demo_site.base_url + "assets/drona/wheels/") for url in wheels)
+    assert any("/pytest-" in url for url in wheels)
+
+    set_code(page, widget, "import asyncio\n\nasync def nap(n):\n    await asyncio.sleep(n)\n    return n\n\n"
+                           "async def main():\n    loop = asyncio.get_running_loop()\n    start = loop.time()\n"
+                           "    got = await asyncio.gather(nap(2), nap(1))\n"
+                           "    print(got, 'after', loop.time() - start, 'seconds')\n\nasyncio.run(main())\n")
+    run(page, widget)
+    assert "[2, 1] after 2.0 seconds" in output.inner_text()
+    assert widget.locator(".drona-traceback").count() == 0
