@@ -109,6 +109,8 @@ def sync(*, engine: Engine, catalog_db: Path, user_id: str, now: datetime) -> in
         row = session.get(ReviewSync, user_id)
         since = row.synced_until - SYNC_OVERLAP if row is not None else None
     meetings = _meetings(engine=engine, catalog_db=catalog_db, user_id=user_id, since=since)
+    if not meetings and row is not None and now - row.synced_until < SYNC_OVERLAP:
+        return 0  # nothing new, read recently: no write transaction for a read
     made = 0
     with write_session(engine) as session:
         for meeting in meetings:
