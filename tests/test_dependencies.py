@@ -30,6 +30,8 @@ SIDECAR = ROOT / "sidecar"
 # sidecar/courseware/harness.py also runs inside Pyodide but imports only the standard library.
 PYODIDE_ONLY = {
     "pyodide": {"sidecar/sandbox/runner.py"},
+    # Standard library from Python 3.14 (Pyodide's Python); imported only there, guarded by ImportError.
+    "annotationlib": {"sidecar/sandbox/runner.py"},
 }
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from sidecar.db.base import set_clock_offset
 from sidecar.db.engine import get_engine, read_session
 from sidecar.gamification import xp
 from sidecar.gamification.tables import XpTransaction
@@ -24,6 +25,13 @@ QUIZ = "00000000-0000-4000-8000-000000000016"
 MCQ, PREDICT, BUG, COMPLETE = (f"00000000-0000-4000-8000-0000000000{n}" for n in (17, 18, 19, 20))
 DOUBLE = "00000000-0000-4000-8000-000000000015"
 RIGHT = {MCQ: 0, PREDICT: "21", BUG: 2, COMPLETE: "+"}
+
+
+@pytest.fixture(autouse=True)
+def _real_time_after() -> Any:
+    """The test clock is the process's: set it back, so no later test runs days ahead."""
+    yield
+    set_clock_offset(timedelta(0))
 
 
 def _client(make_client: Any, db_url: str) -> Any:

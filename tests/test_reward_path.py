@@ -260,8 +260,10 @@ def test_the_entry_points_complete_lessons_through_the_one_path() -> None:
     assert _places(calls("complete_graded_lesson")) == entry_points
     assert _places(calls("complete_lesson")) == {("progress/events.py", "record_event"),
                                                  ("progress/completion.py", "complete_graded_lesson")}
-    # Besides lessons, only achievements and certificates (§8.2: a certificate's own XP) pay XP.
+    # Besides lessons, only achievements, certificates (§8.2: a certificate's own XP) and the day's spaced
+    # review (paid as the lesson row, in progress.completion too) pay XP.
     assert _places(calls("award_xp")) <= {("progress/completion.py", "complete_lesson"),
+                                          ("progress/completion.py", "complete_review"),
                                           ("progress/completion.py", "_after_completion"),
                                           ("gamification/service.py", "evaluate_achievements"),
                                           ("certificates/service.py", "issue_in_tx")}
