@@ -174,3 +174,21 @@ def client_factory(built: BuildReport, *, serve_site: bool = True) -> Iterator[A
 def make_client(minimal_build: BuildReport) -> Iterator[Any]:
     """Builds API clients (each its own browser: cookies) over the minimal catalog and a given database."""
     yield from client_factory(minimal_build)
+
+
+# The real grading sandbox needs Node.js and node_modules/pyodide; CI sets DRONA_REQUIRE_NODE=1, so there a
+# missing runtime fails the tests instead of skipping them.
+needs_node = pytest.mark.skipif(
+    os.environ.get("DRONA_REQUIRE_NODE") != "1"
+    and (shutil.which("node") is None or not (REPO_ROOT / "node_modules" / "pyodide" / "pyodide.mjs").is_file()),
+    reason="needs Node.js and node_modules/pyodide (npm ci)")
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[Any]:
+    """One real grading sandbox (a host process and its isolates) per test module."""
+    from sidecar.sandbox import Sandbox
+
+    box = Sandbox(pool_size=1)
+    yield box
+    box.close()

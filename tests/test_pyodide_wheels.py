@@ -10,18 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import shutil
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from sidecar.compiler.build import BuildReport
 from sidecar.courseware.codechecks import _run_chunk
 from sidecar.sandbox import Sandbox
 from sidecar.settings import REPO_ROOT
+
+from .conftest import needs_node
 
 WHEELS = REPO_ROOT / "site" / "wheels"
 LOCK = REPO_ROOT / "requirements" / "pyodide-wheels.txt"
@@ -84,19 +81,6 @@ def test_validation_imports_the_vendored_pytest() -> None:
     version = _locked()["pytest"][0]
     assert results["run"] == {"key": "run", "output": f"pytest {version}\n", "error": None}
     assert results["tests"]["passed"] is True, results["tests"]
-
-
-needs_node = pytest.mark.skipif(
-    os.environ.get("DRONA_REQUIRE_NODE") != "1"
-    and (shutil.which("node") is None or not (REPO_ROOT / "node_modules" / "pyodide" / "pyodide.mjs").is_file()),
-    reason="needs Node.js and node_modules/pyodide (npm ci)")
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[Sandbox]:
-    box = Sandbox(pool_size=1)
-    yield box
-    box.close()
 
 
 @needs_node

@@ -9,16 +9,14 @@ real grading sandbox (Pyodide, where asyncio.run otherwise needs WebAssembly sta
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from sidecar.courseware import harness
 from sidecar.sandbox import Sandbox
-from sidecar.settings import REPO_ROOT
+
+from .conftest import needs_node
 
 CONCURRENT = '''
 import asyncio
@@ -177,19 +175,6 @@ def test_programs_without_asyncio_or_sleep_pay_nothing() -> None:
 
 
 # ---- the real grading sandbox (Pyodide) --------------------------------------------------------
-needs_node = pytest.mark.skipif(
-    os.environ.get("DRONA_REQUIRE_NODE") != "1"
-    and (shutil.which("node") is None or not (REPO_ROOT / "node_modules" / "pyodide" / "pyodide.mjs").is_file()),
-    reason="needs Node.js and node_modules/pyodide (npm ci)")
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[Sandbox]:
-    box = Sandbox(pool_size=1)
-    yield box
-    box.close()
-
-
 @needs_node
 def test_the_sandbox_grades_async_programs(sandbox: Sandbox) -> None:
     graded = sandbox.grade(CONCURRENT, CLOCK_TESTS, seed=0)

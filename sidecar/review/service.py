@@ -190,13 +190,20 @@ def queue(*, engine: Engine, catalog_db: Path, user_id: str, now: datetime) -> R
         answered = day.answered if day else 0
         due_cards = list(session.scalars(select(ReviewCard).where(ReviewCard.user_id == user_id, ReviewCard.due <= now)
                                          .order_by(ReviewCard.due, ReviewCard.item_key)))
-        items = [item for card in due_cards if (item := _public_item(catalog_db, card)) is not None]
+        # Only today's share is rendered (a catalog read per item); a card whose content left the catalog is
+        # skipped, and the next one takes its place.
+        wanted = max(0, DAILY_LIMIT - answered)
+        session_items: list[ReviewItemPublic] = []
+        for card in due_cards:
+            if len(session_items) >= wanted:
+                break
+            if (item := _public_item(catalog_db, card)) is not None:
+                session_items.append(item)
         total = session.scalar(select(func.count()).select_from(ReviewCard).where(ReviewCard.user_id == user_id))
         next_due = session.scalar(select(func.min(ReviewCard.due)).where(ReviewCard.user_id == user_id,
                                                                            ReviewCard.due > now))
         kept = retention(session, user_id=user_id)
-    session_items = items[:max(0, DAILY_LIMIT - answered)]
-    return ReviewQueuePublic(today=today, due_count=len(items), session=session_items, answered_today=answered,
+    return ReviewQueuePublic(today=today, due_count=len(due_cards), session=session_items, answered_today=answered,
                              correct_today=day.correct if day else 0,
                              done_today=bool(day and day.completed_at is not None),
                              xp_awarded_today=day.xp_awarded if day else 0, cards=int(total or 0),
