@@ -114,6 +114,29 @@ def test_an_unused_loop_variable_is_a_mistake_only_when_the_task_uses_it() -> No
     assert find_mistakes(wrong, solution("sum-to-n"))[0].concept == "loop-variable-unused"
 
 
+def test_a_subtotal_reset_by_an_outer_loop_is_not_a_reset_in_loop() -> None:
+    """`spent = 0` on each order, summed by the inner loop over its lines, is the right shape; the same
+    reset inside the loop that sums is the classic mistake, however deep the loops."""
+    ref = "def total(orders):\n    t = 0\n    for o in orders:\n        for x in o:\n            t += x\n    return t\n"
+    subtotal = ("def total(orders):\n    best = 0\n    for o in orders:\n        spent = 0\n        for x in o:\n"
+                "            spent += x\n        best = max(best, spent)\n    return best\n")
+    assert all(f.concept != "reset-in-loop" for f in find_mistakes(subtotal, ref))
+    wrong = ("def total(orders):\n    for o in orders:\n        for x in o:\n            t = 0\n"
+             "            t += x\n    return t\n")
+    assert any(f.concept == "reset-in-loop" and f.line == 4 for f in find_mistakes(wrong, ref))
+
+
+def test_overwriting_a_total_with_the_item_is_found_but_keeping_an_item_is_not() -> None:
+    ref = "total = 0\nfor x in [3, 4]:\n    total = total + x\nprint(total)\n"
+    wrong = "total = 0\nfor x in [3, 4]:\n    total = x\nprint(total)\n"
+    assert find_mistakes(wrong, ref)[0].concept == "overwrite"
+    best = "best = 0\nfor x in [3, 4]:\n    if x > best:\n        best = x\nprint(best)\n"
+    assert all(f.concept != "overwrite" for f in find_mistakes(best, ref))
+    # A reference that keeps the item itself (the previous one, the start of a run): copying it is the task.
+    runs = "prev = None\nfor x in [3, 4]:\n    print(x, prev)\n    prev = x\n"
+    assert all(f.concept != "overwrite" for f in find_mistakes(runs, runs.replace("prev", "last")))
+
+
 def test_the_reference_itself_and_odd_code_find_nothing_or_fail_safe() -> None:
     for slug in EXERCISES:
         assert find_mistakes(solution(slug), solution(slug)) == []

@@ -273,6 +273,29 @@ def _statements(code: str) -> list[tuple[ast.stmt, str]]:
     return found
 
 
+def _fresh_dumps(code: str, public_lines: frozenset[Line]) -> set[str]:
+    """The AST dumps of the statements in `code` that are not on a line the learner already has.
+    Echoing the starter's `other.deposit(amount)` must not count as showing a solution's
+    `account.deposit(amount)`, which is the same statement up to names."""
+    code = _dedent(code)
+    try:
+        ast.parse(code)
+        pieces = [code]
+    except (SyntaxError, ValueError):  # a fragment: statement rows are per physical line
+        pieces = [row.strip() + "\n" for row in code.splitlines() if row.strip()]
+    found: set[str] = set()
+    for piece in pieces:
+        rows: dict[int, list[Line]] = {}
+        for row, line in _numbered_lines(piece):
+            rows.setdefault(row, []).append(line)
+        for node, dump in _statements(piece):
+            lines = rows.get(node.lineno)
+            if lines and all(line in public_lines for line in lines):
+                continue
+            found.add(dump)
+    return found
+
+
 def _with_field(node: ast.stmt, field: str) -> ast.stmt:
     clone = type(node)(**{f: getattr(node, f) for f in node._fields})
     setattr(clone, field, [])
@@ -335,7 +358,7 @@ def check_code_leak(reply: str, solution: str, *, starter: str = "", threshold: 
         share = len(line_grams & grams) / len(line_grams)
         if share < 1.0 and line in line_dumps:
             if reply_dumps is None:
-                reply_dumps = {dump for code in shown for _, dump in _statements(_dedent(code))}
+                reply_dumps = {dump for code in shown for dump in _fresh_dumps(code, public_lines)}
             if line_dumps[line] & reply_dumps:
                 share = 1.0  # same statement up to names, parentheses and quoting
         if _literals(line) - literals:

@@ -78,14 +78,15 @@ def without_own_lines(text: str, own: frozenset[str]) -> str:
 
 
 def public_material(exercise: ExerciseRecord) -> tuple[str, ...]:
-    """Code any learner may already have read: the worked example on the lesson page (a different
-    problem with the same pattern), the visible tests (on the page, and their messages after a run)
-    and the hint rungs before the bottom-out one (the first on the page, the others from the server
-    on request, with no gate). Validation guarantees those rungs do not reveal the solution
-    themselves (courseware/validate.py)."""
+    """Code any learner may already have read: the prompt (a task often names the call to make, e.g.
+    `await asyncio.sleep(2)`), the worked example on the lesson page (a different problem with the
+    same pattern), the visible tests (on the page, and their messages after a run) and the hint rungs
+    before the bottom-out one (the first on the page, the others from the server on request, with no
+    gate). Validation guarantees that none of these quotes the whole solution and that those rungs do
+    not reveal it (courseware/validate.py)."""
     hints = tuple(h["text"] for h in exercise.hints if not h.get("bottom_out"))
     tests = tuple(str(t.get("code", "")) for t in exercise.visible_tests)
-    return ((exercise.example,) if exercise.example else ()) + hints + tests
+    return (exercise.prompt,) + ((exercise.example,) if exercise.example else ()) + hints + tests
 
 
 def public_text(exercise: ExerciseRecord) -> tuple[str, ...]:

@@ -120,7 +120,8 @@ def _secret_lines(solution: str, starter: str, public: Sequence[str]) -> list[tu
     """The solution's substantive lines (1-based numbers) that the starter and the public material
     (the worked example, the hint rungs before the bottom-out one) do not already show."""
     given = {line.strip() for line in starter.splitlines()}
-    shown = [_WHITESPACE.sub(" ", text) for text in public]
+    # Part of a line the learner has is no secret either: `download(name)` is in `def download(name):`.
+    shown = [_WHITESPACE.sub(" ", text) for text in (starter, *public)]
     found = []
     for number, line in enumerate(solution.splitlines(), start=1):
         text = line.strip()
@@ -137,9 +138,9 @@ def leaked(reply: str, *, solution: str, starter: str, public: Sequence[str] = (
     characters, not a comment, not already in the starter or in `public`), else the guard's
     code-leak verdict.
 
-    `public` is what every learner can read anyway (guarded.public_material: the worked example and
-    the hint rungs before the bottom-out one), which the tutor may repeat. The answer describes the
-    rule and numbers ("verbatim solution line 3"), never the code.
+    `public` is what every learner can read anyway (guarded.public_material: the prompt, the worked
+    example, the visible tests and the hint rungs before the bottom-out one), which the tutor may repeat.
+    The answer describes the rule and numbers ("verbatim solution line 3"), never the code.
     """
     normalized = _WHITESPACE.sub(" ", reply)
     for number, line in _secret_lines(solution, starter, public):

@@ -229,7 +229,8 @@ def _discarded_value(mine: _Program, ref: _Program) -> Finding | None:
 def _endless_while(mine: _Program, ref: _Program) -> Finding | None:
     for node in mine.nodes(ast.While):
         assert isinstance(node, ast.While)
-        if any(isinstance(n, (ast.Break, ast.Return)) for n in ast.walk(node)):
+        # A loop that awaits (an asyncio worker: cancelled from outside) or raises can end without a break.
+        if any(isinstance(n, (ast.Break, ast.Return, ast.Raise, ast.Await)) for n in ast.walk(node)):
             continue
         if isinstance(node.test, ast.Constant) and node.test.value:
             return Finding(node.lineno, "endless-loop",
@@ -257,9 +258,12 @@ def _reset_in_loop(mine: _Program, ref: _Program) -> Finding | None:
         if loop is None:
             continue
         name = node.targets[0].id
-        updated = any((isinstance(n, ast.AugAssign) and name in _names(n.target))
-                      or (isinstance(n, ast.Assign) and n is not node and name in _names(n.value)
-                          and any(name in _names(t) for t in n.targets))
+        # Only an update made by this very loop: a subtotal set on each pass of an outer loop and summed
+        # by an inner one (`spent = 0`, then `for line in order: spent += ...`) is right.
+        updated = any(((isinstance(n, ast.AugAssign) and name in _names(n.target))
+                       or (isinstance(n, ast.Assign) and n is not node and name in _names(n.value)
+                           and any(name in _names(t) for t in n.targets)))
+                      and mine.enclosing_loop(n) is loop
                       for stmt in loop.body for n in ast.walk(stmt))
         if updated:
             return Finding(node.lineno, "reset-in-loop",
@@ -584,6 +588,8 @@ def _bool_ops(mine: _Program, ref: _Program) -> Finding | None:
     ref_ops = [n for n in ref.nodes(ast.BoolOp) if isinstance(n, ast.BoolOp)]
     for node in (n for n in mine.nodes(ast.BoolOp) if isinstance(n, ast.BoolOp)):
         parts = sorted(ast.dump(v) for v in node.values)
+        if any(sorted(ast.dump(v) for v in e.values) == parts and type(e.op) is type(node.op) for e in ref_ops):
+            continue  # the reference joins them this way too (and, elsewhere, the other way)
         for expected in ref_ops:
             if sorted(ast.dump(v) for v in expected.values) == parts and type(expected.op) is not type(node.op):
                 joined = "or" if isinstance(node.op, ast.Or) else "and"
@@ -829,19 +835,29 @@ def _missing_construct(mine: _Program, ref: _Program) -> Finding | None:
     return None
 
 
-def _accumulator(mine: _Program, ref: _Program) -> Finding | None:
-    for loop in (n for n in mine.nodes(ast.For) if isinstance(n, ast.For)):
+def _loop_value_copies(program: _Program) -> list[ast.Assign]:
+    """`name = item` written straight in the body of `for item in ...` (not under an `if`: keeping the
+    best, `if item > best: best = item`, is not overwriting)."""
+    found: list[ast.Assign] = []
+    for loop in (n for n in program.nodes(ast.For) if isinstance(n, ast.For)):
         if not isinstance(loop.target, ast.Name):
             continue
-        for stmt in loop.body:
-            for node in ast.walk(stmt):
-                if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) \
-                        and isinstance(node.value, ast.Name) and node.value.id == loop.target.id:
-                    name = node.targets[0].id
-                    return Finding(node.lineno, "overwrite",
-                                   f"{mine.at(node.lineno)} replaces `{name}` with the current value on each pass "
-                                   "instead of adding to it, so at the end it holds only the last one.",
-                                   f"How do you add to what `{name}` already holds?")
+        found.extend(stmt for stmt in loop.body
+                     if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
+                     and isinstance(stmt.targets[0], ast.Name)
+                     and isinstance(stmt.value, ast.Name) and stmt.value.id == loop.target.id)
+    return found
+
+
+def _accumulator(mine: _Program, ref: _Program) -> Finding | None:
+    if _loop_value_copies(ref):
+        return None  # the reference keeps the current item too (the last one seen, where a run starts)
+    for node in _loop_value_copies(mine):
+        name = node.targets[0].id  # type: ignore[attr-defined]
+        return Finding(node.lineno, "overwrite",
+                       f"{mine.at(node.lineno)} replaces `{name}` with the current value on each pass "
+                       "instead of adding to it, so at the end it holds only the last one.",
+                       f"How do you add to what `{name}` already holds?")
     return None
 
 
