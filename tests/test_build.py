@@ -21,7 +21,9 @@ from sidecar.settings import REPO_ROOT
 CONFIG_RE = re.compile(r'class="(drona-[a-z-]+)"[^>]*?data-config="([^"]*)"'
                        r'|data-config="([^"]*)"[^>]*?class="(drona-[a-z-]+)"')
 ALLOWED_CONFIG_KEYS = {
-    "drona-exercise": {"starter", "tests", "time_limit_seconds", "randomized"},
+    # simulation: the Simulate button's scenario (engine + authored model, public like the starter; the
+    # judge replays the program's record through its own copy, so knowing the model gives nothing away).
+    "drona-exercise": {"starter", "tests", "time_limit_seconds", "randomized", "simulation"},
     "drona-playground": {"starter", "time_limit_seconds"},
     "drona-quiz-item": {"choices", "code"},
 }

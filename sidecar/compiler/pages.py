@@ -84,6 +84,10 @@ def exercise_html(exercise: Exercise) -> str:
         "time_limit_seconds": exercise.time_limit,
         "randomized": bool(data.get("randomized", False)),
     }
+    if data.get("scenario"):
+        from sidecar.courseware.scenarios import page_config  # the Simulation canvas's Simulate button
+
+        config["simulation"] = page_config(exercise)
     # Only the first rung goes into the page (signed-out learners get that one). Every later rung
     # comes from the server one at a time, recorded, and the bottom-out rung only once earned
     # (sidecar/grading/hints.py): a rung in the page would be in everyone's hands, and in the

@@ -7,7 +7,8 @@ Contract for a test (see docs/authoring.md):
   - the learner's program runs afresh as ``__main__`` with the test's ``stdin``; ``output`` is
     everything it printed (prompts of ``input()`` included);
   - the test's ``code`` runs in a namespace of its own with ``output``, ``rng`` (seeded per
-    test), ``run(stdin)`` (run the program again, return what it printed), Python's builtins,
+    test), ``run(stdin)`` (run the program again, return what it printed), ``use_code``,
+    ``learner_tests`` and ``outcome`` (grading the learner's own tests), Python's builtins,
     and then the program's top-level names;
   - the program's names cross a boundary that lets only plain data through: numbers, text,
     bytes, True/False/None, and lists, tuples, dicts and sets of those. Functions and classes
@@ -40,6 +41,7 @@ from contextlib import redirect_stderr, redirect_stdout
 from typing import Any
 
 PROGRAM_FILENAME = "main.py"
+PATCH_FILENAME = "code_under_test.py"  # authored code a test puts in place of the program's own (use_code)
 TEST_FILENAME = "test.py"
 # Output kept per program run: a runaway print loop must not exhaust memory in a test.
 MAX_OUTPUT_CHARS = 100_000
@@ -241,7 +243,26 @@ def make_input(stdin: str, out: Any) -> Any:
 # gathered take one second of this clock, not three. time.sleep, time.time, time.monotonic and
 # time.perf_counter follow the same clock (a blocking time.sleep inside a coroutine blocks every task,
 # as it would for real). Runs are deterministic: the same program gives the same timeline.
+#
+# Loop recorder (for the event-loop timeline of the Simulation canvas): set_loop_recorder(callback) makes
+# every VirtualEventLoop created afterwards call callback(virtual_time, task_name, event) with event one of
+#   "created"   a task was created (loop.create_task: asyncio.create_task, gather, TaskGroup, asyncio.run)
+#   "started"   the task's first step begins (its coroutine starts running)
+#   "awaiting"  a step ended with the task suspended on an await (a sleep, a future, a queue, ...)
+#   "resumed"   a later step begins (what it awaited completed, or it was cancelled)
+#   "done"      the step ended with the task finished (result, exception or cancellation)
+# virtual_time is loop.time() (float seconds, 0.0 when the run started); task_name is task.get_name()
+# ("Task-1" for asyncio.run's main task unless named). Events arrive in the order they happen, so a run
+# always gives the same list. A recorder that raises is switched off for that loop (the program never
+# sees its errors). Without a recorder (the default) the loop pays nothing. set_loop_recorder(None)
+# removes it; a single loop's recorder can also be set or read as loop.recorder.
 VIRTUAL_TIME_MARKERS = ("asyncio", "sleep")
+_LOOP_RECORDER: list[Any] = [None]
+
+
+def set_loop_recorder(callback: Any) -> None:
+    """Record task events of every VirtualEventLoop created from now on (None: stop). See above."""
+    _LOOP_RECORDER[0] = callback
 
 
 class VirtualClock:
@@ -282,9 +303,59 @@ def _virtual_loop_class() -> Any:
             self._virtual_clock = clock if clock is not None else VirtualClock()
             self._selector = _VirtualSelector(self._virtual_clock)
             self._clock_resolution = 1e-9
+            self.recorder = _LOOP_RECORDER[0]
 
         def time(self) -> float:
             return self._virtual_clock.now
+
+        def _record(self, task: Any, event: str) -> None:
+            if self.recorder is None:
+                return
+            # "created" waits for the next event: asyncio.create_task(name=...) names the task only after
+            # loop.create_task returns (Python 3.11); the clock cannot move in between.
+            pending, self._created = getattr(self, "_created", []), []
+            for created in pending:
+                self._emit(created, "created")
+            if event == "created":
+                self._created.append(task)
+            else:
+                self._emit(task, event)
+
+        def _emit(self, task: Any, event: str) -> None:
+            recorder = self.recorder
+            if recorder is None:
+                return
+            try:
+                recorder(self._virtual_clock.now, task.get_name(), event)
+            except Exception:  # noqa: BLE001 - a broken recorder must not change the program's run
+                self.recorder = None
+
+        def create_task(self, coro: Any, **kwargs: Any) -> Any:
+            task = super().create_task(coro, **kwargs)
+            if self.recorder is not None:
+                self._record(task, "created")
+            return task
+
+        def call_soon(self, callback: Any, *args: Any, context: Any = None) -> Any:  # type: ignore[override]
+            # A task's step (its first one, or a wakeup) is a callback bound to the task: wrapped to record.
+            if self.recorder is not None and isinstance(getattr(callback, "__self__", None), asyncio.Task):
+                callback = self._recorded_step(callback)
+            return super().call_soon(callback, *args, context=context)
+
+        def _recorded_step(self, step: Any) -> Any:
+            task = step.__self__
+            started = getattr(task, "_drona_started", False)
+
+            def recorded_step(*args: Any) -> None:
+                self._record(task, "resumed" if started else "started")
+                with contextlib.suppress(AttributeError):
+                    task._drona_started = True
+                try:
+                    step(*args)
+                finally:
+                    self._record(task, "done" if task.done() else "awaiting")
+
+            return recorded_step
 
         def _process_events(self, event_list: Any) -> None:
             pass
@@ -293,12 +364,35 @@ def _virtual_loop_class() -> Any:
             pass  # one thread: nothing to wake
 
         def run_in_executor(self, executor: Any, func: Any, *args: Any) -> Any:  # type: ignore[override]
-            # No threads in Pyodide: the work runs now, and blocks the loop, as a CPU-bound call would.
+            # No threads in Pyodide: the work runs now. What it computes blocks the loop (as CPU-bound work
+            # in a thread would hold the GIL); what it *sleeps* (time.sleep: blocking I/O) runs as if in a
+            # worker thread: the clock is wound back and the result arrives that much later, so other tasks
+            # run meanwhile and three 1-second asyncio.to_thread(time.sleep, 1) gathered take 1 second.
             future = self.create_future()
+            start = self._virtual_clock.now
+            outcome: list[Any] = []
             try:
-                future.set_result(func(*args))
+                outcome.append(func(*args))
             except Exception as exc:  # noqa: BLE001 - the program's exception, through the future
-                future.set_exception(exc)
+                outcome.append(exc)
+                failed = True
+            else:
+                failed = False
+            waited = self._virtual_clock.now - start
+            self._virtual_clock.now = start
+
+            def settle() -> None:
+                if future.cancelled():
+                    return
+                if failed:
+                    future.set_exception(outcome[0])
+                else:
+                    future.set_result(outcome[0])
+
+            if waited > 0:
+                self.call_at(start + waited, settle)
+            else:
+                settle()
             return future
 
     return VirtualEventLoop
@@ -387,13 +481,26 @@ def _finish_coroutine(value: Any, clock: VirtualClock) -> Any:
         return runner.run(value)
 
 
+def program_namespace(code: str) -> dict[str, Any]:
+    """A fresh __main__ namespace for the program. A program that mentions `__file__` (the idiom
+    `pytest.main([__file__])` runs a file's own tests and prints pytest's report) gets it, and its
+    source is written to that file in the working directory (Pyodide's in-memory file system in the
+    browser and the sandbox; a scratch directory in validation), where pytest collects it."""
+    namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins}
+    if "__file__" in code:
+        namespace["__file__"] = PROGRAM_FILENAME
+        with contextlib.suppress(OSError), open(PROGRAM_FILENAME, "w", encoding="utf-8") as file:
+            file.write(code)
+    return namespace
+
+
 def run_module(code: str, stdin: str, out: Any, clock: VirtualClock | None = None) -> dict[str, Any]:
     """Run the program once as __main__, its input() reading `stdin` and echoing to `out`.
 
     Raises ProgramError (with a learner-facing traceback) when the program fails.
     """
     _register_source(PROGRAM_FILENAME, code)
-    namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins}
+    namespace = program_namespace(code)
     namespace["input"] = make_input(stdin, out)
     try:
         compiled = compile(code, PROGRAM_FILENAME, "exec")
@@ -458,6 +565,46 @@ class ProgramSide:
             return self.namespace[target]
         raise NotPlainData("a malformed request")
 
+    def patch(self, source: Any) -> dict[str, Any]:
+        """Run authored code (another version of the code under test) in the program's namespace, as of
+        its last kept run, replacing the program's own definitions of the same names (see `use_code`)."""
+        try:
+            with virtual_time(self.clock, self.code):
+                exec(compile(str(source), PATCH_FILENAME, "exec"), self.namespace)
+        except Exception as exc:  # noqa: BLE001 - an authoring error in the replacement code
+            return {"kind": "error", "error": describe_error(exc)}
+        return {"kind": "ok"}
+
+    def cases(self, name: Any) -> dict[str, Any]:
+        """The cases of a test function parametrized with pytest.mark.parametrize, as a list of {parameter:
+        value} dicts (stacked marks combine, as in pytest), or None when it is not parametrized."""
+        function = self.namespace.get(name) if type(name) is str else None
+        try:
+            marks = [mark for mark in (getattr(function, "pytestmark", None) or [])
+                     if getattr(mark, "name", None) == "parametrize"]
+            combined: list[dict[Any, Any]] | None = [{}] if marks else None
+            for mark in marks:
+                argnames, argvalues = mark.args[0], mark.args[1]
+                names = [n.strip() for n in argnames.split(",") if n.strip()] if isinstance(argnames, str) \
+                    else [str(n) for n in argnames]
+                rows = []
+                for value in argvalues:
+                    if type(value).__name__ == "ParameterSet":  # pytest.param(...)
+                        values = tuple(value.values)
+                    elif len(names) == 1:
+                        values = (value,)
+                    else:
+                        values = tuple(value)
+                    rows.append(dict(zip(names, values, strict=False)))
+                combined = [{**done, **row} for done in (combined or [{}]) for row in rows]
+        except Exception as exc:  # noqa: BLE001 - a malformed mark: the test reports it
+            return {"kind": "error", "error": describe_error(exc)}
+        return {"kind": "value", "value": encode(combined, self.handles)}
+
+    def names(self) -> dict[str, Any]:
+        """The program's top-level names, in the order it defined them (dunder names left out)."""
+        return {"kind": "value", "value": [n for n in self.namespace if type(n) is str and not n.startswith("__")]}
+
     def lookup(self, name: Any) -> dict[str, Any]:
         if type(name) is not str or name not in self.namespace:
             return {"kind": "missing"}
@@ -493,6 +640,14 @@ class ProgramSide:
                     value = _finish_coroutine(value, self.clock)
         except Exception as exc:  # noqa: BLE001 - the program's exception, reported as data
             return {"kind": "error", "error": describe_error(exc), "clock": self.clock.now}
+        except BaseException as exc:
+            # pytest.fail, pytest.skip and a pytest.raises that saw nothing raise pytest's own outcome
+            # exceptions (BaseException, so that `except Exception` in a test cannot swallow them). A
+            # function that calls sys.exit() is the program's error too, not the end of the checker.
+            if not isinstance(exc, SystemExit) and not any(kind.__name__ == "OutcomeException"
+                                                           for kind in type(exc).__mro__):
+                raise
+            return {"kind": "error", "error": describe_error(exc), "clock": self.clock.now}
         try:
             return {"kind": "value", "value": encode(value, self.handles), "clock": self.clock.now}
         except NotPlainData as exc:
@@ -516,6 +671,12 @@ class LocalOracle:
             op = request.get("op")
             if op == "run":
                 answer = self.side.run(str(request.get("stdin", "")), bool(request.get("keep")), out)
+            elif op == "patch":
+                answer = self.side.patch(request.get("source"))
+            elif op == "names":
+                answer = self.side.names()
+            elif op == "cases":
+                answer = self.side.cases(request.get("name"))
             elif op == "lookup":
                 answer = self.side.lookup(request.get("name"))
             elif op == "attribute":
@@ -645,6 +806,7 @@ class TestScope(dict[str, Any]):
     def __init__(self, boundary: _Boundary, **names: Any) -> None:
         super().__init__(__builtins__=builtins, __name__="__test__", **names)
         self._boundary = boundary
+        self._cached: dict[str, Any] = {}
 
     def __missing__(self, name: str) -> Any:
         if hasattr(builtins, name):
@@ -658,7 +820,15 @@ class TestScope(dict[str, Any]):
         else:
             raise KeyError(name)  # NameError for the test, as Python says it
         self[name] = value  # the program's names as they were after it ran, like a snapshot
+        self._cached[name] = value
         return value
+
+    def forget_program_names(self) -> None:
+        """The program ran again: names looked up from the previous run are looked up afresh."""
+        for name, value in list(self._cached.items()):
+            if name in self and self[name] is value:
+                del self[name]
+        self._cached.clear()
 
 
 def run_test_with(ask: Any, test: dict[str, Any], seed: int) -> dict[str, Any]:
@@ -685,8 +855,63 @@ def run_test_with(ask: Any, test: dict[str, Any], seed: int) -> dict[str, Any]:
         the run, moved by what the program awaited or slept, as of its last answer."""
         return boundary.clock
 
+    # Grading a learner's own tests (docs/authoring.md, "Exercises that grade the learner's tests").
+    def use_code(source: str) -> None:
+        """Run `source` (authored code: the correct code under test, or a version with a bug) in the
+        program's namespace, replacing the program's own definitions of the same names; the learner's
+        test functions, which look them up when called, then test that version."""
+        answer = boundary.ask({"op": "patch", "source": str(source)})
+        scope.forget_program_names()
+        if answer.get("kind") != "ok":
+            error = answer.get("error")
+            message = error.get("message", "?") if isinstance(error, dict) else "?"
+            raise RuntimeError(f"the code under test could not be put in place: {message}")
+
+    def learner_tests() -> list[str]:
+        """The names of the program's top-level test functions (`test...`), in the order it defines them."""
+        answer = boundary.ask({"op": "names"})
+        names = boundary.value(answer.get("value")) if answer.get("kind") == "value" else []
+        if type(names) is not list:
+            return []
+        return [name for name in names if type(name) is str and name.startswith("test")
+                and boundary.ask({"op": "lookup", "name": name}).get("kind") == "callable"]
+
+    def call_test(name: str, args: Any, kwargs: Any) -> str | None:
+        try:
+            RemoteFunction(boundary, name, name)(*args, **kwargs)
+        except (ProgramError, NotPlainData):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the learner's test failed: that is the answer
+            if isinstance(exc, ProgramException):
+                return str(exc)  # already "Failed: DID NOT RAISE ...", the program's own class first
+            return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        return None
+
+    def outcome(name: str, *args: Any, **kwargs: Any) -> str | None:
+        """Call the program's test function `name`: None when it passes, else how it failed, as pytest
+        would report it ("AssertionError: ...", "Failed: DID NOT RAISE ...", or any other exception the
+        code under test raised). Given no arguments, a test parametrized with pytest.mark.parametrize runs
+        once per case (the first failing case is the answer); arguments, if given, are plain data."""
+        name = str(name)
+        if boundary.ask({"op": "lookup", "name": name}).get("kind") != "callable":
+            raise NameError(f"your program has no test function named {name}")
+        if args or kwargs:
+            return call_test(name, args, kwargs)
+        answer = boundary.ask({"op": "cases", "name": name})
+        cases = boundary.answer_value(answer, f"the cases of {name}") if answer.get("kind") in ("value", "error") \
+            else None
+        if type(cases) is not list:
+            return call_test(name, (), {})
+        for case in cases:
+            failure = call_test(name, (), case if type(case) is dict else {})
+            if failure is not None:
+                shown = ", ".join(f"{key}={value!r}" for key, value in case.items()) if type(case) is dict else ""
+                return f"[{shown}] {failure}"
+        return None
+
     scope = TestScope(boundary, output=output, rng=random.Random(seed), run=rerun,  # noqa: S311
-                      program_time=program_time)
+                      program_time=program_time, use_code=use_code, learner_tests=learner_tests,
+                      outcome=outcome)
     _register_source(TEST_FILENAME, test["code"])
     try:
         exec(compile(test["code"], TEST_FILENAME, "exec"), scope)
@@ -729,7 +954,7 @@ def run_program(code: str) -> str | None:
     Returns None on success, else a learner-facing traceback.
     """
     _register_source(PROGRAM_FILENAME, code)
-    namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins}
+    namespace = program_namespace(code)
     try:
         with virtual_time(VirtualClock(), code):
             exec(compile(code, PROGRAM_FILENAME, "exec"), namespace)

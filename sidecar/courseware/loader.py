@@ -171,6 +171,10 @@ def _load_items(directory: Path, kind: str, problems: Problems, invalid: set[tup
         if source is not None:
             cls = Exercise if kind == "exercise" else Quiz
             items[path.stem] = cls(path.stem, source.doc.data, source)
+            if kind == "exercise" and "scenario" in source.doc.data:
+                from .scenarios import attach  # the Simulation canvas: a model beside the program
+
+                attach(items[path.stem], problems)
         else:
             invalid.add((kind, path.stem))
     return items

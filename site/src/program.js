@@ -4,6 +4,7 @@ import { runner } from "./runner.js";
 import { createEditor } from "./editor.js";
 import { el, button, setEnabled, uniqueId, OutputPanel, stopMessage } from "./ui.js";
 import { Visualizer } from "./visualizer.js";
+import { Simulator } from "./simulator.js";
 
 export const WAITING = "Waiting for another program on this page to finish…";
 
@@ -38,8 +39,15 @@ export class ProgramWidget {
     this.vizBtn = button("Visualize", { kind: "secondary", iconName: "eye", onClick: () => this.visualize(),
       title: "Step through the program, line by line" });
     this.visualizer = new Visualizer();
+    // Simulate (an exercise with a scenario): run the code beside the scenario model, drawn live.
+    this.scenario = config.simulation || null;
+    if (this.scenario) {
+      this.simBtn = button("Simulate", { kind: "secondary", iconName: "play", onClick: () => this.simulate(),
+        title: "Run your function against the simulated world and watch what happens" });
+      this.simulator = new Simulator();
+    }
     this.toolbar = el("div", { class: "drona-toolbar", role: "group", "aria-label": "Program controls" },
-      this.runBtn, this.vizBtn, this.stopBtn);
+      this.runBtn, this.simBtn || null, this.vizBtn, this.stopBtn);
 
     if (!runner.isolated) {
       const id = uniqueId("drona-stdin");
@@ -84,6 +92,7 @@ export class ProgramWidget {
   setButtons(ready, idle) {
     setEnabled(this.runBtn, ready && idle);
     setEnabled(this.vizBtn, ready && idle);
+    if (this.simBtn) setEnabled(this.simBtn, ready && idle);
   }
 
   showRunnerStatus() {
@@ -146,6 +155,13 @@ export class ProgramWidget {
     this._start("trace");
   }
 
+  /** Run the scenario's function beside the model; the Simulation canvas draws each request live. */
+  simulate() {
+    if (!this.scenario) return;
+    if (!this.simulator.element.isConnected) this.visualizer.element.after(this.simulator.element);
+    this._start("simulate");
+  }
+
   _start(kind) {
     if (this.busy || runner.state !== "ready" || this.disposed) return;
     this.busy = kind;
@@ -153,11 +169,13 @@ export class ProgramWidget {
     this.refresh();
     this.setStatus(runner.busy ? WAITING : "Running…", "busy");
     if (kind === "run") this.beforeRun();
-    const job = runner[kind](this.code, {
+    if (kind === "simulate") this.simulator.begin(this.scenario.kind);
+    const options = {
       timeLimit: this.timeLimit,
       onStart: () => this.setStatus("Running…", "busy"),
       stdin: this.stdinBox ? this.stdinBox.value : "",
       onOutput: (kind, text) => this.output.write(kind, text),
+      onEvent: (entry) => this.simulator && this.simulator.add(entry),
       onInput: () => {
         this.setStatus("Waiting for your input…", "busy");
         this.output.askInput((line) => {
@@ -165,7 +183,8 @@ export class ProgramWidget {
           job.answer(line);
         });
       },
-    });
+    };
+    const job = kind === "simulate" ? runner.simulate(this.code, this.scenario, options) : runner[kind](this.code, options);
     this.job = job;
     job.result.then((result) => this.afterRun(result));
   }
@@ -178,6 +197,17 @@ export class ProgramWidget {
     if (this.disposed) return;
     this.output.cancelInput();
     const out = this.output;
+    if (this.simulator && this.simulator.element.dataset.state === "running") {
+      if (result.status === "ok" && result.simulation) {
+        const answer = result.simulation.answer || {};
+        if (answer.kind === "error" && answer.error) out.traceback(answer.error.traceback, "Your function raised an error:");
+        else out.note("Simulation finished. Every request is drawn below.", "success");
+        this.simulator.finish(result.simulation);
+        this.refresh();
+        return; // like a visualization, a simulation is not a Run
+      }
+      this.simulator.fail();
+    }
     if (result.status === "ok" && result.trace) {
       if (result.trace.error) out.traceback(result.trace.error, "Your program stopped with an error:");
       else out.note("Program finished. Step through it below.", "success");

@@ -213,6 +213,26 @@ export class Runner {
           this._finish(job, { status: "crashed", message: `an unreadable trace (${err.message})` });
         }
         return;
+      case "sim-event":
+        // The Simulation canvas: one recorded request, drawn as it happens.
+        if (job && job.handlers.onEvent) {
+          try {
+            job.handlers.onEvent(JSON.parse(msg.event));
+          } catch (err) {
+            console.warn("drona: an unreadable simulation event", err);
+          }
+        }
+        return;
+      case "simulated":
+        if (!job) return;
+        try {
+          const simulation = JSON.parse(msg.result);
+          if (simulation.error) this._finish(job, { status: "error", traceback: simulation.error });
+          else this._finish(job, { status: "ok", simulation });
+        } catch (err) {
+          this._finish(job, { status: "crashed", message: `an unreadable simulation (${err.message})` });
+        }
+        return;
       case "interrupted":
         if (job) this._finish(job, { status: "stopped" });
         return;
@@ -321,6 +341,16 @@ export class Runner {
   trace(code, options = {}) {
     const message = { code, stdin: options.stdin || "", maxSteps: options.maxSteps || 1000, tracerURL: urls.assets + "tracer.py" };
     return this._submit("trace", message, options);
+  }
+
+  /**
+   * Run the program beside a scenario (the Simulation canvas): `scenario` is the exercise's
+   * {source, call, args, seed}; events stream to options.onEvent(entry); the result carries
+   * {simulation: {answer, transcript, clock}}.
+   */
+  simulate(code, scenario, options = {}) {
+    const message = { code, source: scenario.source, call: scenario.call, args: scenario.args || [], seed: scenario.seed || 1 };
+    return this._submit("simulate", message, options);
   }
 
   _answer(job, line) {

@@ -15,6 +15,10 @@
 //   {type: "trace", id, code, stdin?, maxSteps, tracerURL}
 //                                             run under the step tracer (assets/drona/tracer.py,
 //                                             fetched on first use) for the Visualization canvas
+//   {type: "simulate", id, code, source, call, args, seed}
+//                                             the Simulation canvas: run the program beside the scenario
+//                                             (source: sidecar/courseware/simulation.py + the authored model)
+//                                             and call `call` with the model, as grading does
 // Worker → main thread:
 //   {type: "status", text, progress}         boot progress; progress: 0..1, the share of the boot done
 //   {type: "ready", version, timings}        Python can run now: the runtime, the harness and a
@@ -26,6 +30,8 @@
 //   {type: "test-start", id, index} / {type: "test-result", id, index, result}
 //   {type: "checked", id, passed, results}
 //   {type: "traced", id, trace}              trace: JSON text (see sidecar/courseware/tracer.py)
+//   {type: "sim-event", id, event}           one recorded request (JSON text), as it happens
+//   {type: "simulated", id, result}          JSON text: {error} or {answer, transcript, clock}
 //   {type: "interrupted", id}                a KeyboardInterrupt escaped (Stop / time limit)
 //   {type: "crashed", id, message}           Pyodide itself failed; the main thread restarts us
 // (ESLint lints this file with Web Worker globals: see eslint.config.js.)
@@ -336,6 +342,45 @@ async function trace(msg) {
   }));
 }
 
+// The scenario's module (engine + authored model) for the Simulate button, built afresh per run.
+function scenarioModule(source) {
+  const build = pyodide.runPython(
+    "def _drona_scenario_module(source):\n" +
+    "    import types\n" +
+    "    module = types.ModuleType('drona_simulation')\n" +
+    "    module.__dict__['__drona_scenario_source__'] = source\n" +
+    "    exec(compile(source, 'scenario.py', 'exec'), module.__dict__)\n" +
+    "    return module\n" +
+    "_drona_scenario_module",
+  );
+  try {
+    return build(String(source));
+  } finally {
+    build.destroy();
+  }
+}
+
+function simulate(msg) {
+  let module = null;
+  let args = null;
+  try {
+    module = scenarioModule(msg.source);
+    args = pyodide.toPy(Array.isArray(msg.args) ? msg.args : []);
+  } catch (err) {
+    if (module) module.destroy();
+    postMessage({ type: "simulated", id: msg.id, result: JSON.stringify({ error: String((err && err.message) || err) }) });
+    return;
+  }
+  const listener = (line) => postMessage({ type: "sim-event", id: msg.id, event: String(line) });
+  try {
+    runProgram(msg, () => module.simulate(harness, msg.code, Number(msg.seed) || 1, String(msg.call), args, listener),
+      (text) => ({ type: "simulated", id: msg.id, result: String(text) }));
+  } finally {
+    module.destroy();
+    args.destroy();
+  }
+}
+
 self.onmessage = (event) => {
   const msg = event.data || {};
   if (msg.type === "init") {
@@ -354,6 +399,7 @@ self.onmessage = (event) => {
     if (msg.type === "run") run(msg);
     else if (msg.type === "check") check(msg);
     else if (msg.type === "trace") trace(msg);
+    else if (msg.type === "simulate") simulate(msg);
   };
   if (!needsWheels(msg.code)) {
     start();

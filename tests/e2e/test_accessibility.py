@@ -32,7 +32,7 @@ CHALLENGE_LESSON = "python-developer/python-basics/loops/fizzbuzz-challenge/"
 READING_LESSON = "python-developer/python-basics/getting-started/looking-back/"
 TRACK_PAGE = "python-developer/"
 COURSE_PAGE = "python-developer/python-basics/"
-PLANNED_COURSE_PAGE = "python-developer/data-structures/"  # a planned course: its outline
+PLANNED_COURSE_PAGE = "ai-ml-engineer/ml-fundamentals/"  # a planned course: its outline
 
 
 def axe_violations(page: Any) -> list[dict[str, Any]]:
