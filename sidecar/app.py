@@ -21,6 +21,7 @@ from starlette.types import Receive, Scope, Send
 from sidecar import __version__
 from sidecar.agents.api.router import router as agents_router
 from sidecar.assessments.router import router as assessments_router
+from sidecar.assignments.router import router as assignments_router
 from sidecar.auth.deps import csrf_protect
 from sidecar.auth.router import router as auth_router
 from sidecar.catalog.router import router as catalog_router
@@ -172,7 +173,7 @@ def create_app(settings: Settings | None = None, *, serve_site: bool = False,
     api = APIRouter(prefix="/api", dependencies=[Depends(csrf_protect)])
     for router in (health_router, auth_router, onboarding_router, catalog_router, progress_router,
                    gamification_router, orgs_router, grading_router, drafts_router, agents_router,
-                   certificates_router, assessments_router, projects.router, review_router):
+                   certificates_router, assessments_router, projects.router, review_router, assignments_router):
         api.include_router(router)
     app.include_router(api)
     # The verification and print pages and the transparency log's files: public, outside /api.

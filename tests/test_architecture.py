@@ -29,6 +29,7 @@ LAYERS: list[set[str]] = [
     {"orgs"},
     {"gamification"},
     {"progress"},
+    {"assignments"},  # required courses with due dates: reads orgs' teams and progress's course progress
     {"grading"},
     {"drafts"},  # reads the last graded submission as the fallback draft
     {"onboarding"},

@@ -73,7 +73,8 @@ def acme(make_client, db_url: str) -> dict[str, Any]:
 def test_an_admin_cannot_pull_an_account_in(make_client, db_url: str, acme) -> None:
     root, boss, org_id = acme["root"], acme["boss"], acme["org"]
     direct = boss.post(f"/api/orgs/{org_id}/members", json={"email": "root@example.com", "role": "enterprise_admin"})
-    assert direct.status_code == 404 and direct.json()["error"]["code"] == "not_found", "no direct adding any more"
+    # The members list exists (GET), but nothing adds a member directly: 405, and the Allow header says so.
+    assert direct.status_code == 405 and "POST" not in direct.headers["allow"], "no direct adding any more"
     invited = _invite(boss, org_id, "root@example.com", "enterprise_admin")
     assert invited.status_code == 201 and invited.json()["status"] == "pending"
     assert _me(root)["organization_id"] is None and _me(root)["role"] == "super_admin", "nothing until accepted"
@@ -245,8 +246,9 @@ def test_membership_asserted_by_the_identity_provider(make_client, db_url: str, 
     other = _org(acme["root"], "Other")
     with pytest.raises(Conflict):
         add_member_asserted_by_idp(engine=engine, org_id=other, email="ivy@example.com")
-    paths = {route.path for route in boss.app.routes if hasattr(route, "path")}
-    assert not any("idp" in p or p.endswith("/members") and "{org_id}" in p for p in paths), \
+    adding = {route.path for route in boss.app.routes
+              if hasattr(route, "path") and "POST" in (getattr(route, "methods", None) or ())}
+    assert not any("idp" in p or p.endswith("/members") and "{org_id}" in p for p in adding), \
         "no public endpoint reaches it"
 
 

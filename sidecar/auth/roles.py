@@ -25,7 +25,9 @@ class LearnerKind(StrEnum):
 # Who may act for whom: a role also holds the powers of the roles listed under it.
 IMPLIED: dict[Role, set[Role]] = {
     Role.SUPER_ADMIN: set(Role),
-    Role.ENTERPRISE_ADMIN: {Role.ENTERPRISE_ADMIN, Role.TEAM_MANAGER, Role.LEARNER},
+    # An organisation's admin also reads its dashboards and sees its draft courses.
+    Role.ENTERPRISE_ADMIN: {Role.ENTERPRISE_ADMIN, Role.TEAM_MANAGER, Role.ANALYTICS_VIEWER, Role.CONTENT_CREATOR,
+                            Role.LEARNER},
     Role.TEAM_MANAGER: {Role.TEAM_MANAGER, Role.LEARNER},
     Role.CONTENT_CREATOR: {Role.CONTENT_CREATOR, Role.LEARNER},
     Role.ANALYTICS_VIEWER: {Role.ANALYTICS_VIEWER, Role.LEARNER},

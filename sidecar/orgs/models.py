@@ -5,24 +5,44 @@ from typing import Literal
 
 from pydantic import BaseModel, EmailStr, Field
 
+GamificationMode = Literal["full", "moderate", "minimal", "off"]
+OrgRole = Literal["learner", "team_manager", "analytics_viewer", "content_creator", "enterprise_admin"]
+
 
 class OrganizationCreate(BaseModel):
     name: str = Field(min_length=1, max_length=120)
-    gamification_mode: Literal["full", "moderate", "minimal", "off"] | None = None
+    gamification_mode: GamificationMode | None = None
+    seat_limit: int | None = Field(None, ge=1, le=1_000_000, description="The most active members; none: no limit.")
 
 
 class OrganizationUpdate(BaseModel):
-    gamification_mode: Literal["full", "moderate", "minimal", "off"] | None = Field(
+    """Only the fields sent change. `seat_limit` is a super admin's (it is what the organisation bought)."""
+
+    name: str | None = Field(None, min_length=1, max_length=120)
+    gamification_mode: GamificationMode | None = Field(
         None, description="The default for the organisation's learners (each may still choose their own).")
+    seat_limit: int | None = Field(None, ge=1, le=1_000_000, description="The most active members; null: no limit.")
 
 
 class OrganizationPublic(BaseModel):
     id: str
     name: str
     gamification_mode: str | None
+    seat_limit: int | None = Field(None, description="The most active members at once; null: no limit.")
+    seats_used: int = Field(0, description="Active members now.")
 
 
-OrgRole = Literal["learner", "team_manager", "enterprise_admin"]
+class MemberPublic(BaseModel):
+    id: str
+    email: str
+    display_name: str
+    role: str
+    active: bool
+    teams: list[str] = Field(description="The names of the member's teams, classes and cohorts here.")
+
+
+class MemberUpdate(BaseModel):
+    role: OrgRole = Field(description="Up to the admin's own role; never super admin.")
 
 
 class InvitationBase(BaseModel):

@@ -12,6 +12,8 @@ from .models import (
     InvitationAnswer,
     InvitationCreate,
     InvitationPublic,
+    MemberPublic,
+    MemberUpdate,
     MyInvitationsPublic,
     OrganizationCreate,
     OrganizationPublic,
@@ -29,14 +31,44 @@ Id = Annotated[str, Path(max_length=64)]
 @router.post("/orgs", response_model=OrganizationPublic, status_code=201, summary="Create an organisation")
 def create_org(body: OrganizationCreate, principal: CurrentPrincipal, engine: EngineDep) -> OrganizationPublic:
     return service.create_org(engine=engine, actor=principal.user, name=body.name,
-                              gamification_mode=body.gamification_mode)
+                              gamification_mode=body.gamification_mode, seat_limit=body.seat_limit)
+
+
+@router.get("/orgs", response_model=list[OrganizationPublic], summary="Organisations you administer")
+def list_orgs(principal: CurrentPrincipal, engine: EngineDep) -> list[OrganizationPublic]:
+    """All of them for a super admin; your own for its administrators; none for anyone else."""
+    return service.list_orgs(engine=engine, actor=principal.user)
+
+
+@router.get("/orgs/{org_id}", response_model=OrganizationPublic, summary="An organisation, with its seat usage")
+def get_org(org_id: Id, principal: CurrentPrincipal, engine: EngineDep) -> OrganizationPublic:
+    return service.get_org(engine=engine, actor=principal.user, org_id=org_id)
 
 
 @router.patch("/orgs/{org_id}", response_model=OrganizationPublic, summary="Update an organisation")
-def update_org(org_id: str, body: OrganizationUpdate, principal: CurrentPrincipal,
+def update_org(org_id: Id, body: OrganizationUpdate, principal: CurrentPrincipal,
                engine: EngineDep) -> OrganizationPublic:
+    """Only the fields sent change; the seat limit is a super admin's."""
     return service.update_org(engine=engine, actor=principal.user, org_id=org_id,
-                              gamification_mode=body.gamification_mode)
+                              changes=body.model_dump(include=body.model_fields_set))
+
+
+@router.get("/orgs/{org_id}/members", response_model=list[MemberPublic], summary="An organisation's members")
+def list_members(org_id: Id, principal: CurrentPrincipal, engine: EngineDep) -> list[MemberPublic]:
+    return service.list_members(engine=engine, actor=principal.user, org_id=org_id)
+
+
+@router.patch("/orgs/{org_id}/members/{user_id}", response_model=MemberPublic, summary="Change a member's role")
+def update_member(org_id: Id, user_id: Id, body: MemberUpdate, principal: CurrentPrincipal,
+                  engine: EngineDep) -> MemberPublic:
+    return service.update_member(engine=engine, actor=principal.user, org_id=org_id, user_id=user_id, role=body.role)
+
+
+@router.delete("/orgs/{org_id}/members/{user_id}", status_code=204,
+               summary="Remove a member from the organisation (frees a seat)")
+def remove_member(org_id: Id, user_id: Id, principal: CurrentPrincipal, engine: EngineDep) -> Response:
+    service.remove_member(engine=engine, actor=principal.user, org_id=org_id, user_id=user_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/orgs/{org_id}/invitations", response_model=InvitationPublic, status_code=201,
@@ -82,12 +114,12 @@ def decline_invitation(invitation_id: Id, body: InvitationAnswer, principal: Cur
 
 @router.post("/orgs/{org_id}/teams", response_model=TeamPublic, status_code=201,
              summary="Create a team, class or cohort")
-def create_team(org_id: str, body: TeamCreate, principal: CurrentPrincipal, engine: EngineDep) -> TeamPublic:
+def create_team(org_id: Id, body: TeamCreate, principal: CurrentPrincipal, engine: EngineDep) -> TeamPublic:
     return service.create_team(engine=engine, actor=principal.user, org_id=org_id, name=body.name, kind=body.kind)
 
 
 @router.post("/teams/{team_id}/members", status_code=204, summary="Add a member to a team")
-def add_team_member(team_id: str, body: TeamMemberAdd, principal: CurrentPrincipal, engine: EngineDep) -> Response:
+def add_team_member(team_id: Id, body: TeamMemberAdd, principal: CurrentPrincipal, engine: EngineDep) -> Response:
     service.add_team_member(engine=engine, actor=principal.user, team_id=team_id, email=body.email, role=body.role)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 

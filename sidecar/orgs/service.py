@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, and_, func, select, update
+from sqlalchemy import ColumnElement, Engine, and_, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from sidecar.auth import security
@@ -23,13 +24,15 @@ from sidecar.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimi
 from sidecar.mail import send_email
 from sidecar.settings import Settings
 
-from .models import InvitationPublic, MyInvitationsPublic, OrganizationPublic, TeamPublic
+from .models import InvitationPublic, MemberPublic, MyInvitationsPublic, OrganizationPublic, TeamPublic
 from .tables import Organization, OrgInvitation, Team, TeamMember
 
 INVITATION_DAYS = 14
 INVITATIONS_PER_ORG_PER_DAY = 200  # an admin's typo loop or a compromised admin cannot mail-bomb through us
-ORG_ROLES = (Role.LEARNER, Role.TEAM_MANAGER, Role.ENTERPRISE_ADMIN)  # super_admin is never granted by an org
-ROLE_NAMES = {Role.LEARNER: "learner", Role.TEAM_MANAGER: "team manager", Role.ENTERPRISE_ADMIN: "administrator"}
+# The roles an organisation grants; super_admin (the platform's) and reviewer (#11's) never come from one.
+ORG_ROLES = (Role.LEARNER, Role.TEAM_MANAGER, Role.ANALYTICS_VIEWER, Role.CONTENT_CREATOR, Role.ENTERPRISE_ADMIN)
+ROLE_NAMES = {Role.LEARNER: "learner", Role.TEAM_MANAGER: "team manager", Role.ANALYTICS_VIEWER: "analytics viewer",
+              Role.CONTENT_CREATOR: "content creator", Role.ENTERPRISE_ADMIN: "administrator"}
 
 
 def _org_admin(actor: User, org_id: str) -> None:
@@ -39,23 +42,130 @@ def _org_admin(actor: User, org_id: str) -> None:
         raise Forbidden("Only this organisation's admins may do that.")
 
 
-def create_org(*, engine: Engine, actor: User, name: str, gamification_mode: str | None) -> OrganizationPublic:
+def _seats_used(session: Session, org_id: str) -> int:
+    return session.scalar(select(func.count()).select_from(User).where(
+        User.organization_id == org_id, User.is_active.is_(True))) or 0
+
+
+def _org_public(session: Session, org: Organization) -> OrganizationPublic:
+    return OrganizationPublic(id=org.id, name=org.name, gamification_mode=org.gamification_mode,
+                              seat_limit=org.seat_limit, seats_used=_seats_used(session, org.id))
+
+
+def _seats_full(org: Organization, used: int) -> Conflict:
+    return Conflict(f"{_one_line(org.name)} has no free seat: all {org.seat_limit} are taken. An administrator "
+                    "can free one (remove a member) or ask for more.",
+                    {"seat_limit": org.seat_limit, "seats_used": used})
+
+
+def create_org(*, engine: Engine, actor: User, name: str, gamification_mode: str | None,
+               seat_limit: int | None = None) -> OrganizationPublic:
     if not has_role(actor.role, Role.SUPER_ADMIN):
         raise Forbidden("Only a super admin creates organisations.")
     with write_session(engine) as session:
-        org = Organization(id=str(uuid.uuid4()), name=name.strip(), gamification_mode=gamification_mode)
+        org = Organization(id=str(uuid.uuid4()), name=name.strip(), gamification_mode=gamification_mode,
+                           seat_limit=seat_limit)
         session.add(org)
-        return OrganizationPublic(id=org.id, name=org.name, gamification_mode=org.gamification_mode)
+        session.flush()
+        return _org_public(session, org)
 
 
-def update_org(*, engine: Engine, actor: User, org_id: str, gamification_mode: str | None) -> OrganizationPublic:
+def update_org(*, engine: Engine, actor: User, org_id: str, changes: dict[str, Any]) -> OrganizationPublic:
+    """Change the fields in `changes` (name, gamification_mode, seat_limit). A seat limit is the super
+    admin's; it may be set below the seats in use (nobody is removed, nobody new joins until seats free)."""
     _org_admin(actor, org_id)
+    if "seat_limit" in changes and not has_role(actor.role, Role.SUPER_ADMIN):
+        raise Forbidden("Only a super admin changes an organisation's seats.")
     with write_session(engine) as session:
+        org = session.get(Organization, org_id, with_for_update=True)
+        if org is None:
+            raise NotFound("No such organisation.")
+        if "name" in changes:
+            if changes["name"] is None or not str(changes["name"]).strip():
+                raise InvalidInput("An organisation needs a name.")
+            org.name = str(changes["name"]).strip()
+        if "gamification_mode" in changes:
+            org.gamification_mode = changes["gamification_mode"]
+        if "seat_limit" in changes:
+            org.seat_limit = changes["seat_limit"]
+        return _org_public(session, org)
+
+
+def get_org(*, engine: Engine, actor: User, org_id: str) -> OrganizationPublic:
+    """The organisation, for its admins and super admins; a foreign one answers as missing."""
+    if not (has_role(actor.role, Role.SUPER_ADMIN)
+            or (has_role(actor.role, Role.ENTERPRISE_ADMIN) and actor.organization_id == org_id)):
+        raise NotFound("No such organisation.")
+    with read_session(engine) as session:
         org = session.get(Organization, org_id)
         if org is None:
             raise NotFound("No such organisation.")
-        org.gamification_mode = gamification_mode
-        return OrganizationPublic(id=org.id, name=org.name, gamification_mode=org.gamification_mode)
+        return _org_public(session, org)
+
+
+def list_orgs(*, engine: Engine, actor: User) -> list[OrganizationPublic]:
+    """Every organisation for a super admin; an enterprise admin's own; nothing for anyone else."""
+    with read_session(engine) as session:
+        query = select(Organization).order_by(Organization.name)
+        if not has_role(actor.role, Role.SUPER_ADMIN):
+            if not (has_role(actor.role, Role.ENTERPRISE_ADMIN) and actor.organization_id):
+                return []
+            query = query.where(Organization.id == actor.organization_id)
+        return [_org_public(session, org) for org in session.scalars(query).all()]
+
+
+def list_members(*, engine: Engine, actor: User, org_id: str) -> list[MemberPublic]:
+    _org_admin(actor, org_id)
+    with read_session(engine) as session:
+        if session.get(Organization, org_id) is None:
+            raise NotFound("No such organisation.")
+        users = session.scalars(select(User).where(User.organization_id == org_id).order_by(User.email)).all()
+        teams: dict[str, list[str]] = {}
+        for user_id, name in session.execute(
+                select(TeamMember.user_id, Team.name).join(Team, Team.id == TeamMember.team_id)
+                .where(Team.organization_id == org_id).order_by(Team.name)):
+            teams.setdefault(user_id, []).append(name)
+        return [MemberPublic(id=u.id, email=u.email, display_name=u.display_name, role=u.role, active=u.is_active,
+                             teams=teams.get(u.id, [])) for u in users]
+
+
+def _member(session: Session, actor: User, org_id: str, user_id: str) -> User:
+    _org_admin(actor, org_id)
+    member = session.get(User, user_id, with_for_update=True)
+    if member is None or member.organization_id != org_id:
+        raise NotFound("No such member of this organisation.")
+    known = member.role in {r.value for r in Role}
+    if not known or not has_role(actor.role, Role(member.role)):
+        raise Forbidden("You cannot change a member whose role is above your own.")
+    return member
+
+
+def update_member(*, engine: Engine, actor: User, org_id: str, user_id: str, role: str) -> MemberPublic:
+    """Change a member's role, up to the admin's own (never super admin or reviewer: not an org's)."""
+    if not _may_grant(actor, org_id, role):
+        raise Forbidden("You cannot grant a role above your own.")
+    with write_session(engine) as session:
+        member = _member(session, actor, org_id, user_id)
+        if member.id == actor.id and role != member.role:
+            raise Conflict("You cannot change your own role; ask another administrator.")
+        member.role = role
+        names = session.scalars(select(Team.name).join(TeamMember, TeamMember.team_id == Team.id).where(
+            TeamMember.user_id == member.id, Team.organization_id == org_id).order_by(Team.name)).all()
+        return MemberPublic(id=member.id, email=member.email, display_name=member.display_name, role=member.role,
+                            active=member.is_active, teams=list(names))
+
+
+def remove_member(*, engine: Engine, actor: User, org_id: str, user_id: str) -> None:
+    """Take an account out of the organisation: its seat frees, its teams here drop it, its role goes
+    back to learner. The account and its learning stay (they are the learner's)."""
+    with write_session(engine) as session:
+        member = _member(session, actor, org_id, user_id)
+        if member.id == actor.id:
+            raise Conflict("You cannot remove yourself; ask another administrator.")
+        team_ids = select(Team.id).where(Team.organization_id == org_id)
+        session.execute(delete(TeamMember).where(TeamMember.user_id == member.id, TeamMember.team_id.in_(team_ids)))
+        member.organization_id = None
+        member.role = Role.LEARNER
 
 
 def _may_grant(actor: User, org_id: str, role: str) -> bool:
@@ -110,6 +220,11 @@ def invite_member(*, engine: Engine, settings: Settings, actor: User, org_id: st
         org = session.get(Organization, org_id, with_for_update=True)
         if org is None:
             raise NotFound("No such organisation.")
+        if org.seat_limit is not None:
+            used = _seats_used(session, org_id)
+            already = session.scalar(select(User.id).where(User.email == email, User.organization_id == org_id))
+            if used >= org.seat_limit and already is None:
+                raise _seats_full(org, used)
         recent = session.scalar(select(func.count()).select_from(OrgInvitation).where(
             OrgInvitation.organization_id == org_id, OrgInvitation.created_at >= now - timedelta(days=1))) or 0
         if recent >= INVITATIONS_PER_ORG_PER_DAY:
@@ -195,8 +310,18 @@ def _answerable(session: Session, *, user_id: str, invitation_id: str,
 
 
 def _join(session: Session, user: User, org_id: str, role: str) -> None:
+    """Every way into an organisation ends here, so the seat limit holds for all of them. The
+    organisation's row is locked first (PostgreSQL; SQLite serialises writers already), so that of
+    many joins racing for the last seat exactly one gets it."""
     if user.organization_id not in (None, org_id):
         raise Conflict("This account belongs to another organisation.")
+    org = session.get(Organization, org_id, with_for_update=True)
+    if org is None:
+        raise NotFound("No such organisation.")
+    if user.organization_id != org_id and org.seat_limit is not None:
+        used = _seats_used(session, org_id)
+        if used >= org.seat_limit:
+            raise _seats_full(org, used)
     user.organization_id = org_id
     # The role is raised to the one granted, never lowered (a super admin joining stays one).
     if role != Role.LEARNER and not has_role(user.role, Role(role)):
@@ -293,3 +418,56 @@ def my_teams(*, engine: Engine, user_id: str) -> list[TeamPublic]:
         teams = session.scalars(select(Team).join(TeamMember, TeamMember.team_id == Team.id)
                                 .where(TeamMember.user_id == user_id).order_by(Team.name)).all()
         return [TeamPublic(id=t.id, organization_id=t.organization_id, name=t.name, kind=t.kind) for t in teams]
+
+
+# ---- for the domains above (assignments): facts about teams and members, read in one place ----------------
+
+
+def team(*, engine: Engine, team_id: str) -> TeamPublic | None:
+    with read_session(engine) as session:
+        row = session.get(Team, team_id)
+        return TeamPublic(id=row.id, organization_id=row.organization_id, name=row.name, kind=row.kind) if row else None
+
+
+def teams_of_org(*, engine: Engine, org_id: str) -> dict[str, str]:
+    """Team id → name, for every team of the organisation."""
+    with read_session(engine) as session:
+        return {row[0]: row[1] for row in session.execute(select(Team.id, Team.name).where(
+            Team.organization_id == org_id))}
+
+
+def managed_team_ids(*, engine: Engine, user: User) -> set[str]:
+    """The teams `user` manages, in the organisation they belong to now (a manager who left manages none)."""
+    if user.organization_id is None:
+        return set()
+    with read_session(engine) as session:
+        return set(session.scalars(select(TeamMember.team_id).join(Team, Team.id == TeamMember.team_id).where(
+            TeamMember.user_id == user.id, TeamMember.role == "manager",
+            Team.organization_id == user.organization_id)).all())
+
+
+def team_ids_of(*, engine: Engine, user_id: str, org_id: str) -> set[str]:
+    """The teams of the organisation that `user_id` belongs to (as member or manager)."""
+    with read_session(engine) as session:
+        return set(session.scalars(select(TeamMember.team_id).join(Team, Team.id == TeamMember.team_id).where(
+            TeamMember.user_id == user_id, Team.organization_id == org_id)).all())
+
+
+def team_member_ids(*, engine: Engine, team_id: str) -> set[str]:
+    with read_session(engine) as session:
+        return set(session.scalars(select(TeamMember.user_id).where(TeamMember.team_id == team_id)).all())
+
+
+def member_by_email(*, engine: Engine, org_id: str, email: str) -> tuple[str, str] | None:
+    """(id, email) of the organisation's member with that address, or None."""
+    with read_session(engine) as session:
+        row = session.execute(select(User.id, User.email).where(
+            User.email == email.strip().lower(), User.organization_id == org_id)).first()
+        return (row[0], row[1]) if row else None
+
+
+def member_emails(*, engine: Engine, user_ids: set[str]) -> dict[str, str]:
+    if not user_ids:
+        return {}
+    with read_session(engine) as session:
+        return {row[0]: row[1] for row in session.execute(select(User.id, User.email).where(User.id.in_(user_ids)))}

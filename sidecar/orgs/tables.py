@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sidecar.db.base import Base, UTCDateTime, utcnow
@@ -14,6 +14,9 @@ class Organization(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     name: Mapped[str] = mapped_column(String(120))
     gamification_mode: Mapped[str | None] = mapped_column(String(16))  # overrides learners' defaults
+    # The most active members at once (None: no limit). Set by a super admin (it is what was bought);
+    # every way in (invitation, identity provider, SCIM, CSV import) takes a seat through orgs.service._join.
+    seat_limit: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -519,3 +519,45 @@ def test_accept_an_organisation_invitation(browser: Any, demo_site: DemoSite) ->
         item.get_by_role("button", name="Accept").click()
         page.get_by_text("You joined Acme Learning.").wait_for()
         assert call(page, site, "GET", "me")["organization_id"] == org["id"]
+
+
+def test_an_enterprise_admin_assigns_a_course_and_the_learner_sees_it(browser: Any, demo_site: DemoSite) -> None:
+    """Issue #16: an enterprise admin invites a member, assigns a course with a deadline, and the learner,
+    who accepted in the browser, finds it on the dashboard with its due date."""
+    site = demo_site
+    if site.data_dir is None:
+        pytest.skip("the outbox and database of an external server are not reachable")
+    from sidecar.auth.roles import Role
+    from sidecar.auth.service import create_user
+    from sidecar.db.engine import get_engine, write_session
+
+    root_email, boss_email = (f"{who}-{uuid.uuid4().hex[:8]}@example.com" for who in ("root", "boss"))
+    with write_session(get_engine(f"sqlite:///{site.data_dir.parent / 'learners.db'}")) as session:
+        create_user(session=session, email=root_email, password=PASSWORD, display_name="Root", role=Role.SUPER_ADMIN)
+        create_user(session=session, email=boss_email, password=PASSWORD, display_name="Boss")
+    course = yaml.safe_load((CONTENT / "tracks/python-developer/python-basics/course.yaml").read_text())
+    with learner_page(browser) as root, learner_page(browser) as boss, learner_page(browser) as page:
+        call(root, site, "POST", "auth/login", {"email": root_email, "password": PASSWORD})
+        org = call(root, site, "POST", "orgs", {"name": f"Initech {uuid.uuid4().hex[:4]}"})
+        call(root, site, "POST", f"orgs/{org['id']}/invitations", {"email": boss_email, "role": "enterprise_admin"})
+        invitation = re.search(r"#invitation=([\w-]+)&token=([\w-]+)", _latest_mail(site, boss_email))
+        assert invitation
+        call(boss, site, "POST", "auth/login", {"email": boss_email, "password": PASSWORD})
+        call(boss, site, "POST", f"me/invitations/{invitation.group(1)}/accept", {"token": invitation.group(2)})
+        email = sign_up_and_onboard(page, site)
+        call(boss, site, "POST", f"orgs/{org['id']}/invitations", {"email": email, "role": "learner"})
+        link = re.search(r"(http\S+/account/invitations/#invitation=[\w-]+&token=[\w-]+)", _latest_mail(site, email))
+        assert link
+        page.goto(link.group(1))
+        page.wait_for_selector('[data-drona-app="invitations"][data-state=ready]')
+        page.locator(".drona-invitation").get_by_role("button", name="Accept").click()
+        page.get_by_text(f"You joined {org['name']}.").wait_for()
+        call(boss, site, "POST", f"orgs/{org['id']}/assignments",
+             {"course_id": course["id"], "email": email, "due_at": "2099-03-01T17:00:00+00:00"})
+        page.goto(site.base_url + "dashboard/")
+        page.wait_for_selector('[data-drona-app="dashboard"][data-state=ready]')
+        assigned = page.locator(".drona-dash-card--assigned")
+        assert assigned.get_by_role("link", name="Python Basics").is_visible()
+        item = assigned.locator("[data-drona-assignment]")
+        assert item.get_attribute("data-drona-assignment") == "open"
+        assert "2099" in item.inner_text() and "0% done" in item.inner_text()

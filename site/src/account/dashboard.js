@@ -100,7 +100,7 @@ class Dashboard {
     const user = await requireUser(this.root, "see your dashboard");
     if (!user) return;
     try {
-      const [progress, profile, catalog, path, review] = await Promise.all([
+      const [progress, profile, catalog, path, review, assigned] = await Promise.all([
         api.get("progress"),
         currentProfile({ refresh: true }),
         api.get("catalog").catch(() => ({ tracks: [] })),
@@ -109,9 +109,10 @@ class Dashboard {
           throw err;
         }),
         api.get("review").catch(() => null),  // the review card is extra: the dashboard stands without it
+        user.organization_id ? api.get("me/assignments").catch(() => []) : [],
       ]);
       this.data = { user, progress, profile, names: titles(catalog), lessonTitles: lessonTitlesByUrl(catalog), path,
-        review };
+        review, assigned };
     } catch (err) {
       if (err instanceof ServerUnavailable) return needsServer(this.root);
       this.root.replaceChildren(el("p", { class: "drona-notice drona-notice--error", role: "alert" }, err.message));
@@ -132,6 +133,7 @@ class Dashboard {
         el("p", {}, "Tell us a little about you and we'll build your personal path through the course."),
         el("p", { class: "drona-notice__actions" },
           el("a", { class: "drona-btn drona-btn--primary", href: pages.onboarding() }, "Finish setting up"))) : null,
+      this.data.assigned && this.data.assigned.length ? this.assignedCard(this.data.assigned) : null,
       el("div", { class: "drona-dash__grid" },
         this.continueCard(progress, path),
         this.data.review ? this.reviewCard(this.data.review) : null,
@@ -191,6 +193,22 @@ class Dashboard {
       ];
     }
     return card("Continue learning", "drona-dash-card--continue", ...body);
+  }
+
+  /** Courses the learner's organisation requires, earliest due first, with where each stands. */
+  assignedCard(assigned) {
+    const words = { done: "Done", overdue: "Overdue", due_soon: "Due soon", open: "Due" };
+    const rows = assigned.map((a) => el("li", { class: `drona-dash__assigned drona-dash__assigned--${a.state}`,
+      "data-drona-assignment": a.state },
+      el("a", { href: siteUrl(a.course_url) }, a.course_title),
+      el("span", { class: "drona-dash__sub" },
+        ` ${words[a.state]}${a.state === "done" ? "" : ` ${formatDate(a.due_at)}`} · ${Math.round(a.percent)}% done`,
+        a.team_name ? ` · for ${a.team_name}` : "")));
+    const late = assigned.filter((a) => a.state === "overdue").length;
+    return card("Assigned to you", "drona-dash-card--assigned",
+      late ? el("p", { class: "drona-notice drona-notice--error", role: "status" },
+        `${plural(late, "course is", "courses are")} past due.`) : null,
+      el("ul", { class: "drona-dash__list" }, ...rows));
   }
 
   /** The daily review: what is due, or that today's is done, and how well the learner keeps what they learned. */

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, EmailStr, Field, model_validator
+
+AssignmentState = Literal["done", "overdue", "due_soon", "open"]
+
+
+class AssignmentCreate(BaseModel):
+    """Assign a course to a team (team_id) or to one member (email), due by `due_at`."""
+
+    course_id: str = Field(min_length=1, max_length=64)
+    team_id: str | None = Field(None, max_length=64)
+    email: EmailStr | None = None
+    due_at: AwareDatetime = Field(description="With its offset, e.g. 2027-01-31T17:00:00+01:00.")
+
+    @model_validator(mode="after")
+    def one_assignee(self) -> AssignmentCreate:
+        if (self.team_id is None) == (self.email is None):
+            raise ValueError("give either team_id (a team) or email (one member), not both")
+        return self
+
+
+class AssignmentPublic(BaseModel):
+    id: str
+    organization_id: str
+    course_id: str
+    course_title: str
+    team_id: str | None
+    team_name: str | None
+    user_id: str | None
+    email: str | None
+    due_at: datetime
+    created_at: datetime
+
+
+class MyAssignmentPublic(BaseModel):
+    id: str
+    course_id: str
+    course_title: str
+    course_url: str
+    due_at: datetime
+    percent: float = Field(description="Share of the course's lessons completed.")
+    state: AssignmentState = Field(description="done; overdue (past due, not done); due_soon (within "
+                                   "the reminder window); open.")
+    team_name: str | None = Field(description="The team it was assigned through; null: assigned to you.")

@@ -1,0 +1,56 @@
+"""org seats and course assignments (issue #16)
+
+Revision ID: 0011
+Revises: 0010
+Create Date: 2026-12-05 09:00:18.174502
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+import sidecar.db.base
+
+revision = '0011'
+down_revision = '0010'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table('assignments',
+    sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('organization_id', sa.String(length=36), nullable=False),
+    sa.Column('course_id', sa.String(length=36), nullable=False),
+    sa.Column('team_id', sa.String(length=36), nullable=True),
+    sa.Column('user_id', sa.String(length=36), nullable=True),
+    sa.Column('due_at', sidecar.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_by', sa.String(length=36), nullable=True),
+    sa.Column('created_at', sidecar.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint('(team_id IS NULL) <> (user_id IS NULL)', name=op.f('ck_assignments_one_assignee')),
+    sa.ForeignKeyConstraint(['created_by'], ['users.id'], name=op.f('fk_assignments_created_by_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['organization_id'], ['organizations.id'], name=op.f('fk_assignments_organization_id_organizations'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['team_id'], ['teams.id'], name=op.f('fk_assignments_team_id_teams'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_assignments_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_assignments'))
+    )
+    with op.batch_alter_table('assignments', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_assignments_organization_id'), ['organization_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_assignments_team_id'), ['team_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_assignments_user_id'), ['user_id'], unique=False)
+
+    with op.batch_alter_table('organizations', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('seat_limit', sa.Integer(), nullable=True))
+
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('organizations', schema=None) as batch_op:
+        batch_op.drop_column('seat_limit')
+
+    with op.batch_alter_table('assignments', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_assignments_user_id'))
+        batch_op.drop_index(batch_op.f('ix_assignments_team_id'))
+        batch_op.drop_index(batch_op.f('ix_assignments_organization_id'))
+
+    op.drop_table('assignments')
