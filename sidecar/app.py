@@ -39,6 +39,7 @@ from sidecar.grading.router import router as grading_router
 from sidecar.onboarding.router import router as onboarding_router
 from sidecar.openapi import install_openapi
 from sidecar.orgs.router import router as orgs_router
+from sidecar.privacy.router import router as privacy_router
 from sidecar.progress.router import router as progress_router
 from sidecar.projects import router as projects
 from sidecar.review.router import router as review_router
@@ -173,7 +174,8 @@ def create_app(settings: Settings | None = None, *, serve_site: bool = False,
     api = APIRouter(prefix="/api", dependencies=[Depends(csrf_protect)])
     for router in (health_router, auth_router, onboarding_router, catalog_router, progress_router,
                    gamification_router, orgs_router, grading_router, drafts_router, agents_router,
-                   certificates_router, assessments_router, projects.router, review_router, assignments_router):
+                   certificates_router, assessments_router, projects.router, review_router, assignments_router,
+                   privacy_router):
         api.include_router(router)
     app.include_router(api)
     # The verification and print pages and the transparency log's files: public, outside /api.

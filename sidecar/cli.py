@@ -238,6 +238,7 @@ def serve_command(host: str | None, port: int | None, content_dir: Path | None, 
         click.echo(f"No site at {settings.site_dir}: run `drona build` first.", err=True)
         sys.exit(1)
     _warm_sandbox()
+    _remind_hourly(settings)
     app = create_app(settings, serve_site=True, live_reload=reloads)
     click.echo(f"Serving Dronacharya on http://{settings.DRONA_HOST}:{settings.DRONA_PORT} (Ctrl+C to stop)")
     if watcher is not None:
@@ -250,6 +251,45 @@ def serve_command(host: str | None, port: int | None, content_dir: Path | None, 
     finally:
         if watcher is not None:
             watcher.stop()
+
+
+REMIND_EVERY_SECONDS = 3600
+
+
+def _remind_hourly(settings: Settings) -> None:
+    """Send assignment reminders now and then every hour, in the background (each is sent once, so
+    several processes doing this at once send nothing twice)."""
+    import threading
+    import time
+
+    def loop() -> None:
+        from sidecar.assignments.service import send_due_reminders
+        from sidecar.db.base import utcnow
+        from sidecar.db.engine import get_engine
+
+        while True:
+            try:
+                send_due_reminders(engine=get_engine(settings.DATABASE_URL), settings=settings,
+                                   catalog_db=settings.catalog_db, now=utcnow())
+            except Exception as exc:  # noqa: BLE001 - a failed round is retried in an hour, never fatal
+                click.echo(f"warning: assignment reminders failed: {type(exc).__name__}: {exc}", err=True)
+            time.sleep(REMIND_EVERY_SECONDS)
+
+    threading.Thread(target=loop, name="assignment-reminders", daemon=True).start()
+
+
+@main.command("remind")
+def remind_command() -> None:
+    """Email learners about assignments due within 3 days or overdue (each notice once). `drona serve`
+    does this every hour; run it from cron when the sidecar runs another way."""
+    from sidecar.assignments.service import send_due_reminders
+    from sidecar.db.base import utcnow
+    from sidecar.db.migrate import upgrade
+
+    settings = _settings()
+    engine = upgrade(settings.DATABASE_URL)
+    sent = send_due_reminders(engine=engine, settings=settings, catalog_db=settings.catalog_db, now=utcnow())
+    click.echo(f"Sent {sent.due_soon} due-soon reminder(s) and {sent.overdue} overdue notice(s).")
 
 
 def _warm_sandbox() -> None:

@@ -38,6 +38,7 @@ LAYERS: list[set[str]] = [
     {"certificates"},  # issuing and verifying; Bronze through the completion hook
     {"assessments"},  # Silver: the proctored assessment
     {"projects"},  # Gold: projects, the pre-review and the reviewer queue
+    {"privacy"},  # the account export: every table that holds a user_id, read from the schema
     {"openapi"},
     {"app"},
     {"cli"},

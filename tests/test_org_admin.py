@@ -20,6 +20,7 @@ from sidecar.db.base import utcnow
 from sidecar.db.engine import get_engine, write_session
 from sidecar.errors import Conflict
 from sidecar.orgs.service import add_member_asserted_by_idp
+from sidecar.settings import Settings
 from tests.test_security_orgs import _account, _emailed, _invite, _me, _org
 
 COURSE = "00000000-0000-4000-8000-000000000011"  # the minimal fixture's Demo Course
@@ -196,3 +197,77 @@ def test_assignments_reach_the_learner_with_their_due_state(make_client, db_url:
     assert max_.delete(f"/api/orgs/{org_id}/assignments/{ok.json()['id']}").status_code == 204
     assert boss.delete(f"/api/orgs/{org_id}/assignments/{made.json()['id']}").status_code == 204
     assert lea.get("/api/me/assignments").json() == []
+
+
+def _outbox(db_url: str, to: str) -> list[tuple[str, str]]:
+    from sqlalchemy import select
+
+    from sidecar.db.engine import read_session
+    from sidecar.mail.tables import OutboxEmail
+
+    with read_session(get_engine(db_url)) as session:
+        return [(r[0], r[1]) for r in session.execute(select(OutboxEmail.subject, OutboxEmail.body)
+                                                     .where(OutboxEmail.to_address == to).order_by(OutboxEmail.id))]
+
+
+def test_managers_see_their_team_nudge_and_admins_export(make_client, db_url: str, org, minimal_build) -> None:
+    root, boss, org_id = org["root"], org["boss"], org["org"]
+    lea, max_ = _account(make_client, db_url, "lea@example.com"), _account(make_client, db_url, "max@example.com")
+    eve = _account(make_client, db_url, "=cmd@example.com")  # a formula-looking address must stay text in CSV
+    for email, client in (("lea@example.com", lea), ("max@example.com", max_), ("=cmd@example.com", eve)):
+        assert _join(boss, client, db_url, org_id, email).status_code == 200
+    team = boss.post(f"/api/orgs/{org_id}/teams", json={"name": "Support"}).json()
+    sales = boss.post(f"/api/orgs/{org_id}/teams", json={"name": "Sales"}).json()
+    boss.post(f"/api/teams/{team['id']}/members", json={"email": "lea@example.com"})
+    boss.post(f"/api/teams/{team['id']}/members", json={"email": "max@example.com", "role": "manager"})
+    boss.post(f"/api/teams/{sales['id']}/members", json={"email": "=cmd@example.com"})
+    made = boss.post(f"/api/orgs/{org_id}/assignments", json={
+        "course_id": COURSE, "team_id": team["id"], "due_at": (utcnow() + timedelta(days=2)).isoformat()}).json()
+    lea.post("/api/progress/events", json={"event_id": uuid.uuid4().hex, "lesson_id": READING, "kind": "completed"})
+
+    seen = max_.get(f"/api/teams/{team['id']}/progress")
+    assert seen.status_code == 200, seen.text
+    by_email = {m["email"]: m for m in seen.json()["members"]}
+    assert set(by_email) == {"lea@example.com", "max@example.com"}
+    lea_row = by_email["lea@example.com"]["courses"][0]
+    assert (lea_row["course_id"], lea_row["state"], lea_row["completed_lessons"]) == (COURSE, "due_soon", 1)
+    assert max_.get(f"/api/teams/{sales['id']}/progress").status_code == 403, "not a team they manage"
+    assert lea.get(f"/api/teams/{team['id']}/progress").status_code == 403
+    assert boss.get(f"/api/teams/{sales['id']}/progress").status_code == 200, "admins see every team"
+    assert root.get(f"/api/teams/{uuid.uuid4()}/progress").status_code == 404
+
+    lea_id = by_email["lea@example.com"]["user_id"]
+    nudged = max_.post(f"/api/teams/{team['id']}/nudges",
+                       json={"user_id": lea_id, "assignment_id": made["id"], "message": "Two days left!"})
+    assert nudged.status_code == 204, nudged.text
+    assert max_.post(f"/api/teams/{team['id']}/nudges",
+                     json={"user_id": lea_id, "assignment_id": made["id"]}).status_code == 409, "once a day"
+    subject, body = _outbox(db_url, "lea@example.com")[-1]
+    assert subject == "A reminder about Demo Course" and "Two days left!" in body
+    assert max_.post(f"/api/teams/{sales['id']}/nudges",
+                     json={"user_id": lea_id, "assignment_id": made["id"]}).status_code == 403
+
+    exported = boss.get(f"/api/orgs/{org_id}/progress.csv")
+    assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")
+    lines = exported.text.splitlines()
+    assert lines[0] == "email,name,role,course,percent,completed_lessons,total_lessons,due_at,state"
+    assert any(line.startswith("lea@example.com,lea,learner,Demo Course,") and line.endswith(",due_soon")
+               for line in lines), lines
+    assert any(line.startswith("'=cmd@example.com,") for line in lines), "no formula injection"
+    assert max_.get(f"/api/orgs/{org_id}/progress.csv").status_code == 403, "managers see their team, not the org"
+
+    # Reminders: due within 3 days and not done → one email each, never twice; max (the manager) too.
+    config = Settings(DRONA_BUILD_DIR=minimal_build.site_dir.parent, DATABASE_URL=db_url,
+                      DRONA_DATA_DIR=minimal_build.site_dir.parent / "data")
+    engine = get_engine(db_url)
+    first = assignments.send_due_reminders(engine=engine, settings=config, catalog_db=minimal_build.catalog_db,
+                                           now=utcnow())
+    assert (first.due_soon, first.overdue) == (2, 0)
+    again = assignments.send_due_reminders(engine=engine, settings=config, catalog_db=minimal_build.catalog_db,
+                                           now=utcnow())
+    assert (again.due_soon, again.overdue) == (0, 0), "each notice once"
+    assert _outbox(db_url, "lea@example.com")[-1][0] == "Due soon: Demo Course"
+    late = assignments.send_due_reminders(engine=engine, settings=config, catalog_db=minimal_build.catalog_db,
+                                          now=utcnow() + timedelta(days=3))
+    assert (late.due_soon, late.overdue) == (0, 2)
+    assert _outbox(db_url, "lea@example.com")[-1][0] == "Overdue: Demo Course"

@@ -46,3 +46,41 @@ class MyAssignmentPublic(BaseModel):
     state: AssignmentState = Field(description="done; overdue (past due, not done); due_soon (within "
                                    "the reminder window); open.")
     team_name: str | None = Field(description="The team it was assigned through; null: assigned to you.")
+
+
+class MemberCourseProgress(BaseModel):
+    course_id: str
+    course_title: str
+    percent: float
+    completed_lessons: int
+    total_lessons: int
+    assignment_id: str | None = Field(description="The assignment that requires it (earliest due), if any.")
+    due_at: datetime | None
+    state: AssignmentState | None = Field(description="null for a course started but not assigned.")
+
+
+class TeamMemberProgress(BaseModel):
+    user_id: str
+    email: str
+    display_name: str
+    team_role: Literal["member", "manager"]
+    overdue: int = Field(description="Assigned courses past due and not done.")
+    courses: list[MemberCourseProgress] = Field(description="Assigned courses first (earliest due), then the "
+                                                "others the member started.")
+
+
+class TeamProgressPublic(BaseModel):
+    team_id: str
+    team_name: str
+    members: list[TeamMemberProgress]
+
+
+class NudgeCreate(BaseModel):
+    user_id: str = Field(min_length=1, max_length=64)
+    assignment_id: str = Field(min_length=1, max_length=64)
+    message: str | None = Field(None, max_length=1000, description="A line from you, added to the email.")
+
+
+class RemindersSent(BaseModel):
+    due_soon: int
+    overdue: int

@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, or_, select
 
@@ -19,12 +20,26 @@ from sidecar.catalog.models import CoursePublic
 from sidecar.catalog.service import get_catalog
 from sidecar.db.base import utcnow
 from sidecar.db.engine import read_session, write_session
-from sidecar.errors import Forbidden, InvalidInput, NotFound
+from sidecar.db.upsert import insert_ignore
+from sidecar.errors import Conflict, Forbidden, InvalidInput, NotFound
+from sidecar.mail import send_email
 from sidecar.orgs import service as orgs
+from sidecar.orgs.models import TeamPublic
 from sidecar.progress import service as progress
+from sidecar.settings import Settings
 
-from .models import AssignmentCreate, AssignmentPublic, AssignmentState, MyAssignmentPublic
-from .tables import Assignment
+from .models import (
+    AssignmentCreate,
+    AssignmentPublic,
+    AssignmentState,
+    MemberCourseProgress,
+    MyAssignmentPublic,
+    NudgeCreate,
+    RemindersSent,
+    TeamMemberProgress,
+    TeamProgressPublic,
+)
+from .tables import Assignment, AssignmentNotice
 
 DUE_SOON = timedelta(days=3)  # the reminder window before the due date
 
@@ -162,3 +177,149 @@ def my_assignments(*, engine: Engine, catalog_db: Path, user: User, now: datetim
             state=state(completed=completed, due_at=row.due_at, now=now),
             team_name=names.get(row.team_id) if row.team_id else None)
     return list(found.values())
+
+
+# ---- what managers and admins see, and the emails -----------------------------------------------------------
+
+
+def _assigned_to(session: Any, *, user_id: str, team_ids: set[str], org_id: str) -> list[Assignment]:
+    return list(session.scalars(select(Assignment).where(
+        Assignment.organization_id == org_id,
+        or_(Assignment.user_id == user_id, Assignment.team_id.in_(team_ids))).order_by(Assignment.due_at)).all())
+
+
+def _member_courses(*, engine: Engine, catalog_db: Path, user_id: str, org_id: str,
+                    now: datetime) -> list[MemberCourseProgress]:
+    """The member's assigned courses (earliest due first), then the others they started."""
+    teams = orgs.team_ids_of(engine=engine, user_id=user_id, org_id=org_id)
+    with read_session(engine) as session:
+        rows = _assigned_to(session, user_id=user_id, team_ids=teams, org_id=org_id)
+    titles = _titles(catalog_db)
+    started = {c.course_id: c for c in progress.get_progress(engine=engine, catalog_db=catalog_db,
+                                                            user_id=user_id).courses}
+    courses: dict[str, MemberCourseProgress] = {}
+    for row in rows:
+        if row.course_id in courses or row.course_id not in titles:
+            continue
+        mine = started.get(row.course_id)
+        courses[row.course_id] = MemberCourseProgress(
+            course_id=row.course_id, course_title=titles[row.course_id], percent=mine.percent if mine else 0.0,
+            completed_lessons=mine.completed_lessons if mine else 0, total_lessons=mine.total_lessons if mine else 0,
+            assignment_id=row.id, due_at=row.due_at,
+            state=state(completed=bool(mine and mine.completed), due_at=row.due_at, now=now))
+    for course_id, mine in started.items():
+        if course_id not in courses:
+            courses[course_id] = MemberCourseProgress(
+                course_id=course_id, course_title=mine.title, percent=mine.percent,
+                completed_lessons=mine.completed_lessons, total_lessons=mine.total_lessons, assignment_id=None,
+                due_at=None, state=None)
+    return list(courses.values())
+
+
+def _may_see_team(*, engine: Engine, actor: User, team: TeamPublic) -> None:
+    if _is_admin(actor, team.organization_id):
+        return
+    if team.id not in orgs.managed_team_ids(engine=engine, user=actor):
+        raise Forbidden("Only the team's managers and the organisation's admins may see this.")
+
+
+def team_progress(*, engine: Engine, catalog_db: Path, actor: User, team_id: str, now: datetime) -> TeamProgressPublic:
+    found = orgs.team(engine=engine, team_id=team_id)
+    if found is None:
+        raise NotFound("No such team.")
+    _may_see_team(engine=engine, actor=actor, team=found)
+    members = []
+    for user_id, email, name, role in orgs.team_roster(engine=engine, team_id=team_id):
+        courses = _member_courses(engine=engine, catalog_db=catalog_db, user_id=user_id,
+                                  org_id=found.organization_id, now=now)
+        members.append(TeamMemberProgress(user_id=user_id, email=email, display_name=name,
+                                          team_role="manager" if role == "manager" else "member",
+                                          overdue=sum(1 for c in courses if c.state == "overdue"), courses=courses))
+    return TeamProgressPublic(team_id=found.id, team_name=found.name, members=members)
+
+
+CSV_COLUMNS = ("email", "name", "role", "course", "percent", "completed_lessons", "total_lessons", "due_at", "state")
+
+
+def org_progress_rows(*, engine: Engine, catalog_db: Path, actor: User, org_id: str,
+                      now: datetime) -> list[tuple[str, ...]]:
+    """One row per member and course (assigned, or started), for the organisation's admins: the export."""
+    if not _is_admin(actor, org_id):
+        raise Forbidden("Only this organisation's admins may export its progress.")
+    rows: list[tuple[str, ...]] = []
+    for user_id, email, name, role in orgs.org_roster(engine=engine, org_id=org_id):
+        courses = _member_courses(engine=engine, catalog_db=catalog_db, user_id=user_id, org_id=org_id, now=now)
+        if not courses:
+            rows.append((email, name, role, "", "", "", "", "", ""))
+        for c in courses:
+            rows.append((email, name, role, c.course_title, f"{c.percent:g}", str(c.completed_lessons),
+                         str(c.total_lessons), c.due_at.isoformat() if c.due_at else "", c.state or ""))
+    return rows
+
+
+def _notice_once(session: Any, *, assignment_id: str, user_id: str, kind: str, now: datetime) -> bool:
+    """Claim the notice (True: this caller sends it); a second claim, from any process, gets False."""
+    return insert_ignore(session, AssignmentNotice, {"assignment_id": assignment_id, "user_id": user_id,
+                                                     "kind": kind, "sent_at": now},
+                         ["assignment_id", "user_id", "kind"])
+
+
+def nudge(*, engine: Engine, settings: Settings, catalog_db: Path, actor: User, team_id: str, body: NudgeCreate,
+          now: datetime) -> None:
+    """A manager's reminder email to one member about one of their assignments, at most once a day."""
+    found = orgs.team(engine=engine, team_id=team_id)
+    if found is None:
+        raise NotFound("No such team.")
+    _may_see_team(engine=engine, actor=actor, team=found)
+    roster = {r[0]: r for r in orgs.team_roster(engine=engine, team_id=team_id)}
+    if body.user_id not in roster:
+        raise NotFound("No such member of this team.")
+    teams = orgs.team_ids_of(engine=engine, user_id=body.user_id, org_id=found.organization_id)
+    with write_session(engine) as session:
+        assigned = {a.id: a for a in _assigned_to(session, user_id=body.user_id, team_ids=teams,
+                                                  org_id=found.organization_id)}
+        row = assigned.get(body.assignment_id)
+        if row is None:
+            raise NotFound("No such assignment for this member.")
+        if not _notice_once(session, assignment_id=row.id, user_id=body.user_id, kind=f"nudge:{now:%Y-%m-%d}",
+                            now=now):
+            raise Conflict("You already nudged them about this course today.")
+        title = _titles(catalog_db).get(row.course_id, "an assigned course")
+        _, email, name, _ = roster[body.user_id]
+        note = f"\n\n{actor.display_name} adds: {' '.join(body.message.split())}" if body.message else ""
+        send_email(settings=settings, session=session, to=email, subject=f"A reminder about {title}",
+                   body=f"Hello {name},\n\n{actor.display_name} reminds you of {title}, due on "
+                        f"{row.due_at:%Y-%m-%d}.{note}\n\nContinue at {settings.APP_URL.rstrip('/')}/dashboard/\n")
+
+
+def send_due_reminders(*, engine: Engine, settings: Settings, catalog_db: Path, now: datetime) -> RemindersSent:
+    """Email each learner once when an assignment of theirs is due within DUE_SOON and not done, and once
+    when it is overdue. Safe to run from several processes at once, and as often as you like."""
+    sent = {"due_soon": 0, "overdue": 0}
+    with read_session(engine) as session:
+        rows = session.scalars(select(Assignment).where(Assignment.due_at <= now + DUE_SOON)).all()
+    titles = _titles(catalog_db)
+    for row in rows:
+        kind = "overdue" if row.due_at < now else "due_soon"
+        people = ({row.user_id} if row.user_id else orgs.team_member_ids(engine=engine, team_id=row.team_id or ""))
+        with read_session(engine) as session:  # those already told are skipped before reading any progress
+            people -= set(session.scalars(select(AssignmentNotice.user_id).where(
+                AssignmentNotice.assignment_id == row.id, AssignmentNotice.kind == kind)).all())
+        current = {r[0] for r in orgs.org_roster(engine=engine, org_id=row.organization_id)}
+        emails = orgs.member_emails(engine=engine, user_ids=people & current)  # not those who left
+        for user_id in sorted(people):
+            done = {c.course_id: c.completed for c in progress.get_progress(
+                engine=engine, catalog_db=catalog_db, user_id=user_id).courses}
+            if done.get(row.course_id) or user_id not in emails:
+                continue
+            with write_session(engine) as session:
+                if not _notice_once(session, assignment_id=row.id, user_id=user_id, kind=kind, now=now):
+                    continue
+                title = titles.get(row.course_id, "an assigned course")
+                lead = (f"{title} was due on {row.due_at:%Y-%m-%d} and is not finished yet." if kind == "overdue"
+                        else f"{title} is due on {row.due_at:%Y-%m-%d}.")
+                send_email(settings=settings, session=session, to=emails[user_id],
+                           subject=f"{'Overdue' if kind == 'overdue' else 'Due soon'}: {title}",
+                           body=f"Hello,\n\n{lead}\n\nContinue at {settings.APP_URL.rstrip('/')}/dashboard/\n")
+                sent[kind] += 1
+    return RemindersSent(**sent)

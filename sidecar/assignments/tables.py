@@ -25,3 +25,16 @@ class Assignment(Base):
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AssignmentNotice(Base):
+    """An email sent about an assignment to one learner: a reminder before the due date, a notice once
+    overdue, or a manager's nudge. The key makes each automatic notice at most once, whichever
+    process sends it; nudges carry their day, so a manager nudges a person at most once a day."""
+
+    __tablename__ = "assignment_notices"
+
+    assignment_id: Mapped[str] = mapped_column(ForeignKey("assignments.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True)
+    kind: Mapped[str] = mapped_column(String(24), primary_key=True)  # due_soon | overdue | nudge:YYYY-MM-DD
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -471,3 +471,20 @@ def member_emails(*, engine: Engine, user_ids: set[str]) -> dict[str, str]:
         return {}
     with read_session(engine) as session:
         return {row[0]: row[1] for row in session.execute(select(User.id, User.email).where(User.id.in_(user_ids)))}
+
+
+def team_roster(*, engine: Engine, team_id: str) -> list[tuple[str, str, str, str]]:
+    """(user id, email, display name, team role) of the team's members, by name."""
+    with read_session(engine) as session:
+        rows = session.execute(select(User.id, User.email, User.display_name, TeamMember.role)
+                               .join(TeamMember, TeamMember.user_id == User.id)
+                               .where(TeamMember.team_id == team_id).order_by(User.display_name, User.email))
+        return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+
+def org_roster(*, engine: Engine, org_id: str) -> list[tuple[str, str, str, str]]:
+    """(user id, email, display name, role) of the organisation's active members, by email."""
+    with read_session(engine) as session:
+        rows = session.execute(select(User.id, User.email, User.display_name, User.role).where(
+            User.organization_id == org_id, User.is_active.is_(True)).order_by(User.email))
+        return [(r[0], r[1], r[2], r[3]) for r in rows]

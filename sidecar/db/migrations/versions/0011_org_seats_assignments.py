@@ -1,8 +1,8 @@
-"""org seats and course assignments (issue #16)
+"""org seats, course assignments and their notices (issue #16)
 
 Revision ID: 0011
 Revises: 0010
-Create Date: 2026-12-05 09:00:18.174502
+Create Date: 2026-12-05 09:07:08.338559
 """
 from __future__ import annotations
 
@@ -39,6 +39,18 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_assignments_team_id'), ['team_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_assignments_user_id'), ['user_id'], unique=False)
 
+    op.create_table('assignment_notices',
+    sa.Column('assignment_id', sa.String(length=36), nullable=False),
+    sa.Column('user_id', sa.String(length=36), nullable=False),
+    sa.Column('kind', sa.String(length=24), nullable=False),
+    sa.Column('sent_at', sidecar.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['assignment_id'], ['assignments.id'], name=op.f('fk_assignment_notices_assignment_id_assignments'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_assignment_notices_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('assignment_id', 'user_id', 'kind', name=op.f('pk_assignment_notices'))
+    )
+    with op.batch_alter_table('assignment_notices', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_assignment_notices_user_id'), ['user_id'], unique=False)
+
     with op.batch_alter_table('organizations', schema=None) as batch_op:
         batch_op.add_column(sa.Column('seat_limit', sa.Integer(), nullable=True))
 
@@ -48,6 +60,10 @@ def downgrade() -> None:
     with op.batch_alter_table('organizations', schema=None) as batch_op:
         batch_op.drop_column('seat_limit')
 
+    with op.batch_alter_table('assignment_notices', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_assignment_notices_user_id'))
+
+    op.drop_table('assignment_notices')
     with op.batch_alter_table('assignments', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_assignments_user_id'))
         batch_op.drop_index(batch_op.f('ix_assignments_team_id'))
