@@ -464,6 +464,7 @@ APP_PAGES = (
     ("dashboard.md", "Your dashboard", "dashboard"),
     ("review.md", "Daily review", "review"),
     ("leaderboard.md", "Leaderboard", "leaderboard"),
+    ("organisation.md", "Your organisation", "org"),
 )
 
 

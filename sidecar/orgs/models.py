@@ -83,6 +83,8 @@ class TeamPublic(BaseModel):
     organization_id: str
     name: str
     kind: str
+    my_role: Literal["member", "manager"] | None = Field(None, description="Yours in the team (GET /api/teams).")
+    members: int | None = Field(None, description="How many people are in it (an organisation's team list).")
 
 
 class TeamMemberAdd(BaseModel):

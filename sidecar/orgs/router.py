@@ -118,6 +118,11 @@ def create_team(org_id: Id, body: TeamCreate, principal: CurrentPrincipal, engin
     return service.create_team(engine=engine, actor=principal.user, org_id=org_id, name=body.name, kind=body.kind)
 
 
+@router.get("/orgs/{org_id}/teams", response_model=list[TeamPublic], summary="An organisation's teams")
+def list_teams(org_id: Id, principal: CurrentPrincipal, engine: EngineDep) -> list[TeamPublic]:
+    return service.list_teams(engine=engine, actor=principal.user, org_id=org_id)
+
+
 @router.post("/teams/{team_id}/members", status_code=204, summary="Add a member to a team")
 def add_team_member(team_id: Id, body: TeamMemberAdd, principal: CurrentPrincipal, engine: EngineDep) -> Response:
     service.add_team_member(engine=engine, actor=principal.user, team_id=team_id, email=body.email, role=body.role)

@@ -415,9 +415,23 @@ def add_team_member(*, engine: Engine, actor: User, team_id: str, email: str, ro
 
 def my_teams(*, engine: Engine, user_id: str) -> list[TeamPublic]:
     with read_session(engine) as session:
-        teams = session.scalars(select(Team).join(TeamMember, TeamMember.team_id == Team.id)
-                                .where(TeamMember.user_id == user_id).order_by(Team.name)).all()
-        return [TeamPublic(id=t.id, organization_id=t.organization_id, name=t.name, kind=t.kind) for t in teams]
+        rows = session.execute(select(Team, TeamMember.role).join(TeamMember, TeamMember.team_id == Team.id)
+                               .where(TeamMember.user_id == user_id).order_by(Team.name)).all()
+        return [TeamPublic(id=t.id, organization_id=t.organization_id, name=t.name, kind=t.kind,
+                           my_role="manager" if role == "manager" else "member") for t, role in rows]
+
+
+def list_teams(*, engine: Engine, actor: User, org_id: str) -> list[TeamPublic]:
+    """Every team of the organisation with its size, for its admins."""
+    _org_admin(actor, org_id)
+    with read_session(engine) as session:
+        if session.get(Organization, org_id) is None:
+            raise NotFound("No such organisation.")
+        rows = session.execute(select(Team, func.count(TeamMember.user_id)).outerjoin(
+            TeamMember, TeamMember.team_id == Team.id).where(Team.organization_id == org_id)
+            .group_by(Team.id).order_by(Team.name)).all()
+        return [TeamPublic(id=t.id, organization_id=t.organization_id, name=t.name, kind=t.kind, members=n)
+                for t, n in rows]
 
 
 # ---- for the domains above (assignments): facts about teams and members, read in one place ----------------

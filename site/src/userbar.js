@@ -157,6 +157,8 @@ class UserBar {
       mode === "full" || mode === "moderate" ? item(pages.leaderboard(), "podium", "Leaderboard") : null,
       item(pages.tutorHistory(), "tutor", "Tutor history"),
       item(pages.invitations(), "dashboard", "Invitations"),
+      // Admins, managers and the other organisation roles; the page itself says what each may do.
+      user.role && user.role !== "learner" ? item(pages.org(), "dashboard", "Organisation") : null,
       item(pages.settings(), "cog", "Settings"),
       el("li", {}, signOutBtn),
     );

@@ -103,6 +103,25 @@ class Audit:
         self.problems.extend(describe(f"{self.theme} {label}", axe_violations(self.page)))
 
 
+def make_admin_of_new_org(site: DemoSite, email: str) -> None:
+    if site.data_dir is None:
+        pytest.skip("the database of an external server is not reachable")
+    import uuid
+
+    from sqlalchemy import update
+
+    from sidecar.auth.tables import User
+    from sidecar.db.engine import get_engine, write_session
+    from sidecar.orgs.tables import Organization
+
+    with write_session(get_engine(f"sqlite:///{site.data_dir.parent / 'learners.db'}")) as session:
+        org = Organization(id=str(uuid.uuid4()), name="Audit Corp", seat_limit=25)
+        session.add(org)
+        session.flush()
+        session.execute(update(User).where(User.email == email).values(organization_id=org.id,
+                                                                       role="enterprise_admin"))
+
+
 def test_no_serious_axe_violations_on_any_page(themed: tuple[str, Any], demo_site: DemoSite) -> None:
     theme, page = themed
     site = demo_site
@@ -165,6 +184,21 @@ def test_no_serious_axe_violations_on_any_page(themed: tuple[str, Any], demo_sit
     audit.check("leaderboard")
     audit.open("account/settings/", ready='[data-drona-app="settings"][data-state=ready]')
     audit.check("settings")
+    # The same learner made an organisation's admin (set up in the database: the audit is of the page),
+    # with a team they manage and an assignment: every section of the organisation page, and the
+    # dashboard's "Assigned to you" card.
+    make_admin_of_new_org(site, email)
+    me = call(page, site, "GET", "me")
+    team = call(page, site, "POST", f"orgs/{me['organization_id']}/teams", {"name": "Platform"})
+    call(page, site, "POST", f"teams/{team['id']}/members", {"email": email, "role": "manager"})
+    course = next(c for t in call(page, site, "GET", "catalog")["tracks"] for c in t["courses"]
+                  if c["status"] == "active")
+    call(page, site, "POST", f"orgs/{me['organization_id']}/assignments",
+         {"course_id": course["id"], "team_id": team["id"], "due_at": "2099-01-01T12:00:00+00:00"})
+    audit.open("organisation/", ready='[data-drona-app="org"][data-state=ready]')
+    audit.check("organisation")
+    audit.open("dashboard/", ready='[data-drona-app="dashboard"][data-state=ready] .drona-dash-card--assigned')
+    audit.check("dashboard with assignments")
     audit.open(READING_LESSON, ready="[data-drona-lesson-status]")
     audit.check("reading lesson signed in")
     audit.open(COURSE_PAGE)
@@ -172,7 +206,7 @@ def test_no_serious_axe_violations_on_any_page(themed: tuple[str, Any], demo_sit
     audit.open("")
     audit.check("home signed in")
 
-    assert len(audit.audited) == 21
+    assert len(audit.audited) == 23
     assert not audit.problems, f"{len(audit.problems)} serious/critical axe-core findings:\n" + "\n".join(
         audit.problems)
 

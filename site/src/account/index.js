@@ -14,6 +14,7 @@ import { mountAssessment } from "./assessment.js";
 import { mountGoldProject } from "./gold.js";
 import { mountReviews } from "./reviews.js";
 import { mountReview } from "./review.js";
+import { mountOrg } from "./org.js";
 
 const APPS = {
   signin: mountSignin,
@@ -30,6 +31,7 @@ const APPS = {
   project: mountGoldProject,
   reviews: mountReviews,
   review: mountReview,
+  org: mountOrg,
 };
 
 /** Mount the app named by data-drona-app; returns {root, dispose} at once (apps load async). */

@@ -12,7 +12,8 @@ import { focusHeading, loading, needsServer } from "./forms.js";
 import { reloadOnEmailedLink } from "./auth.js";
 
 const KEY = "drona:invitation";
-const ROLES = { learner: "learner", team_manager: "team manager", enterprise_admin: "administrator" };
+const ROLES = { learner: "learner", team_manager: "team manager", analytics_viewer: "analytics viewer",
+  content_creator: "content creator", enterprise_admin: "administrator" };
 
 function session() {
   try {

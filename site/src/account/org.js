@@ -1,0 +1,246 @@
+// The organisation page (issue #16): what an enterprise admin runs (seats, members and roles,
+// invitations, teams, assignments with due dates, the progress export) and what a team manager sees
+// (each team's progress against its assignments, with a nudge per member). Everything is the API's:
+// GET /api/orgs/{id}, …/members, …/teams, …/assignments, /api/teams/{id}/progress. The server
+// checks every permission; this page only leaves out what the signed-in role cannot use.
+import { el } from "../ui.js";
+import { api, ApiError, ServerUnavailable } from "../api.js";
+import { formatDate, plural, siteUrl } from "../format.js";
+import { field, form, loading, needsServer, requireUser, selectField } from "./forms.js";
+
+const ROLES = [["learner", "Learner"], ["team_manager", "Team manager"], ["analytics_viewer", "Analytics viewer"],
+  ["content_creator", "Content creator"], ["enterprise_admin", "Administrator"]];
+const ROLE_NAMES = Object.fromEntries(ROLES);
+const STATES = { done: "Done", overdue: "Overdue", due_soon: "Due soon", open: "Open" };
+
+function section(title, ...body) {
+  return el("section", { class: "drona-org__section" }, el("h2", {}, title), ...body);
+}
+
+function table(caption, head, rows) {
+  return el("div", { class: "drona-org__scroll" }, el("table", { class: "drona-org__table" },
+    el("caption", { class: "drona-visually-hidden" }, caption),
+    el("thead", {}, el("tr", {}, ...head.map((h) => el("th", { scope: "col" }, h)))),
+    el("tbody", {}, ...rows)));
+}
+
+/** A button that runs `action` and says beside itself what came of it (`done`, or the error). With
+ * `confirm`, the first press only asks (the label turns into it) and a second press within 8 s acts. */
+function actionButton(label, action, { kind = "secondary", name, done, confirm } = {}) {
+  let armed = null;
+  const note = el("span", { class: "drona-field__error", role: "alert", hidden: true });
+  const said = el("span", { class: "drona-field__hint", role: "status" });
+  const btn = el("button", { type: "button", class: `drona-btn drona-btn--${kind}`, "aria-label": name || null,
+    onclick: async () => {
+      if (btn.getAttribute("aria-disabled") === "true") return;
+      if (confirm && !armed) {
+        btn.textContent = confirm;
+        said.textContent = `${confirm}.`;
+        armed = setTimeout(() => {
+          armed = null;
+          btn.textContent = label;
+          said.textContent = "";
+        }, 8000);
+        return;
+      }
+      clearTimeout(armed);
+      armed = null;
+      btn.setAttribute("aria-disabled", "true");
+      note.hidden = true;
+      said.textContent = "";
+      try {
+        await action();
+        if (done) said.textContent = done;
+      } catch (err) {
+        note.textContent = err instanceof ApiError ? err.message : "That did not work. Try again.";
+        note.hidden = false;
+      } finally {
+        btn.setAttribute("aria-disabled", "false");
+      }
+    } }, label);
+  return el("span", { class: "drona-org__action" }, btn, said, note);
+}
+
+class OrgPage {
+  constructor(root) {
+    this.root = root;
+  }
+
+  async load() {
+    loading(this.root, "Loading your organisation…");
+    const user = await requireUser(this.root, "see your organisation");
+    if (!user) return;
+    this.user = user;
+    try {
+      const [orgs, teams, catalog] = await Promise.all([api.get("orgs"), api.get("teams"),
+        api.get("catalog").catch(() => ({ tracks: [] }))]);
+      const wanted = new URLSearchParams(location.search).get("org") || user.organization_id;
+      this.org = orgs.find((o) => o.id === wanted) || orgs[0] || null;
+      this.managed = teams.filter((t) => t.my_role === "manager");
+      this.courses = catalog.tracks.flatMap((t) => t.courses).filter((c) => c.status === "active");
+      if (this.org) {
+        const base = `orgs/${this.org.id}`;
+        [this.members, this.teams, this.assignments] = await Promise.all([
+          api.get(`${base}/members`), api.get(`${base}/teams`), api.get(`${base}/assignments`)]);
+      }
+      this.progress = await Promise.all(this.managed.map((t) => api.get(`teams/${t.id}/progress`)));
+    } catch (err) {
+      if (err instanceof ServerUnavailable) return needsServer(this.root);
+      this.root.replaceChildren(el("p", { class: "drona-notice drona-notice--error", role: "alert" }, err.message));
+      this.root.dataset.state = "error";
+      return;
+    }
+    this.render();
+  }
+
+  render() {
+    const parts = [];
+    if (this.org) parts.push(this.overview(), this.invite(), this.membersSection(), this.teamsSection(),
+      this.assignmentsSection());
+    this.managed.forEach((team, i) => parts.push(this.teamProgress(this.progress[i])));
+    if (!parts.length) {
+      parts.push(el("p", { class: "drona-notice", role: "status" },
+        "You do not administer an organisation or manage a team. Your assigned courses are on your dashboard."));
+    }
+    this.root.replaceChildren(...parts);
+    this.root.dataset.state = "ready";
+  }
+
+  overview() {
+    const org = this.org;
+    const seats = org.seat_limit ? `${org.seats_used} of ${plural(org.seat_limit, "seat")} used`
+      : `${plural(org.seats_used, "member")}, no seat limit`;
+    const full = org.seat_limit && org.seats_used >= org.seat_limit;
+    return section(org.name,
+      el("p", { "data-drona-org-seats": String(org.seats_used) }, seats,
+        full ? el("strong", {}, " · full: new members cannot join until a seat frees.") : ""),
+      el("p", {}, el("a", { href: siteUrl(`api/orgs/${org.id}/progress.csv`), download: "progress.csv" },
+        "Download everyone's progress (CSV)")));
+  }
+
+  invite() {
+    const email = field({ label: "Email address", name: "email", type: "email", required: true, autocomplete: "off" });
+    const role = selectField({ label: "Role", name: "role", options: ROLES, value: "learner" });
+    const f = form({ label: "Invite someone", submitLabel: "Send invitation", children: [email.wrap, role.wrap],
+      onSubmit: async (self) => {
+        await api.post(`orgs/${this.org.id}/invitations`, { email: email.input.value, role: role.input.value });
+        self.status.textContent = `Invitation sent to ${email.input.value}. They join when they accept.`;
+        email.input.value = "";
+      } });
+    return section("Invite someone", f.node);
+  }
+
+  membersSection() {
+    const rows = this.members.map((m) => {
+      const self = m.id === this.user.id;
+      const select = el("select", { class: "drona-input", "aria-label": `Role of ${m.email}`, disabled: self },
+        ...ROLES.map(([v, t]) => el("option", { value: v }, t)));
+      select.value = m.role;
+      const said = el("span", { class: "drona-field__hint", role: "status" });
+      select.addEventListener("change", async () => {
+        said.textContent = "";
+        try {
+          const changed = await api.patch(`orgs/${this.org.id}/members/${m.id}`, { role: select.value });
+          m.role = changed.role;
+          said.textContent = "Saved.";
+        } catch (err) {
+          select.value = m.role;
+          said.textContent = err instanceof ApiError ? err.message : "The role did not change.";
+        }
+      });
+      return el("tr", { "data-drona-member": m.email },
+        el("td", {}, m.display_name, el("br"), el("span", { class: "drona-field__hint" }, m.email)),
+        el("td", {}, ROLE_NAMES[m.role] ? [select, said] : m.role),
+        el("td", {}, m.teams.join(", ") || "—"),
+        el("td", {}, self ? "(you)" : actionButton("Remove", async () => {
+          await api.delete(`orgs/${this.org.id}/members/${m.id}`);
+          await this.load();
+        }, { name: `Remove ${m.email}`, confirm: "Press again to remove" })));
+    });
+    return section("Members", table("Members", ["Member", "Role", "Teams", ""], rows));
+  }
+
+  teamsSection() {
+    const name = field({ label: "Team name", name: "name", required: true, maxlength: 120 });
+    const kind = selectField({ label: "Kind", name: "kind", options: [["team", "Team"], ["class", "Class"],
+      ["cohort", "Cohort"]], value: "team" });
+    const f = form({ label: "New team", submitLabel: "Create team", children: [name.wrap, kind.wrap],
+      onSubmit: async () => {
+        await api.post(`orgs/${this.org.id}/teams`, { name: name.input.value, kind: kind.input.value });
+        await this.load();
+      } });
+    const add = (team) => {
+      const email = field({ label: `Add to ${team.name}`, name: "email", type: "email", required: true });
+      const role = selectField({ label: "As", name: "role", options: [["member", "Member"], ["manager", "Manager"]] });
+      return form({ label: `Add a member to ${team.name}`, submitLabel: "Add", children: [email.wrap, role.wrap],
+        className: "drona-org__inline",
+        onSubmit: async () => {
+          await api.post(`teams/${team.id}/members`, { email: email.input.value, role: role.input.value });
+          await this.load();
+        } }).node;
+    };
+    const list = el("ul", { class: "drona-org__teams" }, ...this.teams.map((t) => el("li", { "data-drona-team": t.name },
+      el("strong", {}, t.name), ` · ${t.kind} · ${plural(t.members || 0, "member")}`, add(t))));
+    return section("Teams", this.teams.length ? list : el("p", {}, "No teams yet."), f.node);
+  }
+
+  assignmentsSection() {
+    const course = selectField({ label: "Course", name: "course_id",
+      options: this.courses.map((c) => [c.id, c.title]) });
+    const who = selectField({ label: "Assign to", name: "team_id", options: [["", "One member (by email)"],
+      ...this.teams.map((t) => [t.id, `Team: ${t.name}`])], value: this.teams.length ? this.teams[0].id : "" });
+    const email = field({ label: "Member's email", name: "email", type: "email",
+      hint: "Only when assigning one member." });
+    const due = field({ label: "Due date", name: "due_at", type: "date", required: true });
+    const f = form({ label: "Assign a course", submitLabel: "Assign", children: [course.wrap, who.wrap, email.wrap,
+      due.wrap], onSubmit: async () => {
+      // The end of the chosen day, in the admin's own time zone.
+      const dueAt = new Date(`${due.input.value}T23:59:00`).toISOString();
+      const body = { course_id: course.input.value, due_at: dueAt };
+      if (who.input.value) body.team_id = who.input.value;
+      else body.email = email.input.value;
+      await api.post(`orgs/${this.org.id}/assignments`, body);
+      await this.load();
+    } });
+    const rows = this.assignments.map((a) => el("tr", { "data-drona-assigned": a.course_title },
+      el("td", {}, a.course_title), el("td", {}, a.team_name ? `Team: ${a.team_name}` : a.email || "—"),
+      el("td", {}, formatDate(a.due_at)),
+      el("td", {}, actionButton("Remove", async () => {
+        await api.delete(`orgs/${this.org.id}/assignments/${a.id}`);
+        await this.load();
+      }, { name: `Remove the assignment of ${a.course_title}` }))));
+    return section("Assigned courses",
+      rows.length ? table("Assigned courses", ["Course", "Assigned to", "Due", ""], rows)
+        : el("p", {}, "No course is assigned yet."), f.node);
+  }
+
+  teamProgress(data) {
+    const rows = [];
+    for (const m of data.members) {
+      const assigned = m.courses.filter((c) => c.state);
+      if (!assigned.length) {
+        rows.push(el("tr", {}, el("td", {}, m.display_name), el("td", { colspan: "4" }, "No assigned course.")));
+      }
+      for (const c of assigned) {
+        rows.push(el("tr", { "data-drona-progress": `${m.email}|${c.state}` },
+          el("td", {}, m.display_name), el("td", {}, c.course_title),
+          el("td", {}, `${Math.round(c.percent)}%`),
+          el("td", {}, `${STATES[c.state]} · ${formatDate(c.due_at)}`),
+          el("td", {}, c.state === "done" ? "" : actionButton("Nudge", async () => {
+            await api.post(`teams/${data.team_id}/nudges`, { user_id: m.user_id, assignment_id: c.assignment_id });
+          }, { name: `Nudge ${m.display_name} about ${c.course_title}`, done: "Reminder sent." }))));
+      }
+    }
+    const late = data.members.reduce((n, m) => n + m.overdue, 0);
+    return section(`Team ${data.team_name}`,
+      late ? el("p", { class: "drona-notice drona-notice--warning", role: "status" },
+        `${plural(late, "assigned course is", "assigned courses are")} overdue.`) : null,
+      table(`Progress of ${data.team_name}`, ["Member", "Course", "Done", "Due", ""], rows));
+  }
+}
+
+export async function mountOrg(root) {
+  const page = new OrgPage(root);
+  await page.load();
+  return page;
+}
