@@ -271,3 +271,33 @@ def test_managers_see_their_team_nudge_and_admins_export(make_client, db_url: st
                                           now=utcnow() + timedelta(days=3))
     assert (late.due_soon, late.overdue) == (0, 2)
     assert _outbox(db_url, "lea@example.com")[-1][0] == "Overdue: Demo Course"
+
+
+def test_a_csv_import_invites_everyone_or_nobody(make_client, db_url: str, org) -> None:
+    root, boss, org_id = org["root"], org["boss"], org["org"]
+    bad = boss.post(f"/api/orgs/{org_id}/invitations/import", json={"csv": (
+        "email,role\nann@example.com,learner\nnot-an-address\nbo@example.com,super_admin\n"
+        "ann@example.com\ncy@example.com,team_manager,extra\n")})
+    assert bad.status_code == 422 and "nothing was sent" in bad.json()["error"]["message"]
+    assert bad.json()["error"]["details"]["problems"] == [
+        "line 3: 'not-an-address' is not an email address",
+        "line 4: unknown role 'super_admin' (one of learner, team_manager, analytics_viewer, content_creator, "
+        "enterprise_admin)",
+        "line 5: ann@example.com is listed twice",
+        "line 6: expected `email` or `email,role`, got 3 columns"]
+    assert boss.get(f"/api/orgs/{org_id}/invitations").json() == [], "nothing sent"
+    good = boss.post(f"/api/orgs/{org_id}/invitations/import", json={
+        "csv": "\ufeffAnn@Example.com , team_manager\n\nbo@example.com\n"})
+    assert good.status_code == 201, good.text
+    assert [(i["email"], i["role"]) for i in good.json()] == [("ann@example.com", "team_manager"),
+                                                               ("bo@example.com", "learner")]
+    assert {i["email"] for i in boss.get(f"/api/orgs/{org_id}/invitations").json()} == {"ann@example.com",
+                                                                                         "bo@example.com"}
+    assert _emailed(db_url, "bo@example.com")
+    # Seats: one free seat cannot take two newcomers, and nothing is sent.
+    assert root.patch(f"/api/orgs/{org_id}", json={"seat_limit": 2}).status_code == 200
+    short = boss.post(f"/api/orgs/{org_id}/invitations/import", json={"csv": "cy@example.com\ndi@example.com\n"})
+    assert short.status_code == 409 and short.json()["error"]["details"]["newcomers"] == 2
+    assert boss.post(f"/api/orgs/{org_id}/invitations/import", json={"csv": "\n"}).status_code == 422
+    lea = _account(make_client, db_url, "lea@example.com")
+    assert lea.post(f"/api/orgs/{org_id}/invitations/import", json={"csv": "x@example.com"}).status_code == 403

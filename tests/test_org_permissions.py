@@ -29,6 +29,7 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, set[str]]] = [
     ("PATCH", "/api/orgs/{org_id}/members/{user_id}", {"role": "enterprise_admin"}, {"admin"}),
     ("DELETE", "/api/orgs/{org_id}/members/{user_id}", None, {"admin"}),
     ("POST", "/api/orgs/{org_id}/invitations", {"email": "new@example.com", "role": "learner"}, {"admin"}),
+    ("POST", "/api/orgs/{org_id}/invitations/import", {"csv": "new@example.com,learner\n"}, {"admin"}),
     ("GET", "/api/orgs/{org_id}/invitations", None, {"admin"}),
     ("DELETE", "/api/orgs/{org_id}/invitations/{invitation_id}", None, {"admin"}),
     ("GET", "/api/orgs/{org_id}/teams", None, {"admin"}),

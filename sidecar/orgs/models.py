@@ -54,6 +54,11 @@ class InvitationCreate(InvitationBase):
     """Invite an address; nobody may invite with a role above their own."""
 
 
+class InvitationImport(BaseModel):
+    csv: str = Field(min_length=1, max_length=200_000, description="Rows of `email` or `email,role` (role: learner "
+                     "if left out); a header row is optional. All or nothing: a bad row, and nothing is sent.")
+
+
 class InvitationPublic(InvitationBase):
     id: str
     organization_id: str

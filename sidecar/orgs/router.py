@@ -11,6 +11,7 @@ from . import service
 from .models import (
     InvitationAnswer,
     InvitationCreate,
+    InvitationImport,
     InvitationPublic,
     MemberPublic,
     MemberUpdate,
@@ -78,6 +79,16 @@ def invite(org_id: Id, body: InvitationCreate, principal: CurrentPrincipal, engi
     """The same answer (and email) whether or not the address has an account. Roles up to the inviter's own."""
     return service.invite_member(engine=engine, settings=settings, actor=principal.user, org_id=org_id,
                                  email=body.email, role=body.role)
+
+
+@router.post("/orgs/{org_id}/invitations/import", response_model=list[InvitationPublic], status_code=201,
+             summary="Invite everyone in a CSV file (email, role)")
+def import_invitations(org_id: Id, body: InvitationImport, principal: CurrentPrincipal, engine: EngineDep,
+                       settings: SettingsDep) -> list[InvitationPublic]:
+    """All or nothing: every bad row is listed (`line N: what is wrong`) in details.problems and nothing is
+    sent; so too when the seats or today's allowance cannot take them all."""
+    return service.import_invitations(engine=engine, settings=settings, actor=principal.user, org_id=org_id,
+                                      text=body.csv)
 
 
 @router.get("/orgs/{org_id}/invitations", response_model=list[InvitationPublic],

@@ -7,10 +7,13 @@ invitations"), or when the organisation's own identity provider asserts it
 
 from __future__ import annotations
 
+import csv
+import io
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+from pydantic import EmailStr, TypeAdapter
 from sqlalchemy import ColumnElement, Engine, and_, delete, func, select, update
 from sqlalchemy.orm import Session
 
@@ -28,7 +31,7 @@ from .models import InvitationPublic, MemberPublic, MyInvitationsPublic, Organiz
 from .tables import Organization, OrgInvitation, Team, TeamMember
 
 INVITATION_DAYS = 14
-INVITATIONS_PER_ORG_PER_DAY = 200  # an admin's typo loop or a compromised admin cannot mail-bomb through us
+INVITATIONS_PER_ORG_PER_DAY = 1000  # a CSV import fits; a typo loop or a compromised admin cannot mail-bomb
 # The roles an organisation grants; super_admin (the platform's) and reviewer (#11's) never come from one.
 ORG_ROLES = (Role.LEARNER, Role.TEAM_MANAGER, Role.ANALYTICS_VIEWER, Role.CONTENT_CREATOR, Role.ENTERPRISE_ADMIN)
 ROLE_NAMES = {Role.LEARNER: "learner", Role.TEAM_MANAGER: "team manager", Role.ANALYTICS_VIEWER: "analytics viewer",
@@ -207,6 +210,49 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+def _send_invitation(session: Session, *, settings: Settings, actor: User, org: Organization, email: str, role: str,
+                     now: datetime) -> OrgInvitation:
+    # One live invitation per address and organisation: a new one replaces (revokes) the last.
+    session.execute(update(OrgInvitation).where(OrgInvitation.organization_id == org.id,
+                                                OrgInvitation.email == email, _pending()).values(revoked_at=now))
+    token = security.new_token()
+    invitation = OrgInvitation(id=str(uuid.uuid4()), organization_id=org.id, email=email, role=role,
+                               token_hash=security.token_hash(token), invited_by=actor.id, created_at=now,
+                               expires_at=now + timedelta(days=INVITATION_DAYS))
+    session.add(invitation)
+    # In the fragment (#), which browsers never send to a server: the token stays out of access logs.
+    link = f"{settings.APP_URL.rstrip('/')}/account/invitations/#invitation={invitation.id}&token={token}"
+    name = _one_line(org.name)
+    send_email(settings=settings, session=session, to=email,
+               subject=f"You are invited to join {name} on Dronacharya",
+               body=f"Hello,\n\n{_one_line(actor.display_name)} invited you to join {name} on Dronacharya "
+                    f"as {ROLE_NAMES[Role(role)]}.\n\nTo accept or decline, sign in (or create an account) "
+                    f"with this address, {email}, and open this link:\n\n{link}\n\n"
+                    f"The invitation expires on {invitation.expires_at:%Y-%m-%d}. If you do not want to "
+                    "join, ignore this email: nothing changes until you accept.\n")
+    return invitation
+
+
+def _room_for(session: Session, org: Organization, emails: list[str], now: datetime) -> None:
+    """Refuse, before anything is sent, invitations the seats or today's allowance cannot take."""
+    if org.seat_limit is not None:
+        used = _seats_used(session, org.id)
+        members = set(session.scalars(select(User.email).where(User.email.in_(emails),
+                                                               User.organization_id == org.id)).all())
+        newcomers = len(set(emails) - members)
+        if newcomers and used + newcomers > org.seat_limit:
+            if used >= org.seat_limit:
+                raise _seats_full(org, used)
+            raise Conflict(f"{_one_line(org.name)} has {org.seat_limit - used} free seat(s) for "
+                           f"{newcomers} new member(s): nothing was sent.",
+                           {"seat_limit": org.seat_limit, "seats_used": used, "newcomers": newcomers})
+    recent = session.scalar(select(func.count()).select_from(OrgInvitation).where(
+        OrgInvitation.organization_id == org.id, OrgInvitation.created_at >= now - timedelta(days=1))) or 0
+    if recent + len(emails) > INVITATIONS_PER_ORG_PER_DAY:
+        raise RateLimited(f"This organisation may send {INVITATIONS_PER_ORG_PER_DAY} invitations a day and has sent "
+                          f"{recent} today: nothing was sent.", retry_after=3600)
+
+
 def invite_member(*, engine: Engine, settings: Settings, actor: User, org_id: str, email: str,
                   role: str) -> InvitationPublic:
     """Invite an address to the organisation. The answer and the email sent are the same whether
@@ -220,34 +266,66 @@ def invite_member(*, engine: Engine, settings: Settings, actor: User, org_id: st
         org = session.get(Organization, org_id, with_for_update=True)
         if org is None:
             raise NotFound("No such organisation.")
-        if org.seat_limit is not None:
-            used = _seats_used(session, org_id)
-            already = session.scalar(select(User.id).where(User.email == email, User.organization_id == org_id))
-            if used >= org.seat_limit and already is None:
-                raise _seats_full(org, used)
-        recent = session.scalar(select(func.count()).select_from(OrgInvitation).where(
-            OrgInvitation.organization_id == org_id, OrgInvitation.created_at >= now - timedelta(days=1))) or 0
-        if recent >= INVITATIONS_PER_ORG_PER_DAY:
-            raise RateLimited("This organisation has sent as many invitations as it may today.", retry_after=3600)
-        # One live invitation per address and organisation: a new one replaces (revokes) the last.
-        session.execute(update(OrgInvitation).where(OrgInvitation.organization_id == org_id,
-                                                    OrgInvitation.email == email, _pending()).values(revoked_at=now))
-        token = security.new_token()
-        invitation = OrgInvitation(id=str(uuid.uuid4()), organization_id=org_id, email=email, role=role,
-                                   token_hash=security.token_hash(token), invited_by=actor.id, created_at=now,
-                                   expires_at=now + timedelta(days=INVITATION_DAYS))
-        session.add(invitation)
-        # In the fragment (#), which browsers never send to a server: the token stays out of access logs.
-        link = f"{settings.APP_URL.rstrip('/')}/account/invitations/#invitation={invitation.id}&token={token}"
-        name = _one_line(org.name)
-        send_email(settings=settings, session=session, to=email,
-                   subject=f"You are invited to join {name} on Dronacharya",
-                   body=f"Hello,\n\n{_one_line(actor.display_name)} invited you to join {name} on Dronacharya "
-                        f"as {ROLE_NAMES[Role(role)]}.\n\nTo accept or decline, sign in (or create an account) "
-                        f"with this address, {email}, and open this link:\n\n{link}\n\n"
-                        f"The invitation expires on {invitation.expires_at:%Y-%m-%d}. If you do not want to "
-                        "join, ignore this email: nothing changes until you accept.\n")
+        _room_for(session, org, [email], now)
+        invitation = _send_invitation(session, settings=settings, actor=actor, org=org, email=email, role=role,
+                                      now=now)
         return _invitation_public(invitation, org)
+
+
+MAX_IMPORT_ROWS = 500
+_EMAIL = TypeAdapter(EmailStr)
+
+
+def import_invitations(*, engine: Engine, settings: Settings, actor: User, org_id: str,
+                       text: str) -> list[InvitationPublic]:
+    """Invite every address of a CSV (columns `email` and optionally `role`; a header row is optional).
+    All or nothing: any bad row, too few seats or too many invitations for today, and nothing is sent;
+    the error lists every bad row as `line N: what is wrong`."""
+    _org_admin(actor, org_id)
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    problems: list[str] = []
+    wanted: dict[str, str] = {}
+    first = True
+    for number, row in enumerate(rows, start=1):
+        cells = [cell.strip() for cell in row]
+        if not any(cells):
+            continue
+        if first and cells[0].lower() in ("email", "e-mail", "email address"):
+            first = False
+            continue
+        first = False
+        if len(cells) > 2:
+            problems.append(f"line {number}: expected `email` or `email,role`, got {len(cells)} columns")
+            continue
+        address, role = cells[0].lower(), (cells[1] if len(cells) == 2 and cells[1] else "learner")
+        try:
+            _EMAIL.validate_python(address)
+        except ValueError:
+            problems.append(f"line {number}: '{address[:80]}' is not an email address")
+            continue
+        if role not in {r.value for r in ORG_ROLES}:
+            problems.append(f"line {number}: unknown role '{role[:40]}' (one of {', '.join(ORG_ROLES)})")
+        elif not _may_grant(actor, org_id, role):
+            problems.append(f"line {number}: you cannot invite as {role}, a role above your own")
+        elif address in wanted:
+            problems.append(f"line {number}: {address} is listed twice")
+        else:
+            wanted[address] = role
+    if not wanted and not problems:
+        problems.append("line 1: the file has no addresses")
+    if len(wanted) > MAX_IMPORT_ROWS:
+        problems.append(f"line {len(rows)}: at most {MAX_IMPORT_ROWS} addresses per import")
+    if problems:
+        raise InvalidInput(f"{len(problems)} problem(s) in the file; nothing was sent.", {"problems": problems})
+    now = utcnow()
+    with write_session(engine) as session:
+        org = session.get(Organization, org_id, with_for_update=True)
+        if org is None:
+            raise NotFound("No such organisation.")
+        _room_for(session, org, list(wanted), now)
+        sent = [_send_invitation(session, settings=settings, actor=actor, org=org, email=email, role=role, now=now)
+                for email, role in wanted.items()]
+        return [_invitation_public(invitation, org) for invitation in sent]
 
 
 def list_invitations(*, engine: Engine, actor: User, org_id: str) -> list[InvitationPublic]:

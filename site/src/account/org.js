@@ -127,7 +127,26 @@ class OrgPage {
         self.status.textContent = `Invitation sent to ${email.input.value}. They join when they accept.`;
         email.input.value = "";
       } });
-    return section("Invite someone", f.node);
+    const id = "drona-org-csv";
+    const text = el("textarea", { id, name: "csv", class: "drona-input", rows: "4", required: true,
+      placeholder: "email,role\nada@example.com,learner\nlin@example.com,team_manager" });
+    const many = form({ label: "Invite from a CSV file", submitLabel: "Invite everyone", children: [
+      el("div", { class: "drona-field", "data-field": "csv" },
+        el("label", { for: id, class: "drona-field__label" }, "Many at once: one `email,role` per line"),
+        text)], onSubmit: async (self) => {
+      try {
+        const sent = await api.post(`orgs/${this.org.id}/invitations/import`, { csv: text.value });
+        self.status.textContent = `${plural(sent.length, "invitation")} sent.`;
+        text.value = "";
+      } catch (err) {
+        const problems = err instanceof ApiError && err.details && err.details.problems;
+        if (!problems) throw err;
+        self.summary.replaceChildren(el("p", {}, err.message), el("ul", {}, ...problems.map((p) => el("li", {}, p))));
+        self.summary.hidden = false;
+        self.summary.focus();
+      }
+    } });
+    return section("Invite someone", f.node, many.node);
   }
 
   membersSection() {
