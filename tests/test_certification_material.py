@@ -86,6 +86,8 @@ PROJECT_TESTS: list[dict[str, Any]] = [
 def test_a_project_runs_as_one_program_with_the_exercise_helpers() -> None:
     program = project_program(PROJECT, "shop/inventory.py")
     assert "not Python" not in program and "# Shop" not in program  # only .py files travel
+    # Naming __file__ would make the harness write the program into the working directory.
+    assert "__file__" not in program
     result = harness.run_tests(program, [dict(t, stdin=t.get("stdin", "z\n")) for t in PROJECT_TESTS])
     assert result["passed"], result["results"]
     # The program's namespace holds the entry module's names, not the program's own helpers.

@@ -87,6 +87,18 @@ def test_the_solution_without_fences_or_as_an_indented_block_leaks(name: str) ->
     assert code_leak(indented, name).leaked
 
 
+@pytest.mark.parametrize("layout", ["bare", "indented"])
+def test_a_statement_laid_out_over_several_rows_leaks_without_fences(layout: str) -> None:
+    """A list literal one item per row: no row alone is code (`(2023, False),`), the whole is."""
+    starter = "CASES = [\n    (2024, True),\n]\n"
+    solution = "CASES = [\n    (2024, True),\n    (2023, False),\n    (1900, False),\n    (2000, True),\n]\n"
+    prefix = "    " if layout == "indented" else ""
+    reply = "Here's the table:\n" + "".join(prefix + row + "\n" for row in solution.splitlines()) + "Run it!"
+    assert check_code_leak(reply, solution, starter=starter).leaked
+    rows = "The years (2023, False) and\n(1900, False) are worth a row each, as (2000,\nTrue) is."
+    assert not check_code_leak(rows, solution, starter=starter).leaked
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_showing_only_the_starter_is_not_a_leak(name: str) -> None:
     starter = EXERCISES[name].get("starter", "")
@@ -273,3 +285,18 @@ def test_plain_answer_requests_are_not_injections(message: str) -> None:
 ])
 def test_ordinary_learner_messages_are_not_flagged(message: str) -> None:
     assert detect_injection(message) is None
+
+
+def test_the_learners_own_rows_of_a_longer_statement_stay_in_the_checked_reply() -> None:
+    """Echoed lines the learner wrote are theirs, but `CASES = [` and `]` around rows they lack are
+    part of one statement: dropping them would leave rows that no longer read as code."""
+    from sidecar.agents.guard.guarded import own_lines, without_own_lines
+
+    starter = "x = 1\nCASES = [\n    (2024, True),\n]\n"
+    own = own_lines((starter,))
+    reply = "Keep x = 1 as it is:\nx = 1\nCASES = [\n    (2024, True),\n    (1900, False),\n]\n"
+    checked = without_own_lines(reply, own)
+    assert "\nx = 1\n" not in checked, "a lone echoed line of the learner's goes"
+    assert "CASES = [\n    (2024, True),\n    (1900, False),\n]" in checked
+    solution = "x = 1\nCASES = [\n    (2024, True),\n    (1900, False),\n]\n"
+    assert check_code_leak(checked, solution, starter=starter).leaked

@@ -131,3 +131,14 @@ def test_what_a_call_prints_is_printed_in_the_test_and_builtins_stay_real() -> N
 def test_arguments_must_be_plain_data() -> None:
     result = _one("def f(x):\n    return x\n", "f(object())")
     assert result["passed"] is False and "plain data" in str(result["message"])
+
+
+def test_a_syntax_error_quotes_the_learners_line_whatever_main_py_holds_on_disk(tmp_path, monkeypatch) -> None:
+    """CPython re-reads a SyntaxError's line from the file named in the error; a stale main.py in the
+    working directory (another program's) must not be quoted as the learner's code."""
+    (tmp_path / "main.py").write_text("def something_else():\n    pass\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    result = run_tests("x = 1\nprint(Hello, World!)\n", [{"name": "t", "code": "assert True"}])
+    message = result["results"][0]["message"]
+    assert 'File "main.py", line 2' in message and "print(Hello, World!)" in message, message
+    assert "something_else" not in message

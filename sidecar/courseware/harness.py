@@ -208,6 +208,10 @@ def _register_source(filename: str, source: str) -> None:
 
 def format_exception(exc: BaseException) -> str:
     """A traceback that shows only the learner's frames, the way a learner reads it."""
+    if isinstance(exc, SyntaxError) and exc.filename in linecache.cache and exc.lineno:
+        # Quote the line from the source we compiled: CPython 3.11 re-reads `filename` from the
+        # working directory, where a file of that name may hold something else entirely.
+        exc.text = linecache.getline(exc.filename, exc.lineno) or exc.text
     te = traceback.TracebackException.from_exception(exc)
     if isinstance(exc, SyntaxError):
         return "".join(te.format_exception_only()).rstrip("\n")

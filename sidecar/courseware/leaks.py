@@ -74,13 +74,21 @@ class CodeUnits:
 
 def extract_code(reply: str) -> CodeUnits:
     blocks = [m.group(2) for m in _FENCE.finditer(reply)]
-    prose = _FENCE.sub("\n", reply)
+    rows = _FENCE.sub("\n", reply).splitlines()
     inline: list[str] = []
     run: list[str] = []
-    for raw in prose.splitlines():
+    index = 0
+    while index < len(rows):
+        raw = rows[index]
+        index += 1
         spans = [m.group(2).strip() for m in _INLINE.finditer(raw)]
         if not spans and _is_code_line(raw):
             run.append(raw)
+            continue
+        end = _statement_end(rows, index - 1) if not spans else None
+        if end is not None:  # `CASES = [` and its rows up to `]`: one statement over several lines
+            run.extend(rows[index - 1: end])
+            index = end
             continue
         if run:
             blocks.append("\n".join(run))
@@ -101,10 +109,40 @@ def _is_code_line(raw: str) -> bool:
     tree = _parse_line(text)
     if tree is None:
         return False
-    body = tree.body[-1:] if tree.body else []
-    return not (body and isinstance(body[0], ast.Expr)
-                and isinstance(body[0].value, ast.Name | ast.Constant | ast.Attribute | ast.Compare | ast.BoolOp
-                                           | ast.Tuple))  # "Actually, 30*10 is 300, not 1300." parses
+    return not (tree.body and _is_remark(tree.body[-1]))
+
+
+def _is_remark(statement: ast.stmt) -> bool:
+    """A bare name, value, comparison or tuple: prose that happens to parse ("Actually, 30*10 is
+    300, not 1300."), not a statement someone would copy."""
+    return isinstance(statement, ast.Expr) and isinstance(
+        statement.value, ast.Name | ast.Constant | ast.Attribute | ast.Compare | ast.BoolOp | ast.Tuple)
+
+
+MAX_STATEMENT_ROWS = 200
+
+
+def bracket_depth(text: str) -> int:
+    """Open brackets minus closed ones (strings are not parsed: this only proposes a candidate)."""
+    return sum(text.count(c) for c in "([{") - sum(text.count(c) for c in ")]}")
+
+
+def _statement_end(rows: Sequence[str], start: int) -> int | None:
+    """When `rows[start]` opens a bracket that later rows close and the whole parses as Python
+    with code punctuation (a list literal laid out one item per row, a call over several rows),
+    the index after its last row; else None. Each row alone is no code (`(2023, False),`)."""
+    depth = bracket_depth(rows[start])
+    if depth <= 0:
+        return None
+    for end in range(start + 1, min(len(rows), start + MAX_STATEMENT_ROWS)):
+        depth += bracket_depth(rows[end])
+        if depth <= 0:
+            try:
+                tree = ast.parse(_dedent("\n".join(rows[start: end + 1])))
+            except (SyntaxError, ValueError):
+                return None
+            return end + 1 if tree.body and not _is_remark(tree.body[-1]) else None
+    return None
 
 
 def _parse_line(text: str) -> ast.Module | None:

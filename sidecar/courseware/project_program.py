@@ -35,8 +35,10 @@ def __drona_project():
     for folder in [p for p in sys.path if os.path.basename(p).startswith({prefix!r})]:
         sys.path.remove(folder)
         shutil.rmtree(folder, ignore_errors=True)
+    # (The module's origin, not its file attribute: a program whose text names that attribute
+    # gets its source written to the working directory, see harness.program_namespace.)
     for name, module in list(sys.modules.items()):
-        if {prefix!r} in (getattr(module, "__file__", None) or ""):
+        if {prefix!r} in (getattr(getattr(module, "__spec__", None), "origin", None) or ""):
             del sys.modules[name]
     root = tempfile.mkdtemp(prefix={prefix!r})
     atexit.register(shutil.rmtree, root, True)

@@ -41,8 +41,16 @@ The live demo runs on a small server; see the demo link.
 """
 
 
-def _project_zip(tmp: Path) -> tuple[str, Path]:
-    options = yaml.safe_load(next(CONTENT.glob("tracks/**/certification/gold.yaml")).read_text(encoding="utf-8"))
+def _gold_options(course_id: str) -> Path:
+    """The Gold options of the course with this id (every course has its own)."""
+    for course_file in CONTENT.glob("tracks/*/*/course.yaml"):
+        if str(yaml.safe_load(course_file.read_text(encoding="utf-8"))["id"]) == course_id:
+            return course_file.parent / "certification" / "gold.yaml"
+    raise AssertionError(f"no course.yaml with id {course_id}")
+
+
+def _project_zip(tmp: Path, course_id: str) -> tuple[str, Path]:
+    options = yaml.safe_load(_gold_options(course_id).read_text(encoding="utf-8"))
     option = options["options"][0]
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
@@ -58,7 +66,7 @@ def test_a_gold_project_from_upload_to_certificate(browser: Any, demo_site: Demo
     site = demo_site
     assert site.data_dir is not None
     course = _course(site)
-    option_id, archive = _project_zip(tmp_path)
+    option_id, archive = _project_zip(tmp_path, str(course["id"]))
     with learner_page(browser) as learner:
         sign_up_and_onboard(learner, site, name="Margaret Hamilton")
         learner.goto(site.base_url + course["url"])

@@ -14,6 +14,7 @@ from functools import cached_property
 
 from sidecar.agents import guard
 from sidecar.catalog.readers import ExerciseRecord, final_answers
+from sidecar.courseware.leaks import bracket_depth
 
 
 @dataclass
@@ -70,10 +71,18 @@ _SPAN = re.compile(r"`([^`\n]+)`")
 
 
 def without_own_lines(text: str, own: frozenset[str]) -> str:
-    """The reply minus the learner's own lines, quoted in blocks or inline."""
+    """The reply minus the learner's own lines, quoted in blocks or inline. Only lines that stand
+    alone go: a row of a statement laid out over several rows (`CASES = [`, an item, `]`) stays, or
+    the rows the learner lacks would be left as fragments that no longer read as code."""
     if not own:
         return text
-    kept = [line for line in text.splitlines() if _squash(line) not in own or not line.strip()]
+    kept: list[str] = []
+    depth = 0
+    for line in text.splitlines():
+        change = bracket_depth(line)
+        if not (depth == 0 and change == 0 and line.strip() and _squash(line) in own):
+            kept.append(line)
+        depth = max(0, depth + change)
     return _SPAN.sub(lambda m: "``" if _squash(m.group(1)) in own else m.group(0), "\n".join(kept))
 
 
