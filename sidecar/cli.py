@@ -257,8 +257,9 @@ REMIND_EVERY_SECONDS = 3600
 
 
 def _remind_hourly(settings: Settings) -> None:
-    """Send assignment reminders now and then every hour, in the background (each is sent once, so
-    several processes doing this at once send nothing twice)."""
+    """Send assignment reminders and apply organisations' retention periods now and then every hour, in
+    the background (each reminder is sent once and a purge deletes what is due, so several processes
+    doing this at once change nothing twice)."""
     import threading
     import time
 
@@ -266,13 +267,15 @@ def _remind_hourly(settings: Settings) -> None:
         from sidecar.assignments.service import send_due_reminders
         from sidecar.db.base import utcnow
         from sidecar.db.engine import get_engine
+        from sidecar.privacy.service import purge_expired
 
         while True:
             try:
-                send_due_reminders(engine=get_engine(settings.DATABASE_URL), settings=settings,
-                                   catalog_db=settings.catalog_db, now=utcnow())
+                engine = get_engine(settings.DATABASE_URL)
+                send_due_reminders(engine=engine, settings=settings, catalog_db=settings.catalog_db, now=utcnow())
+                purge_expired(engine=engine, now=utcnow())
             except Exception as exc:  # noqa: BLE001 - a failed round is retried in an hour, never fatal
-                click.echo(f"warning: assignment reminders failed: {type(exc).__name__}: {exc}", err=True)
+                click.echo(f"warning: hourly housekeeping failed: {type(exc).__name__}: {exc}", err=True)
             time.sleep(REMIND_EVERY_SECONDS)
 
     threading.Thread(target=loop, name="assignment-reminders", daemon=True).start()
@@ -290,6 +293,20 @@ def remind_command() -> None:
     engine = upgrade(settings.DATABASE_URL)
     sent = send_due_reminders(engine=engine, settings=settings, catalog_db=settings.catalog_db, now=utcnow())
     click.echo(f"Sent {sent.due_soon} due-soon reminder(s) and {sent.overdue} overdue notice(s).")
+
+
+@main.command("purge")
+def purge_command() -> None:
+    """Apply every organisation's retention period: delete its members' tutor conversations idle longer,
+    and their kept draft versions older. `drona serve` does this every hour."""
+    from sidecar.db.base import utcnow
+    from sidecar.db.migrate import upgrade
+    from sidecar.privacy.service import purge_expired
+
+    settings = _settings()
+    removed = purge_expired(engine=upgrade(settings.DATABASE_URL), now=utcnow())
+    click.echo(f"Deleted {removed['conversations']} conversation(s) and {removed['draft_versions']} kept draft "
+               "version(s).")
 
 
 def _warm_sandbox() -> None:

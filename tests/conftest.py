@@ -21,6 +21,25 @@ from sidecar.settings import REPO_ROOT, Settings
 MINIMAL = Path(__file__).parent / "fixtures" / "minimal"
 
 
+@pytest.fixture(autouse=True)
+def _no_foreign_running_loop(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Playwright's sync API (the session-wide browser of tests/e2e) leaves its event loop marked as
+    running in the main thread between calls. A test outside e2e that starts a loop of its own would
+    be refused ("another loop is running"), as a program would be under Pyodide's host loop, which
+    the harness steps out of the same way (harness._outside_host_loop)."""
+    import asyncio.events
+
+    host = asyncio.events._get_running_loop()
+    if host is None or request.node.get_closest_marker("e2e") is not None:
+        yield
+        return
+    asyncio.events._set_running_loop(None)
+    try:
+        yield
+    finally:
+        asyncio.events._set_running_loop(host)
+
+
 @pytest.fixture
 def content_tree(tmp_path: Path) -> Path:
     """A writable copy of the minimal valid content tree; returns the copy's root."""

@@ -162,3 +162,12 @@ def test_the_pdf_links_its_qr_code_to_the_verification_page(fmt: str) -> None:
 def test_the_pdf_renders_names_beyond_latin_1() -> None:
     pdf = documents.render_pdf(_view(holder_name="Ðorđe Σωκράτης Иван"), "academic")
     assert b"/FontFile2" in pdf, "a TrueType font is embedded (the core fonts are Latin-1 only)"
+
+
+def test_the_company_format_takes_only_inline_images_and_checked_colours() -> None:
+    png = "data:image/png;base64,iVBORw0KGgo="
+    page = documents.render_print_page(_view(org={"name": "Acme", "logo_url": png, "color": "#0a7d4f"}), "company")
+    assert f'src="{png}"' in page and ".sheet.company{--accent:#0a7d4f}" in page
+    hostile = documents.render_print_page(_view(org={"name": "Acme", "logo_url": "data:image/svg+xml;base64,PHN2Zz4=",
+                                                      "color": "red}body{display:none"}), "company")
+    assert "PHN2Zz4" not in hostile and "body{display:none" not in hostile and ".sheet.company{" not in hostile

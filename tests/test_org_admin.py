@@ -46,8 +46,10 @@ def org(make_client, db_url: str) -> dict[str, Any]:
 def test_an_admin_reads_their_organisation_and_only_theirs(make_client, db_url: str, org) -> None:
     root, boss, org_id = org["root"], org["boss"], org["org"]
     mine = boss.get(f"/api/orgs/{org_id}")
-    assert mine.status_code == 200 and mine.json() == {"id": org_id, "name": "Acme", "gamification_mode": None,
-                                                        "seat_limit": None, "seats_used": 1}
+    assert mine.status_code == 200 and mine.json() == {
+        "id": org_id, "name": "Acme", "gamification_mode": None, "seat_limit": None, "seats_used": 1,
+        "branding": {"logo": None, "primary_color": None, "accent_color": None}, "ai_tone": None,
+        "allowed_models": None, "retention_days": None}
     assert [o["id"] for o in boss.get("/api/orgs").json()] == [org_id]
     other = _org(root, "Globex")
     assert {o["name"] for o in root.get("/api/orgs").json()} == {"Acme", "Globex"}

@@ -20,7 +20,10 @@ functions are pure: no database, no network, no clock.
 
 from __future__ import annotations
 
+import base64
 import html
+import io
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -80,6 +83,23 @@ def _safe_link(url: Any) -> str | None:
         return url
     parsed = urlparse(url)
     return url if parsed.scheme in ("http", "https") and parsed.netloc else None
+
+
+_DATA_IMAGE = re.compile(r"data:image/(png|jpeg|webp);base64,[A-Za-z0-9+/=]+")
+_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
+
+
+def _safe_image(url: Any) -> str | None:
+    """An image address for a src: an http(s) link, or a PNG, JPEG or WebP image inline (an
+    organisation's logo is stored that way); never SVG or script."""
+    if isinstance(url, str) and _DATA_IMAGE.fullmatch(url):
+        return url
+    return _safe_link(url)
+
+
+def _org_colour(org: Mapping[str, Any] | None) -> str | None:
+    colour = org.get("color") if org else None
+    return colour if isinstance(colour, str) and _COLOUR.fullmatch(colour) else None
 
 
 def _percent(value: Any) -> str:
@@ -331,9 +351,12 @@ def render_print_page(view: Mapping[str, Any], fmt: str = "academic") -> str:
     org = view.get("org") if isinstance(view.get("org"), Mapping) else None
     org_html = ""
     if fmt == "company" and org:
-        logo = _safe_link(org.get("logo_url"))
+        logo = _safe_image(org.get("logo_url"))
+        colour = _org_colour(org)
         org_html = ("<div class=\"org\">" + (f"<img src=\"{_e(logo)}\" alt=\"{_e(org.get('name'))} logo\">" if logo
                                              else "") + f"<strong>{_e(org.get('name'))}</strong></div>")
+        if colour:  # the organisation's colour for the sheet's accents (a checked #RRGGBB, nothing else)
+            org_html = f"<style>.sheet.company{{--accent:{colour}}}</style>" + org_html
     qr = _qr_svg(verify, size_px=120 if fmt != "shareable" else 160)
     fields = (f"<p class=\"small\">Credential ID <span class=\"mono\">{_e(view.get('credential_id'))}</span><br>"
               f"Verify at <a href=\"{_e(_safe_link(verify) or '#')}\">{_e(verify)}</a></p>")
@@ -397,6 +420,18 @@ def _hex_rgb(colour: str) -> tuple[int, int, int]:
     return int(colour[0:2], 16), int(colour[2:4], 16), int(colour[4:6], 16)
 
 
+def _pdf_logo(pdf: Any, url: Any, *, x: float, y: float) -> None:
+    """An inline PNG or JPEG logo at the top right (a linked one is not fetched: the server stays
+    offline); an image the PDF library cannot read is left out rather than failing the document."""
+    match = _DATA_IMAGE.fullmatch(url) if isinstance(url, str) else None
+    if match is None or match.group(1) == "webp":
+        return
+    try:
+        pdf.image(io.BytesIO(base64.b64decode(url.split(",", 1)[1])), x=x, y=y, h=14, keep_aspect_ratio=True, w=50)
+    except Exception:  # noqa: BLE001 - a logo that does not decode must not cost the learner their PDF
+        return
+
+
 def render_pdf(view: Mapping[str, Any], fmt: str = "academic") -> bytes:
     """An A4 landscape PDF of the certificate with its QR code (vector squares) and the verification URL."""
     from fpdf import FPDF  # imported here: only the PDF route needs it
@@ -436,7 +471,9 @@ def render_pdf(view: Mapping[str, Any], fmt: str = "academic") -> bytes:
     pdf.set_y(26)
     org = view.get("org") if isinstance(view.get("org"), Mapping) else None
     if fmt == "company" and org and org.get("name"):
-        line(str(org["name"]), size=14, style="B", gap=2)
+        _pdf_logo(pdf, org.get("logo_url"), x=width - 24 - 50, y=20)
+        colour = _org_colour(org)
+        line(str(org["name"]), size=14, style="B", colour=_hex_rgb(colour) if colour else (28, 29, 33), gap=2)
     line(_tier_title(view).upper(), size=13, style="B", colour=tier_colour, gap=2)
     line("Certificate of achievement", size=26, style="B", gap=6)
     line("This certifies that", size=12, colour=(91, 95, 106), gap=1)

@@ -51,8 +51,11 @@ class IssuerPublic(BaseModel):
 
 
 class OrgPublic(BaseModel):
+    """The holder's organisation at issue time; its logo and colour while the holder is still a member."""
+
     name: str
     logo_url: str | None = None
+    color: str | None = Field(None, description="The organisation's main colour, #RRGGBB.")
 
 
 class VerificationPublic(BaseModel):

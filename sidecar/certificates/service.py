@@ -440,6 +440,15 @@ def _row(tx: Tx, certificate_id: str) -> Any:
     return row
 
 
+def _org(tx: Tx, *, user_id: str | None, name: str) -> OrgPublic:
+    """The organisation named on the certificate, with its current branding while the holder is still
+    one of its members (the company format shows it; the signed credential never carried it)."""
+    found = tx.row("SELECT o.name, o.branding FROM users u JOIN organizations o ON o.id = u.organization_id "
+                   "WHERE u.id = :u", {"u": user_id}) if user_id else None
+    branding = dict(_json_value(found[1]) or {}) if found is not None and found[0] == name else {}
+    return OrgPublic(name=name, logo_url=branding.get("logo"), color=branding.get("primary_color"))
+
+
 def _json_value(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
 
@@ -510,7 +519,7 @@ def _view(tx: Tx, *, settings: Settings, db_key: str, row: Any) -> VerificationP
         "verify_url": urls["verify_url"], "credential_url": urls["credential_url"], "pdf_url": urls["pdf_url"],
         "bundle_url": urls["bundle_url"], "linkedin_url": "", "signature": signature, "log": log_public,
         "issuer": IssuerPublic(id=issuer.issuer_id(settings), name=settings.ISSUER_NAME, url=base),
-        "org": OrgPublic(name=row[12]) if row[12] else None}
+        "org": _org(tx, user_id=row[1], name=row[12]) if row[12] else None}
     public = VerificationPublic(**view)
     return public.model_copy(update={"linkedin_url": documents.linkedin_url(public.model_dump(mode="json"))})
 

@@ -174,3 +174,14 @@ def discard(*, engine: Engine, catalog_db: Path, user_id: str, exercise_id: str,
         if version is None or version.user_id != user_id or version.exercise_id != exercise_id:
             raise NotFound("No kept version with that id.")
         session.delete(version)
+
+
+def delete_versions_kept_before(*, engine: Engine, user_ids: list[str], cutoff: datetime) -> int:
+    """Delete the kept versions (conflicts, restores) of these learners older than `cutoff` (an
+    organisation's retention). The current draft of each exercise stays: it is the learner's work."""
+    if not user_ids:
+        return 0
+    with write_session(engine) as session:
+        result = session.execute(delete(DraftVersion).where(DraftVersion.user_id.in_(user_ids),
+                                                            DraftVersion.kept_at < cutoff))
+        return int(getattr(result, "rowcount", 0) or 0)

@@ -1,11 +1,22 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, EmailStr, Field
 
 GamificationMode = Literal["full", "moderate", "minimal", "off"]
+AiTone = Literal["encouraging", "balanced", "direct"]
+Colour = Annotated[str, Field(pattern=r"^#[0-9a-fA-F]{6}$", description="#RRGGBB")]
+# A logo is an https address or a small image inline (data: URL), never script: SVG is left out.
+Logo = Annotated[str, Field(max_length=140_000, pattern=r"^(https://[^\s\"'<>]+|data:image/(png|jpeg|webp);base64,"
+                                                         r"[A-Za-z0-9+/=]+)$")]
+
+
+class Branding(BaseModel):
+    logo: Logo | None = None
+    primary_color: Colour | None = None
+    accent_color: Colour | None = None
 OrgRole = Literal["learner", "team_manager", "analytics_viewer", "content_creator", "enterprise_admin"]
 
 
@@ -22,6 +33,13 @@ class OrganizationUpdate(BaseModel):
     gamification_mode: GamificationMode | None = Field(
         None, description="The default for the organisation's learners (each may still choose their own).")
     seat_limit: int | None = Field(None, ge=1, le=1_000_000, description="The most active members; null: no limit.")
+    branding: Branding | None = Field(None, description="Logo and colours on the site for the organisation's members.")
+    ai_tone: AiTone | None = Field(None, description="The tutor's tone for every member (null: by learner kind).")
+    allowed_models: list[Annotated[str, Field(min_length=1, max_length=200)]] | None = Field(
+        None, max_length=50, description="The AI models members' requests may use (null: any the platform offers; "
+        "[]: none, the offline teaching policy).")
+    retention_days: int | None = Field(None, ge=1, le=3650, description="Days members' tutor conversations and kept "
+                                       "draft versions are kept (null: until they delete them).")
 
 
 class OrganizationPublic(BaseModel):
@@ -30,6 +48,18 @@ class OrganizationPublic(BaseModel):
     gamification_mode: str | None
     seat_limit: int | None = Field(None, description="The most active members at once; null: no limit.")
     seats_used: int = Field(0, description="Active members now.")
+    branding: Branding = Field(default_factory=Branding)
+    ai_tone: AiTone | None = None
+    allowed_models: list[str] | None = None
+    retention_days: int | None = None
+
+
+class MyOrganizationPublic(BaseModel):
+    """What a member's pages show: the organisation's name and branding."""
+
+    id: str
+    name: str
+    branding: Branding
 
 
 class MemberPublic(BaseModel):

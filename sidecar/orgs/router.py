@@ -16,6 +16,7 @@ from .models import (
     MemberPublic,
     MemberUpdate,
     MyInvitationsPublic,
+    MyOrganizationPublic,
     OrganizationCreate,
     OrganizationPublic,
     OrganizationUpdate,
@@ -101,6 +102,12 @@ def list_invitations(org_id: Id, principal: CurrentPrincipal, engine: EngineDep)
 def revoke_invitation(org_id: Id, invitation_id: Id, principal: CurrentPrincipal, engine: EngineDep) -> Response:
     service.revoke_invitation(engine=engine, actor=principal.user, org_id=org_id, invitation_id=invitation_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/me/organization", response_model=MyOrganizationPublic | None,
+            summary="Your organisation's name and branding (null: none)")
+def my_organization(principal: CurrentPrincipal, engine: EngineDep) -> MyOrganizationPublic | None:
+    return service.my_organization(engine=engine, user=principal.user)
 
 
 @router.get("/me/invitations", response_model=MyInvitationsPublic, summary="Invitations to your email address")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,7 +28,15 @@ from sidecar.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimi
 from sidecar.mail import send_email
 from sidecar.settings import Settings
 
-from .models import InvitationPublic, MemberPublic, MyInvitationsPublic, OrganizationPublic, TeamPublic
+from .models import (
+    Branding,
+    InvitationPublic,
+    MemberPublic,
+    MyInvitationsPublic,
+    MyOrganizationPublic,
+    OrganizationPublic,
+    TeamPublic,
+)
 from .tables import Organization, OrgInvitation, Team, TeamMember
 
 INVITATION_DAYS = 14
@@ -52,7 +61,9 @@ def _seats_used(session: Session, org_id: str) -> int:
 
 def _org_public(session: Session, org: Organization) -> OrganizationPublic:
     return OrganizationPublic(id=org.id, name=org.name, gamification_mode=org.gamification_mode,
-                              seat_limit=org.seat_limit, seats_used=_seats_used(session, org.id))
+                              seat_limit=org.seat_limit, seats_used=_seats_used(session, org.id),
+                              branding=Branding(**(org.branding or {})), ai_tone=org.ai_tone,
+                              allowed_models=org.allowed_models, retention_days=org.retention_days)
 
 
 def _seats_full(org: Organization, used: int) -> Conflict:
@@ -91,7 +102,51 @@ def update_org(*, engine: Engine, actor: User, org_id: str, changes: dict[str, A
             org.gamification_mode = changes["gamification_mode"]
         if "seat_limit" in changes:
             org.seat_limit = changes["seat_limit"]
+        if "branding" in changes:
+            kept = {k: v for k, v in (changes["branding"] or {}).items() if v is not None}
+            org.branding = kept or None
+        for name in ("ai_tone", "allowed_models", "retention_days"):
+            if name in changes:
+                setattr(org, name, changes[name])
         return _org_public(session, org)
+
+
+@dataclass(frozen=True)
+class LearnerPolicy:
+    """What an organisation decides for its members' AI requests (None: the platform's default)."""
+
+    ai_tone: str | None = None
+    allowed_models: tuple[str, ...] | None = None
+
+
+def learner_policy(*, engine: Engine, user: User) -> LearnerPolicy:
+    if user.organization_id is None:
+        return LearnerPolicy()
+    with read_session(engine) as session:
+        org = session.get(Organization, user.organization_id)
+        if org is None:
+            return LearnerPolicy()
+        allowed = tuple(org.allowed_models) if org.allowed_models is not None else None
+        return LearnerPolicy(ai_tone=org.ai_tone, allowed_models=allowed)
+
+
+def my_organization(*, engine: Engine, user: User) -> MyOrganizationPublic | None:
+    if user.organization_id is None:
+        return None
+    with read_session(engine) as session:
+        org = session.get(Organization, user.organization_id)
+        if org is None:
+            return None
+        return MyOrganizationPublic(id=org.id, name=org.name, branding=Branding(**(org.branding or {})))
+
+
+def retention_rules(*, engine: Engine) -> list[tuple[str, int, list[str]]]:
+    """(organisation id, days, member ids) for every organisation with a retention period."""
+    with read_session(engine) as session:
+        orgs = session.execute(select(Organization.id, Organization.retention_days)
+                               .where(Organization.retention_days.is_not(None))).all()
+        return [(org_id, int(days or 0), list(session.scalars(select(User.id).where(User.organization_id == org_id))))
+                for org_id, days in orgs]
 
 
 def get_org(*, engine: Engine, actor: User, org_id: str) -> OrganizationPublic:

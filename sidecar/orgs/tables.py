@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sidecar.db.base import Base, UTCDateTime, utcnow
@@ -17,6 +17,13 @@ class Organization(Base):
     # The most active members at once (None: no limit). Set by a super admin (it is what was bought);
     # every way in (invitation, identity provider, SCIM, CSV import) takes a seat through orgs.service._join.
     seat_limit: Mapped[int | None] = mapped_column(Integer)
+    # Settings (§4.2), each None for the platform's default: {logo, primary_color, accent_color}; the tutor's
+    # tone (encouraging | balanced | direct); the AI models its learners' requests may use; how many days
+    # tutor conversations and kept draft versions of its members are kept.
+    branding: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    ai_tone: Mapped[str | None] = mapped_column(String(16))
+    allowed_models: Mapped[list[str] | None] = mapped_column(JSON)
+    retention_days: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -10,15 +10,18 @@ they are no use to the learner and would help an attacker who got hold of the fi
 from __future__ import annotations
 
 import base64
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Engine, Table, select
 
+from sidecar.agents.memory import conversations
 from sidecar.db.base import Base, utcnow
 from sidecar.db.engine import read_session
+from sidecar.drafts import service as drafts
 from sidecar.errors import NotFound
+from sidecar.orgs import service as orgs
 
 FORMAT = "dronacharya-account-export/1"
 OWNER_COLUMN = "user_id"
@@ -64,3 +67,17 @@ def export_account(*, engine: Engine, user_id: str) -> dict[str, Any]:
         tables = {table.name: _rows(session, table, OWNER_COLUMN, user_id) for table in owned_tables()}
     return {"format": FORMAT, "exported_at": utcnow().isoformat(), "account": account[0],
             "tables": {name: rows for name, rows in tables.items() if rows}}
+
+
+def purge_expired(*, engine: Engine, now: datetime) -> dict[str, int]:
+    """Apply every organisation's retention period to its members: tutor conversations idle longer,
+    and kept draft versions older, are deleted. Progress, submissions, XP and certificates stay (they
+    are the learning record the organisation and the learner rely on)."""
+    removed = {"conversations": 0, "draft_versions": 0}
+    for _org_id, days, members in orgs.retention_rules(engine=engine):
+        cutoff = now - timedelta(days=days)
+        removed["conversations"] += conversations.delete_sessions_idle_since(engine=engine, user_ids=members,
+                                                                           cutoff=cutoff)
+        removed["draft_versions"] += drafts.delete_versions_kept_before(engine=engine, user_ids=members,
+                                                                        cutoff=cutoff)
+    return removed

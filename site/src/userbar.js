@@ -11,6 +11,7 @@ import {
   currentProfile, currentUser, gamificationMode, isServerUnavailable, knownProfile, onSession, signOut,
 } from "./session.js";
 import { onQueue, pending } from "./progress-queue.js";
+import { applyColours, organisationOf } from "./branding.js";
 
 let bar = null;
 
@@ -57,6 +58,14 @@ class UserBar {
     this.user = user;
     this.render();
     if (user) currentProfile();
+    this.organisation = null;
+    applyColours(null);
+    organisationOf(user).then((org) => {
+      if (this.user !== user) return; // signed out (or in as someone else) meanwhile
+      this.organisation = org;
+      applyColours(org && org.branding);
+      this.render();
+    });
   }
 
   render() {
@@ -88,6 +97,11 @@ class UserBar {
     root.dataset.state = "signed-in";
     root.dataset.mode = mode;
     const children = [];
+    const org = this.organisation;
+    if (org && org.branding && org.branding.logo) {
+      children.push(el("img", { class: "drona-userbar__brand", src: org.branding.logo, alt: org.name,
+        title: org.name, "data-drona-brand": org.id }));
+    }
     if (profile && mode !== "off") children.push(this.stats(profile, mode));
     children.push(this.buildMenu(user, profile, mode));
     root.replaceChildren(...children);

@@ -309,8 +309,9 @@ def test_dashboard_shows_where_to_continue_and_the_streak(browser: Any, demo_sit
         assert app.locator("svg.drona-xpchart rect.drona-xpchart__bar").count() == 30
         assert app.locator(".drona-badge-tile.is-earned").count() >= 1
         # A badge the catalog cannot give yet says it is coming, and why, apart from the others.
-        coming = app.locator('.drona-badge-tile.is-coming[data-slug="python-pro"]')
-        assert "Coming: Needs 100 lessons" in coming.inner_text()
+        coming = app.locator('.drona-badge-tile.is-coming[data-slug="challenge-ace"]')
+        assert "Coming: Needs 10 " in coming.inner_text()
+        assert app.locator('.drona-badge-tile[data-slug="python-pro"]:not(.is-coming)').count() == 1
         assert app.locator(".drona-module").count() >= 1
         cont.click()
         page.wait_for_url("**/" + expected["url"])
@@ -577,3 +578,16 @@ def test_an_enterprise_admin_assigns_a_course_and_the_learner_sees_it(browser: A
         item = assigned.locator("[data-drona-assignment]")
         assert item.get_attribute("data-drona-assignment") == "open"
         assert "2099" in item.inner_text() and "0% done" in item.inner_text()
+        # The admin brands the organisation: the member's pages wear its colour and logo.
+        settings = boss.get_by_role("form", name="Organisation settings")
+        settings.get_by_label("Main colour").fill("#f4d03f")
+        settings.get_by_label("The tutor's tone").select_option("direct")
+        settings.get_by_role("button", name="Save settings").click()
+        settings.get_by_text("Settings saved.").wait_for()
+        assert call(boss, site, "GET", f"orgs/{org['id']}")["ai_tone"] == "direct"
+        page.reload()
+        page.wait_for_function("document.documentElement.dataset.dronaBranded === 'true'")
+        style = page.evaluate("""() => { const s = getComputedStyle(document.documentElement);
+            return ['--md-primary-fg-color', '--md-primary-bg-color'].map((p) => s.getPropertyValue(p).trim()); }""")
+        assert style[0] == "#f4d03f"
+        assert style[1] != "#ffffff", "a light colour gets dark header text"

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import anyio.to_thread
 from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import StreamingResponse
+from sqlalchemy import Engine
 
 from sidecar.agents.api import assess as assess_service
 from sidecar.agents.api import ratelimit, service, streaming
@@ -28,6 +29,8 @@ from sidecar.agents.memory import conversations
 from sidecar.agents.policy import llm
 from sidecar.auth.deps import CurrentPrincipal, Principal
 from sidecar.deps import EngineDep, SettingsDep
+from sidecar.orgs import service as orgs
+from sidecar.settings import Settings
 
 router = APIRouter(prefix="/ai", tags=["ai"])
 
@@ -38,6 +41,17 @@ def _rate_limited(principal: CurrentPrincipal, settings: SettingsDep) -> Princip
 
 
 LimitedPrincipal = Annotated[Principal, Depends(_rate_limited)]
+
+
+# An organisation's tone (§4.2) speaks as the learner kind whose words it is.
+TONE_AS_KIND = {"encouraging": "student", "balanced": "self_learner", "direct": "professional"}
+
+
+def _for_learner(settings: Settings, engine: Engine, principal: Principal) -> tuple[Settings, str | None]:
+    """The settings and tone of this learner's AI requests: their organisation may allow only some models
+    (the rest are dropped) and set the tutor's tone for every member."""
+    policy = orgs.learner_policy(engine=engine, user=principal.user)
+    return llm.restrict(settings, policy.allowed_models), TONE_AS_KIND.get(policy.ai_tone or "")
 
 
 def _sse(event: str, data: dict[str, Any]) -> str:
@@ -53,8 +67,9 @@ async def chat(body: ChatCreate, principal: LimitedPrincipal, engine: EngineDep,
     lesson) are ordinary JSON errors; later ones arrive as an `error` event."""
     if body.intent != "chat" and not body.message.strip():
         body.message = service.QUICK_ACTIONS[body.intent]  # what the learner's bubble says for a quick action
+    settings, tone = await anyio.to_thread.run_sync(lambda: _for_learner(settings, engine, principal))
     prepared = await anyio.to_thread.run_sync(lambda: service.prepare(
-        engine=engine, settings=settings, user=principal.user, profile=principal.profile, body=body))
+        engine=engine, settings=settings, user=principal.user, profile=principal.profile, body=body, tone=tone))
 
     async def events() -> AsyncIterator[str]:
         yield _sse("start", {"session_id": prepared.session_id, "agent": prepared.agent, "mode": prepared.reply.mode,
@@ -71,8 +86,9 @@ async def hint(body: HintCreate, principal: LimitedPrincipal, engine: EngineDep,
     chat_body = ChatCreate(message=service.QUICK_ACTIONS["hint"], exercise_id=body.exercise_id,
                            lesson_id=body.lesson_id, session_id=body.session_id, code=body.code,
                            client_id=body.client_id, intent="hint")
+    settings, tone = await anyio.to_thread.run_sync(lambda: _for_learner(settings, engine, principal))
     prepared = await anyio.to_thread.run_sync(lambda: service.prepare(
-        engine=engine, settings=settings, user=principal.user, profile=principal.profile, body=chat_body))
+        engine=engine, settings=settings, user=principal.user, profile=principal.profile, body=chat_body, tone=tone))
     return await anyio.to_thread.run_sync(lambda: service.finish(engine=engine, prepared=prepared,
                                                                  text=prepared.reply.text, llm_used=False,
                                                                  guarded=False))
@@ -80,11 +96,13 @@ async def hint(body: HintCreate, principal: LimitedPrincipal, engine: EngineDep,
 
 @router.post("/review", response_model=ReviewPublic, summary="Review code: correctness, efficiency, style")
 def review(body: ReviewCreate, principal: LimitedPrincipal, engine: EngineDep, settings: SettingsDep) -> ReviewPublic:
+    settings, _ = _for_learner(settings, engine, principal)
     return assess_service.review(engine=engine, settings=settings, user_id=principal.user.id, body=body)
 
 
 @router.post("/assess", response_model=AssessPublic, summary="Adaptive questions and skill estimates")
 def assess(body: AssessCreate, principal: LimitedPrincipal, engine: EngineDep, settings: SettingsDep) -> AssessPublic:
+    settings, _ = _for_learner(settings, engine, principal)
     return assess_service.assess(engine=engine, settings=settings, user_id=principal.user.id, body=body)
 
 

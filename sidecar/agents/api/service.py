@@ -195,7 +195,9 @@ def _resolve(content: Content, body: ChatCreate) -> tuple[LessonRecord | None, E
     return lesson, exercise
 
 
-def prepare(*, engine: Engine, settings: Settings, user: User, profile: UserProfile, body: ChatCreate) -> Prepared:
+def prepare(*, engine: Engine, settings: Settings, user: User, profile: UserProfile, body: ChatCreate,
+            tone: str | None = None) -> Prepared:
+    """`tone`: the learner kind whose words the tutor uses (the organisation's tone), else the learner's own."""
     content = get_content(settings.catalog_db)
     lesson, exercise = _resolve(content, body)
     message = body.message.strip()
@@ -230,7 +232,7 @@ def prepare(*, engine: Engine, settings: Settings, user: User, profile: UserProf
                                         interactions=lesson_state.interactions if lesson_state else 0,
                                         last_checkin=lesson_state.last_checkin if lesson_state else 0,
                                         idle_seconds=idle)
-    turn = Turn(user_id=user.id, message=message, intent=intent, mode=mode, learner_kind=user.learner_kind,
+    turn = Turn(user_id=user.id, message=message, intent=intent, mode=mode, learner_kind=tone or user.learner_kind,
                 display_name=user.display_name, lesson=lesson, exercise=exercise, code=body.code, activity=activity,
                 passages=passages, mastery=mastery, interactions=lesson_state.interactions if lesson_state else 1,
                 history=conversations.history(engine=engine, session_id=session_id),

@@ -131,6 +131,19 @@ def delete_sessions(*, engine: Engine, user_id: str, session_id: str | None) -> 
         return len(ids)
 
 
+def delete_sessions_idle_since(*, engine: Engine, user_ids: list[str], cutoff: datetime) -> int:
+    """Delete the conversations of these learners not used since `cutoff` (an organisation's retention)."""
+    if not user_ids:
+        return 0
+    with write_session(engine) as session:
+        ids = list(session.scalars(select(AiSession.id).where(AiSession.user_id.in_(user_ids),
+                                                              AiSession.updated_at < cutoff)).all())
+        if ids:
+            session.execute(delete(AiMessage).where(AiMessage.session_id.in_(ids)))
+            session.execute(delete(AiSession).where(AiSession.id.in_(ids)))
+        return len(ids)
+
+
 def last_reply_with_intent(*, engine: Engine, user_id: str, intent: str) -> datetime | None:
     """When the tutor last gave this kind of reply (e.g. the weekly reflection prompt)."""
     with read_session(engine) as session:

@@ -44,6 +44,19 @@ def model_for(settings: Settings, agent: str) -> str | None:
     return settings.AI_AGENT_MODELS.get(agent) or settings.AI_MODEL
 
 
+def restrict(settings: Settings, allowed: Sequence[str] | None) -> Settings:
+    """The settings a learner's requests run under when their organisation allows only some models
+    (None: all). A model not allowed is dropped; an agent whose model is dropped uses the default, else
+    the first allowed fallback, else the offline teaching policy. The guardrails are the same either way."""
+    if allowed is None:
+        return settings
+    ok = set(allowed)
+    fallbacks = [m for m in settings.AI_FALLBACK_MODELS if m in ok]
+    default = settings.AI_MODEL if settings.AI_MODEL in ok else (fallbacks[0] if fallbacks else None)
+    agents = {agent: model for agent, model in settings.AI_AGENT_MODELS.items() if model in ok}
+    return settings.model_copy(update={"AI_MODEL": default, "AI_AGENT_MODELS": agents, "AI_FALLBACK_MODELS": fallbacks})
+
+
 def describe(settings: Settings) -> dict[str, Any]:
     """What the tutor panel shows: the mode and model names, never keys or URLs with credentials."""
     models = {agent: model_for(settings, agent) for agent in AGENTS}

@@ -7,11 +7,28 @@ import { el } from "../ui.js";
 import { api, ApiError, ServerUnavailable } from "../api.js";
 import { formatDate, plural, siteUrl } from "../format.js";
 import { field, form, loading, needsServer, requireUser, selectField } from "./forms.js";
+import { applyColours, forgetOrganisation } from "../branding.js";
 
 const ROLES = [["learner", "Learner"], ["team_manager", "Team manager"], ["analytics_viewer", "Analytics viewer"],
   ["content_creator", "Content creator"], ["enterprise_admin", "Administrator"]];
 const ROLE_NAMES = Object.fromEntries(ROLES);
 const STATES = { done: "Done", overdue: "Overdue", due_soon: "Due soon", open: "Open" };
+const TONES = [["", "By each learner's kind (the default)"], ["encouraging", "Encouraging and patient"],
+  ["balanced", "Balanced"], ["direct", "Direct and efficient"]];
+const MODEL_RULES = [["any", "Any model this server offers"], ["only", "Only the models listed below"],
+  ["none", "None: the built-in offline tutor only"]];
+const LOGO_TYPES = ["image/png", "image/jpeg", "image/webp"];
+const MAX_LOGO_BYTES = 100 * 1024;
+
+/** A file read as a data: URL (the API takes a logo inline, so nothing is stored beside the database). */
+function readAsDataUrl(file) {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(String(reader.result));
+    reader.onerror = () => reject(reader.error);
+    reader.readAsDataURL(file);
+  });
+}
 
 function section(title, ...body) {
   return el("section", { class: "drona-org__section" }, el("h2", {}, title), ...body);
@@ -96,7 +113,7 @@ class OrgPage {
   render() {
     const parts = [];
     if (this.org) parts.push(this.overview(), this.invite(), this.membersSection(), this.teamsSection(),
-      this.assignmentsSection());
+      this.assignmentsSection(), this.settingsSection());
     this.managed.forEach((team, i) => parts.push(this.teamProgress(this.progress[i])));
     if (!parts.length) {
       parts.push(el("p", { class: "drona-notice", role: "status" },
@@ -231,6 +248,71 @@ class OrgPage {
     return section("Assigned courses",
       rows.length ? table("Assigned courses", ["Course", "Assigned to", "Due", ""], rows)
         : el("p", {}, "No course is assigned yet."), f.node);
+  }
+
+  /** Name, branding (logo and colours on members' pages), the tutor's tone, the AI models members'
+   * requests may use, and how long their tutor conversations and kept draft versions last. */
+  settingsSection() {
+    const org = this.org;
+    const brand = org.branding || {};
+    const name = field({ label: "Name", name: "name", value: org.name, required: true, maxlength: 120 });
+    const logoId = "drona-org-logo";
+    const logo = el("input", { id: logoId, name: "logo", type: "file", accept: LOGO_TYPES.join(","),
+      class: "drona-input", "aria-describedby": `${logoId}-hint` });
+    const removeLogo = el("input", { type: "checkbox", id: `${logoId}-remove`, name: "remove_logo" });
+    const logoField = el("div", { class: "drona-field", "data-field": "logo" },
+      el("label", { for: logoId, class: "drona-field__label" }, "Logo"),
+      el("p", { id: `${logoId}-hint`, class: "drona-field__hint" }, "PNG, JPEG or WebP, up to 100 KB."),
+      brand.logo ? el("img", { src: brand.logo, alt: `The current logo of ${org.name}`, class: "drona-org__logo" })
+        : null,
+      logo,
+      brand.logo ? el("label", { for: `${logoId}-remove` }, removeLogo, " Remove the logo") : null);
+    const colour = (label, key) => field({ label, name: key, value: brand[key] || "", maxlength: 7,
+      placeholder: "#0a7d4f", hint: "A colour as #RRGGBB; empty for the site's own." });
+    const primary = colour("Main colour", "primary_color");
+    const accent = colour("Accent colour", "accent_color");
+    const tone = selectField({ label: "The tutor's tone", name: "ai_tone", options: TONES, value: org.ai_tone || "",
+      hint: "For every member; the default follows what each learner said they are (student, professional…)." });
+    const rule = org.allowed_models == null ? "any" : org.allowed_models.length ? "only" : "none";
+    const models = selectField({ label: "AI models", name: "model_rule", options: MODEL_RULES, value: rule });
+    const listId = "drona-org-models";
+    const list = el("textarea", { id: listId, name: "allowed_models", class: "drona-input", rows: "3",
+      placeholder: "openai/gpt-4o-mini", "aria-describedby": `${listId}-hint` }, (org.allowed_models || []).join("\n"));
+    const listField = el("div", { class: "drona-field", "data-field": "allowed_models" },
+      el("label", { for: listId, class: "drona-field__label" }, "Allowed models, one per line"),
+      el("p", { id: `${listId}-hint`, class: "drona-field__hint" },
+        "As the server names them (LiteLLM's provider/model). A request that may use none of them is answered offline."),
+      list);
+    const keep = field({ label: "Keep tutor conversations and old draft versions for (days)", name: "retention_days",
+      type: "number", min: "1", max: "3650", value: org.retention_days ? String(org.retention_days) : "",
+      hint: "Empty: until each member deletes them. Older ones are deleted every hour." });
+    const f = form({ label: "Organisation settings", submitLabel: "Save settings",
+      children: [name.wrap, logoField, primary.wrap, accent.wrap, tone.wrap, models.wrap, listField, keep.wrap],
+      onSubmit: async (self) => {
+        const branding = { logo: removeLogo.checked ? null : brand.logo || null,
+          primary_color: primary.input.value.trim() || null, accent_color: accent.input.value.trim() || null };
+        const file = logo.files && logo.files[0];
+        if (file) {
+          if (!LOGO_TYPES.includes(file.type) || file.size > MAX_LOGO_BYTES) {
+            throw new ApiError(422, "invalid_input", "The logo must be a PNG, JPEG or WebP image of 100 KB at most.");
+          }
+          branding.logo = await readAsDataUrl(file);
+        }
+        const named = list.value.split("\n").map((m) => m.trim()).filter(Boolean);
+        if (models.input.value === "only" && !named.length) {
+          throw new ApiError(422, "invalid_input", "List at least one model, or choose the offline tutor only.");
+        }
+        const days = keep.input.value.trim();
+        const changed = await api.patch(`orgs/${org.id}`, {
+          name: name.input.value.trim(), branding, ai_tone: tone.input.value || null,
+          allowed_models: models.input.value === "any" ? null : models.input.value === "none" ? [] : named,
+          retention_days: days ? Number(days) : null });
+        this.org = { ...this.org, ...changed };
+        forgetOrganisation();
+        if (this.user.organization_id === org.id) applyColours(changed.branding);
+        self.status.textContent = "Settings saved. Members see the new branding when they next open a page.";
+      } });
+    return section("Settings", f.node);
   }
 
   teamProgress(data) {

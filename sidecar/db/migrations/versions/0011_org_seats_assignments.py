@@ -1,8 +1,8 @@
-"""org seats, course assignments and their notices (issue #16)
+"""organisations: seats, settings, course assignments and their notices (issue #16)
 
 Revision ID: 0011
 Revises: 0010
-Create Date: 2026-12-05 09:07:08.338559
+Create Date: 2026-12-05 09:21:01.234517
 """
 from __future__ import annotations
 
@@ -53,11 +53,19 @@ def upgrade() -> None:
 
     with op.batch_alter_table('organizations', schema=None) as batch_op:
         batch_op.add_column(sa.Column('seat_limit', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('branding', sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column('ai_tone', sa.String(length=16), nullable=True))
+        batch_op.add_column(sa.Column('allowed_models', sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column('retention_days', sa.Integer(), nullable=True))
 
 
 
 def downgrade() -> None:
     with op.batch_alter_table('organizations', schema=None) as batch_op:
+        batch_op.drop_column('retention_days')
+        batch_op.drop_column('allowed_models')
+        batch_op.drop_column('ai_tone')
+        batch_op.drop_column('branding')
         batch_op.drop_column('seat_limit')
 
     with op.batch_alter_table('assignment_notices', schema=None) as batch_op:
