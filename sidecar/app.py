@@ -22,6 +22,7 @@ from sidecar import __version__
 from sidecar.agents.api.router import router as agents_router
 from sidecar.assessments.router import router as assessments_router
 from sidecar.assignments.router import router as assignments_router
+from sidecar.audit.router import router as audit_router
 from sidecar.auth.deps import csrf_protect
 from sidecar.auth.router import router as auth_router
 from sidecar.catalog.router import router as catalog_router
@@ -175,7 +176,7 @@ def create_app(settings: Settings | None = None, *, serve_site: bool = False,
     for router in (health_router, auth_router, onboarding_router, catalog_router, progress_router,
                    gamification_router, orgs_router, grading_router, drafts_router, agents_router,
                    certificates_router, assessments_router, projects.router, review_router, assignments_router,
-                   privacy_router):
+                   privacy_router, audit_router):
         api.include_router(router)
     app.include_router(api)
     # The verification and print pages and the transparency log's files: public, outside /api.

@@ -26,6 +26,7 @@ LAYERS: list[set[str]] = [
     {"sandbox"},
     {"mail"},
     {"auth"},
+    {"audit"},  # the audit log: recorded in the transaction of the change it describes (orgs, assignments)
     {"orgs"},
     {"gamification"},
     {"progress"},

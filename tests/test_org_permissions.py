@@ -43,6 +43,7 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, set[str]]] = [
     ("GET", "/api/orgs/{org_id}/assignments", None, {"admin", "manager"}),
     ("DELETE", "/api/orgs/{org_id}/assignments/{assignment_id}", None, {"admin", "manager"}),
     ("GET", "/api/orgs/{org_id}/progress.csv", None, {"admin"}),
+    ("GET", "/api/orgs/{org_id}/audit", None, {"admin"}),
 ]
 # Not scoped to one organisation: each answers only with the caller's own (or, for POST /api/orgs, a
 # super admin's) data; tests/test_org_admin.py checks what they answer.

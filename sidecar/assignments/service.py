@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Engine, or_, select
 
+from sidecar.audit import service as audit
 from sidecar.auth.roles import Role, has_role
 from sidecar.auth.tables import User
 from sidecar.catalog.models import CoursePublic
@@ -109,6 +110,10 @@ def create_assignment(*, engine: Engine, catalog_db: Path, actor: User, org_id: 
                          user_id=user_id, due_at=body.due_at, created_by=actor.id, created_at=utcnow())
         session.add(row)
         session.flush()
+        audit.record(session, actor_id=actor.id, organization_id=org_id, action="assignment.create",
+                     target_type="assignment", target_id=row.id,
+                     details={"course_id": course.id, "team_id": team_id, "user_id": user_id,
+                              "due_at": body.due_at.isoformat()})
         teams = orgs.teams_of_org(engine=engine, org_id=org_id) if team_id else {}
         emails = orgs.member_emails(engine=engine, user_ids={user_id}) if user_id else {}
         return _public(row, titles={course.id: course.title}, teams=teams, emails=emails)
@@ -136,6 +141,9 @@ def delete_assignment(*, engine: Engine, actor: User, org_id: str, assignment_id
             raise NotFound("No such assignment.")
         if scope is not None and row.team_id not in scope[0] and row.user_id not in scope[1]:
             raise Forbidden("You can remove only the assignments of the teams you manage.")
+        audit.record(session, actor_id=actor.id, organization_id=org_id, action="assignment.delete",
+                     target_type="assignment", target_id=row.id,
+                     details={"course_id": row.course_id, "team_id": row.team_id, "user_id": row.user_id})
         session.delete(row)
 
 

@@ -437,3 +437,10 @@ def confirm_password_reset(*, engine: Engine, token: str, new_password: str) -> 
         _set_password(session, user, new_password)
         if user.email_verified_at is None:
             user.email_verified_at = now  # the link came to this address: its owner reads its mail
+
+
+def emails_of(*, session: Session, user_ids: set[str]) -> dict[str, str]:
+    """user id -> email address, for the ids that still have an account (other domains' listings)."""
+    if not user_ids:
+        return {}
+    return {str(i): str(e) for i, e in session.execute(select(User.id, User.email).where(User.id.in_(user_ids)))}

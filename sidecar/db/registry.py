@@ -3,6 +3,7 @@
 from sidecar.agents import tables as agents_tables  # noqa: F401
 from sidecar.assessments import tables as assessments_tables  # noqa: F401
 from sidecar.assignments import tables as assignments_tables  # noqa: F401
+from sidecar.audit import tables as audit_tables  # noqa: F401
 from sidecar.auth import tables as auth_tables  # noqa: F401
 from sidecar.certificates import tables as certificates_tables  # noqa: F401
 from sidecar.db.base import Base

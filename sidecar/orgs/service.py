@@ -18,6 +18,7 @@ from pydantic import EmailStr, TypeAdapter
 from sqlalchemy import ColumnElement, Engine, and_, delete, func, select, update
 from sqlalchemy.orm import Session
 
+from sidecar.audit import service as audit
 from sidecar.auth import security
 from sidecar.auth.roles import Role, has_role
 from sidecar.auth.tables import User
@@ -81,6 +82,8 @@ def create_org(*, engine: Engine, actor: User, name: str, gamification_mode: str
                            seat_limit=seat_limit)
         session.add(org)
         session.flush()
+        audit.record(session, actor_id=actor.id, organization_id=org.id, action="org.create",
+                     target_type="organization", target_id=org.id, details={"name": org.name, "seat_limit": seat_limit})
         return _org_public(session, org)
 
 
@@ -108,6 +111,12 @@ def update_org(*, engine: Engine, actor: User, org_id: str, changes: dict[str, A
         for name in ("ai_tone", "allowed_models", "retention_days"):
             if name in changes:
                 setattr(org, name, changes[name])
+        # The new values, except branding's (an inline logo is large): which parts of it changed.
+        shown = {k: v for k, v in changes.items() if k != "branding"}
+        if "branding" in changes:
+            shown["branding"] = sorted(org.branding or {})
+        audit.record(session, actor_id=actor.id, organization_id=org_id, action="org.update",
+                     target_type="organization", target_id=org_id, details=shown)
         return _org_public(session, org)
 
 
@@ -206,6 +215,9 @@ def update_member(*, engine: Engine, actor: User, org_id: str, user_id: str, rol
         member = _member(session, actor, org_id, user_id)
         if member.id == actor.id and role != member.role:
             raise Conflict("You cannot change your own role; ask another administrator.")
+        if role != member.role:
+            audit.record(session, actor_id=actor.id, organization_id=org_id, action="member.role", target_type="user",
+                         target_id=member.id, details={"from": member.role, "to": role})
         member.role = role
         names = session.scalars(select(Team.name).join(TeamMember, TeamMember.team_id == Team.id).where(
             TeamMember.user_id == member.id, Team.organization_id == org_id).order_by(Team.name)).all()
@@ -223,6 +235,8 @@ def remove_member(*, engine: Engine, actor: User, org_id: str, user_id: str) -> 
         team_ids = select(Team.id).where(Team.organization_id == org_id)
         session.execute(delete(TeamMember).where(TeamMember.user_id == member.id, TeamMember.team_id.in_(team_ids)))
         member.organization_id = None
+        audit.record(session, actor_id=actor.id, organization_id=org_id, action="member.remove", target_type="user",
+                     target_id=member.id, details={"role": member.role})
         member.role = Role.LEARNER
 
 
@@ -275,6 +289,8 @@ def _send_invitation(session: Session, *, settings: Settings, actor: User, org: 
                                token_hash=security.token_hash(token), invited_by=actor.id, created_at=now,
                                expires_at=now + timedelta(days=INVITATION_DAYS))
     session.add(invitation)
+    audit.record(session, actor_id=actor.id, organization_id=org.id, action="invitation.create",
+                 target_type="invitation", target_id=invitation.id, details={"email": email, "role": role})
     # In the fragment (#), which browsers never send to a server: the token stays out of access logs.
     link = f"{settings.APP_URL.rstrip('/')}/account/invitations/#invitation={invitation.id}&token={token}"
     name = _one_line(org.name)
@@ -404,6 +420,8 @@ def revoke_invitation(*, engine: Engine, actor: User, org_id: str, invitation_id
         if _status(invitation) != "pending":
             raise Conflict(f"This invitation is {_status(invitation)}; only a pending one can be revoked.")
         invitation.revoked_at = utcnow()
+        audit.record(session, actor_id=actor.id, organization_id=org_id, action="invitation.revoke",
+                     target_type="invitation", target_id=invitation.id, details={"email": invitation.email})
 
 
 def my_invitations(*, engine: Engine, user: User) -> MyInvitationsPublic:
@@ -472,6 +490,8 @@ def accept_invitation(*, engine: Engine, user: User, invitation_id: str, token: 
             raise Conflict("This invitation is no longer valid. Ask the organisation for a new one.")
         _join(session, me, invitation.organization_id, invitation.role)
         invitation.accepted_at, invitation.accepted_by = now, me.id
+        audit.record(session, actor_id=me.id, organization_id=invitation.organization_id, action="member.join",
+                     target_type="user", target_id=me.id, details={"role": invitation.role, "by": "invitation"})
         org = session.get(Organization, invitation.organization_id)
         assert org is not None  # the invitation cascades with its organisation
         return _invitation_public(invitation, org)
@@ -506,6 +526,8 @@ def add_member_asserted_by_idp(*, engine: Engine, org_id: str, email: str, role:
         if user is None:
             raise NotFound("No account has that address.")
         _join(session, user, org_id, role)
+        audit.record(session, actor_id=None, organization_id=org_id, action="member.join", target_type="user",
+                     target_id=user.id, details={"role": role, "by": "identity_provider"})
         session.execute(update(OrgInvitation).where(OrgInvitation.organization_id == org_id,
                                                     OrgInvitation.email == email, _pending())
                         .values(accepted_at=now, accepted_by=user.id))
@@ -519,6 +541,8 @@ def create_team(*, engine: Engine, actor: User, org_id: str, name: str, kind: st
             raise NotFound("No such organisation.")
         team = Team(id=str(uuid.uuid4()), organization_id=org_id, name=name.strip(), kind=kind)
         session.add(team)
+        audit.record(session, actor_id=actor.id, organization_id=org_id, action="team.create", target_type="team",
+                     target_id=team.id, details={"name": team.name, "kind": kind})
         return TeamPublic(id=team.id, organization_id=org_id, name=team.name, kind=team.kind)
 
 
@@ -544,6 +568,8 @@ def add_team_member(*, engine: Engine, actor: User, team_id: str, email: str, ro
             member = session.get(TeamMember, (team_id, user.id))
             assert member is not None
             member.role = role
+        audit.record(session, actor_id=actor.id, organization_id=team.organization_id, action="team.member",
+                     target_type="team", target_id=team_id, details={"user_id": user.id, "role": role})
 
 
 def my_teams(*, engine: Engine, user_id: str) -> list[TeamPublic]:

@@ -563,6 +563,10 @@ def test_an_enterprise_admin_assigns_a_course_and_the_learner_sees_it(browser: A
         boss.reload()
         boss.wait_for_selector('[data-drona-app="org"][data-state=ready]')
         assert boss.locator(f'[data-drona-member="{email}"]').is_visible()
+        # The change log: the invitation, then the learner's joining, newest first.
+        changes = boss.locator("[data-drona-audit]")
+        assert changes.first.get_attribute("data-drona-audit") == "member.join"
+        assert email in boss.locator('[data-drona-audit="invitation.create"]').first.inner_text()
         assign = boss.get_by_role("form", name="Assign a course")
         assign.get_by_label("Course").select_option(label="Python Basics")
         assign.get_by_label("Assign to").select_option(label="One member (by email)")

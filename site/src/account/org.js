@@ -97,8 +97,9 @@ class OrgPage {
       this.courses = catalog.tracks.flatMap((t) => t.courses).filter((c) => c.status === "active");
       if (this.org) {
         const base = `orgs/${this.org.id}`;
-        [this.members, this.teams, this.assignments] = await Promise.all([
-          api.get(`${base}/members`), api.get(`${base}/teams`), api.get(`${base}/assignments`)]);
+        [this.members, this.teams, this.assignments, this.audit] = await Promise.all([
+          api.get(`${base}/members`), api.get(`${base}/teams`), api.get(`${base}/assignments`),
+          api.get(`${base}/audit?limit=50`).catch(() => [])]);
       }
       this.progress = await Promise.all(this.managed.map((t) => api.get(`teams/${t.id}/progress`)));
     } catch (err) {
@@ -113,7 +114,7 @@ class OrgPage {
   render() {
     const parts = [];
     if (this.org) parts.push(this.overview(), this.invite(), this.membersSection(), this.teamsSection(),
-      this.assignmentsSection(), this.settingsSection());
+      this.assignmentsSection(), this.settingsSection(), this.auditSection());
     this.managed.forEach((team, i) => parts.push(this.teamProgress(this.progress[i])));
     if (!parts.length) {
       parts.push(el("p", { class: "drona-notice", role: "status" },
@@ -313,6 +314,31 @@ class OrgPage {
         self.status.textContent = "Settings saved. Members see the new branding when they next open a page.";
       } });
     return section("Settings", f.node);
+  }
+
+  /** The latest changes to the organisation, newest first (GET /api/orgs/{id}/audit). */
+  auditSection() {
+    const what = (e) => {
+      const d = e.details || {};
+      switch (e.action) {
+        case "member.role": return `changed a role from ${ROLE_NAMES[d.from] || d.from} to ${ROLE_NAMES[d.to] || d.to}`;
+        case "member.remove": return "removed a member";
+        case "member.join": return d.by === "identity_provider" ? "joined through the identity provider" : "joined";
+        case "invitation.create": return `invited ${d.email} as ${ROLE_NAMES[d.role] || d.role}`;
+        case "invitation.revoke": return `revoked the invitation of ${d.email}`;
+        case "org.update": return `changed ${Object.keys(d).join(", ")}`;
+        case "team.create": return `created the team ${d.name}`;
+        case "team.member": return "added a member to a team";
+        case "assignment.create": return "assigned a course";
+        case "assignment.delete": return "removed an assignment";
+        default: return e.action;
+      }
+    };
+    const rows = (this.audit || []).map((e) => el("tr", { "data-drona-audit": e.action },
+      el("td", {}, formatDate(e.at)), el("td", {}, e.actor_email || (e.actor_id ? "—" : "(removed or system)")),
+      el("td", {}, what(e))));
+    return section("Recent changes",
+      rows.length ? table("Recent changes", ["When", "Who", "What"], rows) : el("p", {}, "Nothing recorded yet."));
   }
 
   teamProgress(data) {

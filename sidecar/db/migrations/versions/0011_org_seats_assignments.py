@@ -1,4 +1,4 @@
-"""organisations: seats, settings, course assignments and their notices (issue #16)
+"""organisations: seats, settings, course assignments and their notices, the audit log (issue #16)
 
 Revision ID: 0011
 Revises: 0010
@@ -58,9 +58,31 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('allowed_models', sa.JSON(), nullable=True))
         batch_op.add_column(sa.Column('retention_days', sa.Integer(), nullable=True))
 
+    op.create_table('audit_events',
+    sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('at', sidecar.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('actor_id', sa.String(length=36), nullable=True),
+    sa.Column('organization_id', sa.String(length=36), nullable=True),
+    sa.Column('action', sa.String(length=48), nullable=False),
+    sa.Column('target_type', sa.String(length=24), nullable=True),
+    sa.Column('target_id', sa.String(length=64), nullable=True),
+    sa.Column('details', sa.JSON(), nullable=True),
+    sa.ForeignKeyConstraint(['actor_id'], ['users.id'], name=op.f('fk_audit_events_actor_id_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_events'))
+    )
+    with op.batch_alter_table('audit_events', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_audit_events_actor_id'), ['actor_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_audit_events_at'), ['at'], unique=False)
+        batch_op.create_index('ix_audit_events_org_at', ['organization_id', 'at'], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('audit_events', schema=None) as batch_op:
+        batch_op.drop_index('ix_audit_events_org_at')
+        batch_op.drop_index(batch_op.f('ix_audit_events_at'))
+        batch_op.drop_index(batch_op.f('ix_audit_events_actor_id'))
+
+    op.drop_table('audit_events')
     with op.batch_alter_table('organizations', schema=None) as batch_op:
         batch_op.drop_column('retention_days')
         batch_op.drop_column('allowed_models')
