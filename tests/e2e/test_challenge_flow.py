@@ -21,6 +21,8 @@ PANEL = "[data-drona-challenge]"
 SERVER_CHECK = "[data-drona-server-check]"
 TIMED_XP = 300  # 150 +100% without hints
 
+pytestmark = pytest.mark.e2e
+
 
 def move_clock(page: Any, site: DemoSite, seconds: float) -> None:
     """Set how far the server's clock is ahead of real time (0: real time)."""
