@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from sidecar.app import create_app
 from sidecar.compiler.build import BuildReport, build
+from sidecar.courseware.harness import outside_host_loop
 from sidecar.db.engine import get_engine
 from sidecar.db.migrate import upgrade
 from sidecar.settings import REPO_ROOT, Settings
@@ -25,20 +26,13 @@ MINIMAL = Path(__file__).parent / "fixtures" / "minimal"
 def _no_foreign_running_loop(request: pytest.FixtureRequest) -> Iterator[None]:
     """Playwright's sync API (the session-wide browser of tests/e2e) leaves its event loop marked as
     running in the main thread between calls. A test outside e2e that starts a loop of its own would
-    be refused ("another loop is running"), as a program would be under Pyodide's host loop, which
-    the harness steps out of the same way (harness._outside_host_loop)."""
-    import asyncio.events
-
-    host = asyncio.events._get_running_loop()
-    in_e2e = "e2e" in request.node.path.parts or request.node.get_closest_marker("e2e") is not None
-    if host is None or in_e2e:  # Playwright's own calls need its loop
+    be refused ("another loop is running"), as a program would be under Pyodide's host loop: step out
+    of it the way the harness does. Never under tests/e2e: Playwright's own calls need its loop."""
+    if "e2e" in request.node.path.parts or request.node.get_closest_marker("e2e") is not None:
         yield
         return
-    asyncio.events._set_running_loop(None)
-    try:
+    with outside_host_loop():
         yield
-    finally:
-        asyncio.events._set_running_loop(host)
 
 
 @pytest.fixture

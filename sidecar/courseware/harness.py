@@ -442,7 +442,7 @@ def virtual_time(clock: VirtualClock, code: str) -> Any:
 
     def run(main: Any, *, debug: bool | None = None, loop_factory: Any = None) -> Any:
         # asyncio.run as CPython defines it (Pyodide replaces it with one that needs stack switching).
-        with _outside_host_loop(), asyncio.Runner(debug=debug, loop_factory=loop_factory or new_loop) as runner:
+        with outside_host_loop(), asyncio.Runner(debug=debug, loop_factory=loop_factory or new_loop) as runner:
             return runner.run(main)
 
     asyncio.run = run
@@ -460,7 +460,7 @@ def virtual_time(clock: VirtualClock, code: str) -> Any:
 
 
 @contextlib.contextmanager
-def _outside_host_loop() -> Any:
+def outside_host_loop() -> Any:
     """Pyodide's own event loop counts as always running; a program's asyncio.run must not see it (a
     virtual loop of the program's, running, must: asyncio.run inside a coroutine is an error)."""
     import asyncio.events
@@ -481,7 +481,7 @@ def _finish_coroutine(value: Any, clock: VirtualClock) -> Any:
     end on the virtual clock, as asyncio.run would, and answer its result."""
     import asyncio
 
-    with _outside_host_loop(), asyncio.Runner(loop_factory=lambda: virtual_loop(clock)) as runner:
+    with outside_host_loop(), asyncio.Runner(loop_factory=lambda: virtual_loop(clock)) as runner:
         return runner.run(value)
 
 

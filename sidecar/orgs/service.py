@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from sidecar.audit import service as audit
 from sidecar.auth import security
+from sidecar.auth import service as auth
 from sidecar.auth.roles import Role, has_role
 from sidecar.auth.tables import User
 from sidecar.db.base import utcnow
@@ -640,10 +641,8 @@ def member_by_email(*, engine: Engine, org_id: str, email: str) -> tuple[str, st
 
 
 def member_emails(*, engine: Engine, user_ids: set[str]) -> dict[str, str]:
-    if not user_ids:
-        return {}
     with read_session(engine) as session:
-        return {row[0]: row[1] for row in session.execute(select(User.id, User.email).where(User.id.in_(user_ids)))}
+        return auth.emails_of(session=session, user_ids=user_ids)
 
 
 def team_roster(*, engine: Engine, team_id: str) -> list[tuple[str, str, str, str]]:
