@@ -24,6 +24,7 @@ from sidecar.assessments.router import router as assessments_router
 from sidecar.assignments.router import router as assignments_router
 from sidecar.audit.router import router as audit_router
 from sidecar.auth.deps import csrf_protect
+from sidecar.auth.preview import DraftGate, is_content_creator
 from sidecar.auth.router import router as auth_router
 from sidecar.catalog.router import router as catalog_router
 from sidecar.certificates import service as certificates_service
@@ -37,6 +38,7 @@ from sidecar.errors import MethodNotAllowed, NotFound, install_error_handlers
 from sidecar.gamification import service as gamification_service
 from sidecar.gamification.router import router as gamification_router
 from sidecar.grading.router import router as grading_router
+from sidecar.lti import router as lti
 from sidecar.onboarding.router import router as onboarding_router
 from sidecar.openapi import install_openapi
 from sidecar.orgs.router import router as orgs_router
@@ -44,7 +46,10 @@ from sidecar.privacy.router import router as privacy_router
 from sidecar.progress.router import router as progress_router
 from sidecar.projects import router as projects
 from sidecar.review.router import router as review_router
+from sidecar.scim import router as scim
 from sidecar.settings import Settings, get_settings
+from sidecar.sso.router import router as sso_router
+from sidecar.support.router import router as support_router
 from sidecar.web.limits import ROUTE_LIMITS, RequestBodyGuard
 from sidecar.web.livereload import EVENTS_PATH, SCRIPT_PATH, LiveReload
 from sidecar.web.static import IsolationHeaders, SiteFiles, sitemap_response
@@ -170,17 +175,23 @@ def create_app(settings: Settings | None = None, *, serve_site: bool = False,
     app.state.settings = settings
     app.state.engine = engine
     app.state.sandbox = _sandbox_factory(settings)  # SandboxDep (sidecar/deps.py)
+    app.state.draft_viewer = functools.partial(is_content_creator, engine=engine, settings=settings)  # DraftViewerDep
     install_error_handlers(app)
     install_openapi(app)
     api = APIRouter(prefix="/api", dependencies=[Depends(csrf_protect)])
     for router in (health_router, auth_router, onboarding_router, catalog_router, progress_router,
                    gamification_router, orgs_router, grading_router, drafts_router, agents_router,
                    certificates_router, assessments_router, projects.router, review_router, assignments_router,
-                   privacy_router, audit_router):
+                   privacy_router, audit_router, support_router, sso_router, scim.router, lti.router):
         api.include_router(router)
     app.include_router(api)
+    # LTI's login and launch are cross-site form posts from LMS platforms: outside the CSRF check, with
+    # LTI's own (state cookie, one-time nonce, the platform's signature). See sidecar/lti/router.py.
+    app.include_router(lti.public, prefix="/api")
     # The verification and print pages and the transparency log's files: public, outside /api.
     app.include_router(certificate_pages)
+    # SCIM provisioning for organisations' identity providers: bearer tokens, not cookies, so outside /api.
+    app.include_router(scim.scim)
 
     # Without this, unknown /api paths would fall through to the static site's HTML 404.
     fallback = Route("/api/{rest:path}", _ApiFallback(app), include_in_schema=False)
@@ -197,12 +208,14 @@ def create_app(settings: Settings | None = None, *, serve_site: bool = False,
             return sitemap_response(settings.site_dir, str(request.base_url))
 
         # Mounted last so /api routes win; html=True serves index.html and the site's 404 page.
-        app.mount("/", SiteFiles(directory=settings.site_dir, html=True, check_dir=False,
-                                 live_reload=live_reload is not None), name="site")
+        # A preview build's draft courses go to content creators only (DraftGate).
+        site = SiteFiles(directory=settings.site_dir, html=True, check_dir=False, live_reload=live_reload is not None)
+        app.mount("/", DraftGate(site, catalog_db=settings.catalog_db, engine=engine, settings=settings), name="site")
     # HTML and API JSON are compressed on the fly; wasm/JS come precompressed (SiteFiles).
     # Innermost, so its refusals get the headers below; before any endpoint reads a body.
     # A Gold submission's archive is far above the default body limit, and its limit is a setting.
-    app.state.body_limits = (*ROUTE_LIMITS, projects.upload_limit(settings))  # the OpenAPI document says them
+    # The OpenAPI document says them. SCIM's own limit: a group's PUT lists all of its members.
+    app.state.body_limits = (*ROUTE_LIMITS, projects.upload_limit(settings), scim.BODY_LIMIT)
     app.add_middleware(RequestBodyGuard, limits=app.state.body_limits)
     app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
     app.add_middleware(IsolationHeaders)

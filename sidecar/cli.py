@@ -154,20 +154,20 @@ def validate_command(content_dir: Path | None, no_run: bool, ref: str | None, su
                f"{len(catalog.quizzes())} quizzes; {result.programs_run} programs checked.{scope_note}")
 
 
-def build_settings(settings: Settings) -> BuildSettings:
+def build_settings(settings: Settings, *, preview: bool = False) -> BuildSettings:
     """The settings a build uses, as build()'s arguments: the compiler itself reads no settings."""
     return {"embedding_model": settings.EMBEDDING_MODEL, "embedding_api_base": settings.AI_API_BASE,
-            "embedding_cache": settings.DRONA_EMBED_CACHE}
+            "embedding_cache": settings.DRONA_EMBED_CACHE, "preview": preview}
 
 
-def _run_build(settings: Settings, check_code: bool) -> None:
+def _run_build(settings: Settings, check_code: bool, preview: bool = False) -> None:
     from sidecar.compiler.build import BuildFailed, build
 
     content = _content_dir(settings)
     try:
         report = build(repo=content.parent, content_dir=content, build_dir=settings.DRONA_BUILD_DIR,
                        check_code=check_code, site_url=settings.APP_URL, log=click.echo,
-                       **build_settings(settings))
+                       **build_settings(settings, preview=preview))
     except BuildFailed as exc:
         if exc.problems:
             for problem in exc.problems.sorted():
@@ -180,14 +180,21 @@ def _run_build(settings: Settings, check_code: bool) -> None:
                f"at {report.site_dir}, catalog at {report.catalog_db}.")
 
 
+preview_option = click.option(
+    "--preview", is_flag=True,
+    help="A preview build for content creators: draft courses too (those without problems), and a content status "
+         "page with every draft's problems. Only content creators can open them.")
+
+
 @main.command("build")
 @content_option
 @build_dir_option
 @click.option("--no-run", is_flag=True, help="Skip running authored code during validation (faster).")
-def build_command(content_dir: Path | None, build_dir: Path | None, no_run: bool) -> None:
+@preview_option
+def build_command(content_dir: Path | None, build_dir: Path | None, no_run: bool, preview: bool) -> None:
     """Validate content, then write the static site and catalog.db."""
     settings = _settings(DRONA_CONTENT_DIR=content_dir, DRONA_BUILD_DIR=build_dir)
-    _run_build(settings, check_code=not no_run)
+    _run_build(settings, check_code=not no_run, preview=preview)
 
 
 @main.command("serve")
@@ -198,8 +205,9 @@ def build_command(content_dir: Path | None, build_dir: Path | None, no_run: bool
 @click.option("--no-build", is_flag=True, help="Serve the existing build even if content changed.")
 @click.option("--watch", is_flag=True,
               help="Rebuild when content (or mkdocs.yml) is saved, and reload the pages open in the browser.")
+@preview_option
 def serve_command(host: str | None, port: int | None, content_dir: Path | None, build_dir: Path | None,
-                  no_build: bool, watch: bool) -> None:
+                  no_build: bool, watch: bool, preview: bool) -> None:
     """Build if needed, then serve the site and the API (/api) in one process."""
     import uvicorn
 
@@ -219,10 +227,11 @@ def serve_command(host: str | None, port: int | None, content_dir: Path | None, 
         reloads = LiveReload()
         watcher = Watcher(content_dir=_content_dir(settings), build_dir=settings.DRONA_BUILD_DIR,
                           site_url=settings.APP_URL, log=lambda line: click.echo(f"watch: {line}"),
-                          on_built=reloads.built, on_failed=reloads.failed, build_options=build_settings(settings))
+                          on_built=reloads.built, on_failed=reloads.failed,
+                          build_options=build_settings(settings, preview=preview))
     if not no_build:
         content = _content_dir(settings)
-        if is_up_to_date(content, settings.DRONA_BUILD_DIR, project=content.parent):
+        if is_up_to_date(content, settings.DRONA_BUILD_DIR, project=content.parent, preview=preview):
             if watcher is not None:
                 watcher.mark_current()
         elif watcher is not None and settings.site_dir.is_dir():
@@ -231,7 +240,7 @@ def serve_command(host: str | None, port: int | None, content_dir: Path | None, 
             watcher.rebuild()
         else:
             click.echo("Content or site changed since the last build: building.")
-            _run_build(settings, check_code=True)
+            _run_build(settings, check_code=True, preview=preview)
             if watcher is not None:
                 watcher.mark_current()
     if not settings.site_dir.is_dir():
@@ -347,7 +356,9 @@ def leak_check_command(content_dir: Path | None, build_dir: Path | None, ref: st
     if not settings.catalog_db.is_file():
         click.echo(f"error: no build at {settings.DRONA_BUILD_DIR}: run `drona build` first", err=True)
         sys.exit(2)
-    if not is_up_to_date(content, settings.DRONA_BUILD_DIR, project=content.parent):
+    # A preview build serves drafts to content creators: their tutor must not leak either.
+    if not any(is_up_to_date(content, settings.DRONA_BUILD_DIR, project=content.parent, preview=preview)
+               for preview in (False, True)):
         click.echo("error: the build is older than the content: run `drona build` first", err=True)
         sys.exit(2)
     catalog = validate(content, content.parent, run_code=False).catalog

@@ -4,7 +4,7 @@ no service reads app state or global settings itself."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -55,3 +55,13 @@ async def get_sandbox_factory(request: Request) -> Callable[[], Sandbox]:
 
 
 SandboxDep = Annotated[Callable[[], "Sandbox"], Depends(get_sandbox_factory)]
+
+
+async def get_draft_viewer(request: Request) -> bool:
+    """Whether the caller may see a preview build's draft courses (a content creator). The app installs the
+    check (`app.state.draft_viewer`, which needs auth, a layer above this one); without it, nobody may."""
+    check: Callable[[Request], Awaitable[bool]] | None = getattr(request.app.state, "draft_viewer", None)
+    return bool(await check(request)) if check is not None else False
+
+
+DraftViewerDep = Annotated[bool, Depends(get_draft_viewer)]

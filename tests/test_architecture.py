@@ -28,6 +28,8 @@ LAYERS: list[set[str]] = [
     {"auth"},
     {"audit"},  # the audit log: recorded in the transaction of the change it describes (orgs, assignments)
     {"orgs"},
+    {"sso"},  # single sign-on per organisation and verified domains: joins through orgs, signs in through auth
+    {"scim"},  # SCIM provisioning: the IdP's users and groups, joined and changed through orgs
     {"gamification"},
     {"progress"},
     {"assignments"},  # required courses with due dates: reads orgs' teams and progress's course progress
@@ -39,6 +41,8 @@ LAYERS: list[set[str]] = [
     {"certificates"},  # issuing and verifying; Bronze through the completion hook
     {"assessments"},  # Silver: the proctored assessment
     {"projects"},  # Gold: projects, the pre-review and the reviewer queue
+    {"support"},  # super admins' read-only support views: reads auth, orgs, progress, gamification, certificates
+    {"lti"},  # LTI 1.3 tool: launches join through orgs, sign in through auth, grades through progress's hook
     {"privacy"},  # the account export: every table that holds a user_id, read from the schema
     {"openapi"},
     {"app"},

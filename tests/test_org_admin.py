@@ -284,7 +284,7 @@ def test_a_csv_import_invites_everyone_or_nobody(make_client, db_url: str, org) 
     assert bad.json()["error"]["details"]["problems"] == [
         "line 3: 'not-an-address' is not an email address",
         "line 4: unknown role 'super_admin' (one of learner, team_manager, analytics_viewer, content_creator, "
-        "enterprise_admin)",
+        "reviewer, enterprise_admin)",
         "line 5: ann@example.com is listed twice",
         "line 6: expected `email` or `email,role`, got 3 columns"]
     assert boss.get(f"/api/orgs/{org_id}/invitations").json() == [], "nothing sent"
@@ -303,3 +303,30 @@ def test_a_csv_import_invites_everyone_or_nobody(make_client, db_url: str, org) 
     assert boss.post(f"/api/orgs/{org_id}/invitations/import", json={"csv": "\n"}).status_code == 422
     lea = _account(make_client, db_url, "lea@example.com")
     assert lea.post(f"/api/orgs/{org_id}/invitations/import", json={"csv": "x@example.com"}).status_code == 403
+
+
+def test_an_admin_makes_a_member_their_organisations_reviewer(make_client, db_url: str, org) -> None:
+    """The reviewer role is the organisation's to grant: its reviewer sees its own learners' Gold work only,
+    and leaving the organisation leaves no platform-wide reviewer behind."""
+    root, boss, org_id = org["root"], org["boss"], org["org"]
+    rev = _account(make_client, db_url, "rev@example.com")
+    assert _join(boss, rev, db_url, org_id, "rev@example.com").status_code == 200
+    rev_id = _me(rev)["id"]
+    assert rev.get("/api/reviews/queue").status_code == 403
+    made = boss.patch(f"/api/orgs/{org_id}/members/{rev_id}", json={"role": "reviewer"})
+    assert made.status_code == 200 and made.json()["role"] == "reviewer"
+    assert rev.get("/api/reviews/queue").status_code == 200
+    # An admin grants it without reviewing themselves; a reviewer grants nothing.
+    assert boss.get("/api/reviews/queue").status_code == 403
+    mate = _account(make_client, db_url, "mate@example.com")
+    assert _join(boss, mate, db_url, org_id, "mate@example.com").status_code == 200
+    assert rev.patch(f"/api/orgs/{org_id}/members/{_me(mate)['id']}", json={"role": "reviewer"}).status_code == 403
+    # Invited as reviewer straight away, too; another organisation's admin cannot.
+    fresh = _account(make_client, db_url, "fresh@example.com")
+    assert _join(boss, fresh, db_url, org_id, "fresh@example.com", "reviewer").status_code == 200
+    assert _me(fresh)["role"] == "reviewer" and _me(fresh)["organization_id"] == org_id
+    other = _org(root, "Globex")
+    assert boss.patch(f"/api/orgs/{other}/members/{rev_id}", json={"role": "reviewer"}).status_code in {403, 404}
+    assert boss.delete(f"/api/orgs/{org_id}/members/{rev_id}").status_code == 204
+    assert _me(rev)["role"] == "learner" and _me(rev)["organization_id"] is None
+    assert rev.get("/api/reviews/queue").status_code == 403, "out of the organisation: no reviewer anywhere"

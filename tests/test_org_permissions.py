@@ -20,6 +20,9 @@ from tests.test_org_admin import COURSE, _join
 from tests.test_security_orgs import _account, _me, _org
 
 DUE = "2099-01-01T12:00:00+00:00"
+LTI_PLATFORM = {"issuer": "https://lms.example.com", "client_id": "tool", "deployment_ids": ["1"],
+                "auth_login_url": "https://lms.example.com/auth", "auth_token_url": "https://lms.example.com/token",
+                "key_set_url": "https://lms.example.com/jwks"}
 # Who may use it: "admin" (the organisation's enterprise admin, and super admins), "manager" (a manager
 # of the team in the path, or of the teams the body names), "member" (any member: their own data).
 ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, set[str]]] = [
@@ -44,6 +47,19 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, set[str]]] = [
     ("DELETE", "/api/orgs/{org_id}/assignments/{assignment_id}", None, {"admin", "manager"}),
     ("GET", "/api/orgs/{org_id}/progress.csv", None, {"admin"}),
     ("GET", "/api/orgs/{org_id}/audit", None, {"admin"}),
+    ("GET", "/api/orgs/{org_id}/sso", None, {"admin"}),
+    ("PUT", "/api/orgs/{org_id}/sso", {"issuer": "https://idp.example.com", "client_id": "x", "client_secret": "y"},
+     {"admin"}),
+    ("DELETE", "/api/orgs/{org_id}/sso", None, {"admin"}),
+    ("GET", "/api/orgs/{org_id}/domains", None, {"admin"}),
+    ("POST", "/api/orgs/{org_id}/domains", {"domain": "taken-over.example.com"}, {"admin"}),
+    ("DELETE", "/api/orgs/{org_id}/domains/{domain}", None, {"admin"}),
+    ("POST", "/api/orgs/{org_id}/scim/tokens", {"name": "Intruder IdP"}, {"admin"}),
+    ("GET", "/api/orgs/{org_id}/scim/tokens", None, {"admin"}),
+    ("DELETE", "/api/orgs/{org_id}/scim/tokens/{token_id}", None, {"admin"}),
+    ("GET", "/api/orgs/{org_id}/lti/platforms", None, {"admin"}),
+    ("POST", "/api/orgs/{org_id}/lti/platforms", {**LTI_PLATFORM, "client_id": "taken-over"}, {"admin"}),
+    ("DELETE", "/api/orgs/{org_id}/lti/platforms/{platform_id}", None, {"admin"}),
 ]
 # Not scoped to one organisation: each answers only with the caller's own (or, for POST /api/orgs, a
 # super admin's) data; tests/test_org_admin.py checks what they answer.
@@ -97,6 +113,8 @@ def world(make_client: Any, db_url: str) -> dict[str, Any]:
     invitation = admin_a.post(f"/api/orgs/{ids['org_a']}/invitations",
                               json={"email": "pending@example.com"}).json()
     ids.update(assignment=assignment["id"], invitation=invitation["id"])
+    ids["scim_token"] = admin_a.post(f"/api/orgs/{ids['org_a']}/scim/tokens", json={"name": "Okta"}).json()["id"]
+    ids["lti_platform"] = admin_a.post(f"/api/orgs/{ids['org_a']}/lti/platforms", json=LTI_PLATFORM).json()["id"]
     return {"people": people, "ids": ids}
 
 
@@ -109,7 +127,9 @@ def test_nobody_outside_the_role_and_organisation_gets_through(world: dict[str, 
     people, ids = world["people"], world["ids"]
     # The first organisation's objects, asked about by each outsider.
     target = {"org_id": ids["org_a"], "team_id": ids["team_a"], "user_id": ids["learner_a"],
-              "assignment_id": ids["assignment"], "invitation_id": ids["invitation"]}
+              "assignment_id": ids["assignment"], "invitation_id": ids["invitation"],
+              "domain": "org-a.example.com", "token_id": ids["scim_token"],
+              "platform_id": ids["lti_platform"]}
     # A manager of another team of the same organisation is an outsider to team_a.
     foreign = {"admin_b": "another organisation's admin", "manager_b": "another organisation's manager",
                "learner_a": "a learner of this organisation"}
@@ -142,13 +162,17 @@ def test_nobody_outside_the_role_and_organisation_gets_through(world: dict[str, 
     assert [a["id"] for a in admin_a.get(f"/api/orgs/{ids['org_a']}/assignments").json()] == [ids["assignment"]]
     assert [i["id"] for i in admin_a.get(f"/api/orgs/{ids['org_a']}/invitations").json()] == [ids["invitation"]]
     assert [t["name"] for t in admin_a.get(f"/api/orgs/{ids['org_a']}/teams").json()] == ["Other a", "Team a"]
+    assert [p["id"] for p in admin_a.get(f"/api/orgs/{ids['org_a']}/lti/platforms").json()] == [ids["lti_platform"]]
+    assert [t["id"] for t in admin_a.get(f"/api/orgs/{ids['org_a']}/scim/tokens").json()] == [ids["scim_token"]]
 
 
 def test_the_roles_allowed_do_get_through(world: dict[str, Any]) -> None:
     """The other side of the table: the admin, the super admin and (where listed) the team's manager."""
     people, ids = world["people"], world["ids"]
     target = {"org_id": ids["org_a"], "team_id": ids["team_a"], "user_id": ids["learner_a"],
-              "assignment_id": ids["assignment"], "invitation_id": ids["invitation"]}
+              "assignment_id": ids["assignment"], "invitation_id": ids["invitation"],
+              "domain": "org-a.example.com", "token_id": ids["scim_token"],
+              "platform_id": ids["lti_platform"]}
     for method, path, body, allowed in ENDPOINTS:
         if method != "GET":
             continue  # the changes are each tested in tests/test_org_admin.py; reads here

@@ -57,6 +57,11 @@ def _set_cookies(response: Response, settings: Settings, signed_in: service.Sign
                             samesite="lax", secure=secure, path="/api/auth")
 
 
+def set_session_cookies(response: Response, settings: Settings, signed_in: service.SignedIn) -> None:
+    """The cookies of a new session, for sign-ins that other domains finish (single sign-on)."""
+    _set_cookies(response, settings, signed_in)
+
+
 def _signed_out(response: Response, settings: Settings) -> None:
     response.delete_cookie(SESSION_COOKIE, path="/")
     # A fresh signed-out token: the session's bound one dies with the session.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -19,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sidecar.db.base import utcnow
-from sidecar.db.engine import read_tx, write_session
+from sidecar.db.engine import read_session, read_tx, write_session
 from sidecar.errors import Conflict, InvalidInput, NotFound, RateLimited, Unauthorized
 from sidecar.mail import send_email
 from sidecar.settings import Settings
@@ -95,6 +96,60 @@ def create_user(*, session: Session, email: str, password: str, display_name: st
     return user
 
 
+# An address that cannot take a password (accounts made by an organisation's identity provider):
+# not an Argon2 hash, so every password check fails (security.verify_password) until the owner sets
+# one through a reset link sent to the address.
+NO_PASSWORD = "!no-password"  # noqa: S105 - a marker, not a secret
+
+# Called inside the transaction that first marks an account's address as verified (a sign-in link or a
+# reset link came to it), with the session and the account. Domains above auth act on it (sso: joining the
+# organisation that verified the address's domain) without auth importing them.
+EmailVerifiedHook = Callable[[Session, User], None]
+_email_verified_hooks: list[EmailVerifiedHook] = []
+
+
+def register_email_verified_hook(hook: EmailVerifiedHook) -> None:
+    if hook not in _email_verified_hooks:
+        _email_verified_hooks.append(hook)
+
+
+def _mark_email_verified(session: Session, user: User, now: datetime) -> None:
+    if user.email_verified_at is not None:
+        return
+    user.email_verified_at = now
+    for hook in _email_verified_hooks:
+        hook(session, user)
+
+
+def create_user_without_password(*, session: Session, email: str, display_name: str,
+                                 verified_at: datetime | None = None) -> User:
+    """An account made on an identity provider's word (single sign-on): no password until its owner
+    sets one by a reset link. The address is the provider's, verified there (`verified_at`)."""
+    email = normalize_email(email)
+    if session.scalar(select(User.id).where(User.email == email)):
+        raise Conflict("An account with this email already exists.")
+    name = " ".join(display_name.split())[:80] or email.split("@")[0][:80]
+    user = User(id=str(uuid.uuid4()), email=email, password_hash=NO_PASSWORD, display_name=name,
+                role=Role.LEARNER.value, email_verified_at=verified_at)
+    session.add(user)
+    session.add(UserProfile(user_id=user.id, timezone="UTC", onboarding={}))
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Conflict("An account with this email already exists.") from None
+    return user
+
+
+def signed_in_by_provider(*, session: Session, settings: Settings, user: User, user_agent: str,
+                          device_cookie: str | None) -> SignedIn:
+    """A session for an account an identity provider vouched for (single sign-on), started exactly as a
+    password or link sign-in starts one, inside the caller's transaction."""
+    if not user.is_active:
+        raise Unauthorized("This account is disabled.")
+    device = security.device_id(settings.SECRET_KEY, device_cookie, user.id)
+    return _signed_in(session=session, settings=settings, user=user, user_agent=user_agent, device=device)
+
+
 def _start_session(*, session: Session, settings: Settings, user: User, user_agent: str) -> str:
     token = security.new_token()
     session.add(AuthSession(token_hash=security.token_hash(token), user_id=user.id,
@@ -110,6 +165,16 @@ def _signed_in(*, session: Session, settings: Settings, user: User, user_agent: 
     # apart from strangers', so their failures never make this browser wait.
     new_device = None if device else security.device_cookie(settings.SECRET_KEY, user.id)
     return SignedIn(to_public(user, session.get(UserProfile, user.id)), token, new_device)
+
+
+def sign_in_vouched(*, session: Session, settings: Settings, user_id: str, user_agent: str = "") -> SignedIn:
+    """A session for an account that a trusted party vouches for (an LTI platform's verified launch), in the
+    caller's transaction: no password, and no device cookie (that browser has not shown it knows one)."""
+    user = session.get(User, user_id)
+    if user is None or not user.is_active:
+        raise NotFound("No such account.")
+    token = _start_session(session=session, settings=settings, user=user, user_agent=user_agent)
+    return SignedIn(to_public(user, session.get(UserProfile, user.id)), token, None)
 
 
 def _lock_user(session: Session, email: str) -> User | None:
@@ -288,8 +353,7 @@ def signin_with_link(*, engine: Engine, settings: Settings, token: str, user_age
         # The other links of this account are spent too: one sign-in for any links sent so far.
         session.execute(update(SignInLink).where(SignInLink.user_id == user.id, SignInLink.used_at.is_(None))
                         .values(used_at=now))
-        if user.email_verified_at is None:
-            user.email_verified_at = now  # the link came to this address: its owner reads its mail
+        _mark_email_verified(session, user, now)  # the link came to this address: its owner reads its mail
         device = security.device_id(settings.SECRET_KEY, device_cookie, user.id)
         return _signed_in(session=session, settings=settings, user=user, user_agent=user_agent, device=device)
 
@@ -435,8 +499,7 @@ def confirm_password_reset(*, engine: Engine, token: str, new_password: str) -> 
                 or record.created_at < user.password_changed_at):
             raise InvalidInput("This reset link is not valid any more. Ask for a new one.")
         _set_password(session, user, new_password)
-        if user.email_verified_at is None:
-            user.email_verified_at = now  # the link came to this address: its owner reads its mail
+        _mark_email_verified(session, user, now)  # the link came to this address: its owner reads its mail
 
 
 def emails_of(*, session: Session, user_ids: set[str]) -> dict[str, str]:
@@ -444,3 +507,54 @@ def emails_of(*, session: Session, user_ids: set[str]) -> dict[str, str]:
     if not user_ids:
         return {}
     return {str(i): str(e) for i, e in session.execute(select(User.id, User.email).where(User.id.in_(user_ids)))}
+
+
+@dataclass(frozen=True)
+class AccountRecord:
+    """An account as support sees it: never its password hash or tokens."""
+
+    id: str
+    email: str
+    display_name: str
+    role: str
+    organization_id: str | None
+    is_active: bool
+    email_verified: bool
+    created_at: datetime
+
+
+def _record(user: User) -> AccountRecord:
+    return AccountRecord(id=user.id, email=user.email, display_name=user.display_name, role=user.role,
+                         organization_id=user.organization_id, is_active=user.is_active,
+                         email_verified=user.email_verified_at is not None, created_at=user.created_at)
+
+
+def search_accounts(*, engine: Engine, query: str, limit: int, offset: int = 0) -> list[AccountRecord]:
+    """Accounts whose email or display name contains `query` (any case; every account when empty), newest first."""
+    wanted = query.strip().lower()
+    statement = select(User).order_by(User.created_at.desc(), User.id).limit(limit).offset(offset)
+    if wanted:
+        # LIKE's own wildcards in the query are searched for literally.
+        pattern = "%" + wanted.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        statement = statement.where(func.lower(User.email).like(pattern, escape="\\")
+                                    | func.lower(User.display_name).like(pattern, escape="\\"))
+    with read_session(engine) as session:
+        return [_record(user) for user in session.scalars(statement)]
+
+
+def account(*, engine: Engine, user_id: str) -> AccountRecord:
+    with read_session(engine) as session:
+        user = session.get(User, user_id)
+        if user is None:
+            raise NotFound("No such account.")
+        return _record(user)
+
+
+def session_summary(*, engine: Engine, user_id: str) -> tuple[int, datetime | None]:
+    """(signed-in browsers now, when the latest session began)."""
+    now = utcnow()
+    with read_session(engine) as session:
+        active = session.scalar(select(func.count()).select_from(AuthSession).where(
+            AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None), AuthSession.expires_at > now))
+        latest = session.scalar(select(func.max(AuthSession.created_at)).where(AuthSession.user_id == user_id))
+    return int(active or 0), latest

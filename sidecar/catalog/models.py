@@ -30,7 +30,8 @@ class CoursePublic(BaseModel):
     slug: str
     title: str
     summary: str
-    status: str = Field(description="`active`, or `planned` for outline entries with no lessons yet.")
+    status: str = Field(description="`active`; `planned` for outline entries with no lessons yet; `draft` for a "
+                                    "course only a preview build has (listed for content creators only).")
     level: str | None
     planned_modules: int | None = Field(description="A planned course: how many modules its outline lists.")
     url: str | None = Field(description="The course's page (a planned course's page shows its outline).")

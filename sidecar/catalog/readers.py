@@ -182,7 +182,7 @@ def track_modules(catalog_db: Path, track_id: str) -> list[ModuleRecord]:
     with store.connect(catalog_db) as conn:
         rows = conn.execute(
             "SELECT m.id, m.course_id, m.slug, m.title, m.summary, m.par_minutes, m.position, m.url FROM modules m "
-            "JOIN courses c ON c.id = m.course_id WHERE c.track_id = ? AND c.status = 'active' "
+            "JOIN courses c ON c.id = m.course_id WHERE c.track_id = ? AND c.status <> 'planned' "
             "ORDER BY c.position, m.position", (track_id,)).fetchall()
     return [ModuleRecord(**dict(r)) for r in rows]
 
@@ -408,6 +408,29 @@ def content_commit(catalog_db: Path) -> str:
         row = conn.execute("SELECT value FROM meta WHERE key = 'content_commit'").fetchone()
     value = json.loads(row[0]) if row else None
     return str(value) if value else "unknown"
+
+
+def _load_draft_paths(path: Path) -> tuple[str, ...]:
+    with store.connect(path) as conn:
+        row = conn.execute("SELECT value FROM meta WHERE key = 'draft_paths'").fetchone()
+    value = json.loads(row[0]) if row else None
+    return tuple(str(p) for p in value) if isinstance(value, list) else ()
+
+
+def draft_paths(catalog_db: Path) -> tuple[str, ...]:
+    """Site paths (no leading slash) only content creators may open: a preview build's drafts and its status
+    page (`drona build --preview`); none in a normal build."""
+    return store.cached(catalog_db, "readers.draft_paths", _load_draft_paths)
+
+
+def _load_draft_course_ids(path: Path) -> frozenset[str]:
+    with store.connect(path) as conn:
+        return frozenset(r[0] for r in conn.execute("SELECT id FROM courses WHERE status = 'draft'"))
+
+
+def draft_course_ids(catalog_db: Path) -> frozenset[str]:
+    """The draft courses a preview build holds (none in a normal build)."""
+    return store.cached(catalog_db, "readers.draft_course_ids", _load_draft_course_ids)
 
 
 # ---- certification material (a course's certification/silver.yaml and gold.yaml) -----------------

@@ -110,3 +110,12 @@ def get_index(*, catalog_db: Path) -> CatalogIndex:
 
 def get_catalog(*, catalog_db: Path) -> CatalogPublic:
     return store.cached(catalog_db, "service.tree", _load)
+
+
+def without_drafts(tree: CatalogPublic) -> CatalogPublic:
+    """The catalog as anyone but a content creator sees it: a preview build's draft courses left out."""
+    if not any(course.status == "draft" for track in tree.tracks for course in track.courses):
+        return tree
+    tracks = [track.model_copy(update={"courses": [c for c in track.courses if c.status != "draft"]})
+              for track in tree.tracks]
+    return tree.model_copy(update={"tracks": tracks})

@@ -19,7 +19,7 @@ from sidecar.courseware.problems import Problems
 from sidecar.courseware.validate import validate
 from sidecar.engine import EngineFiles, engine_files
 
-from . import assets
+from . import assets, drafts
 from .catalogdb import write_catalog_db
 from .inputs import inputs_digest
 from .pages import app_urls, write_pages
@@ -74,15 +74,19 @@ def project_config(project: Path, engine: EngineFiles) -> Path | None:
 
 
 def is_up_to_date(content_dir: Path, build_dir: Path, *, project: Path | None = None,
-                  engine: EngineFiles | None = None) -> bool:
+                  engine: EngineFiles | None = None, preview: bool = False) -> bool:
+    """Whether the build matches the content, and is of the kind asked for (a preview or a normal one)."""
     engine = engine or engine_files()
     stamp = build_dir / STAMP
     if not stamp.is_file() or not (build_dir / "catalog.db").is_file() or not (build_dir / "site").is_dir():
         return False
     try:
-        recorded = json.loads(stamp.read_text(encoding="utf-8")).get("inputs")
+        stamped = json.loads(stamp.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
         return False
+    if not isinstance(stamped, dict) or bool(stamped.get("preview")) != preview:
+        return False
+    recorded = stamped.get("inputs")
     config = project_config(project or content_dir.parent, engine)
     return bool(recorded == inputs_digest(content_dir, project_config=config, engine=engine))
 
@@ -164,9 +168,11 @@ class BuildSettings(TypedDict):
     embedding_model: str
     embedding_api_base: str | None
     embedding_cache: str
+    preview: bool  # `--preview`: draft courses too, for content creators
 
 
-DEFAULT_BUILD_SETTINGS = BuildSettings(embedding_model=DEFAULT_MODEL, embedding_api_base=None, embedding_cache="")
+DEFAULT_BUILD_SETTINGS = BuildSettings(embedding_model=DEFAULT_MODEL, embedding_api_base=None, embedding_cache="",
+                                       preview=False)
 
 
 def build(
@@ -182,6 +188,7 @@ def build(
     embedding_cache: str = "",
     engine: EngineFiles | None = None,
     code_filter: Callable[[Path], bool] | None = None,
+    preview: bool = False,
 ) -> BuildReport:
     """Build the static site and catalog.db; raises BuildFailed with every problem.
 
@@ -191,6 +198,8 @@ def build(
     DRONA_EMBED_CACHE settings for the lesson vectors (`none`: no vectors, lexical retrieval only).
     The build reads no global settings: its caller (`drona build`, `drona serve --watch`) passes them.
     code_filter: run authored code only for exercise and quiz files it accepts (None: all).
+    preview: also build draft courses (those without problems) and the content status page; the
+    sidecar lets only content creators open them (catalog.db's meta says which paths).
     """
     started = time.perf_counter()
     engine = engine or engine_files()
@@ -210,9 +219,15 @@ def build(
 
     result = stage(1, "validate content", lambda: validate(content_dir, project, run_code=check_code,
                                                          code_filter=code_filter))
-    if result.problems:
-        raise BuildFailed(f"{len(result.problems)} problem(s) in content", result.problems)
-    catalog = result.catalog
+    split = drafts.split_problems(result.catalog, result.problems)
+    if split.blocking:
+        raise BuildFailed(f"{len(split.blocking)} problem(s) in content", split.blocking)
+    for course in result.catalog.drafts():
+        count = len(split.by_draft[course.id])
+        what = f"{count} problem(s), left out" if count else ("built" if preview else "left out: not published")
+        log(f"draft course {course.data['title']!r}: {what}")
+    broken = {course_id for course_id, problems in split.by_draft.items() if problems}
+    catalog = drafts.publishable(result.catalog, preview=preview, broken=broken)
     report.programs_checked = result.programs_run
     try:
         pyodide = assets.pyodide_version(engine)
@@ -225,6 +240,10 @@ def build(
         shutil.rmtree(staging)
     docs.mkdir(parents=True)
     pageset = stage(2, "generate pages", lambda: write_pages(catalog, docs))
+    if preview:
+        (docs / drafts.STATUS_PAGE).parent.mkdir(parents=True, exist_ok=True)
+        (docs / drafts.STATUS_PAGE).write_text(drafts.status_page(result.catalog, split), encoding="utf-8")
+        pageset.nav.append({"Content status": drafts.STATUS_PAGE})
 
     def make_assets() -> None:
         assets.bundle_scripts(engine, docs / "assets" / "drona")
@@ -254,7 +273,9 @@ def build(
         raise BuildFailed(str(exc)) from None
     digest = inputs_digest(content_dir, project_config=config_path, engine=engine)
     meta = {"built_at": datetime.now(UTC).isoformat(timespec="seconds"), "inputs": digest,
-            "pyodide": pyodide, "site_url": config["site_url"], "content_commit": content_commit(content_dir)}
+            "pyodide": pyodide, "site_url": config["site_url"], "content_commit": content_commit(content_dir),
+            # A preview's draft pages and status page: the sidecar serves them to content creators only.
+            "preview": preview, "draft_paths": drafts.draft_paths(catalog) if preview else []}
     add_vectors = vector_writer(embedding_model, embedding_api_base, log=log, cache=embedding_cache)
     stage(5, "write catalog.db", lambda: write_catalog_db(catalog, report.catalog_db, engine.mkdocs_yml, meta,
                                                           add_vectors))

@@ -171,7 +171,7 @@ def render_body(lesson: Lesson, module: Module) -> str:
 
 
 def _card(title: str, summary: str, url: str | None, badge: str | None = None, meta: str = "",
-          heading: str = "h3", planned: bool = False) -> str:
+          heading: str = "h3", planned: bool = False, searchable: bool = True) -> str:
     badge_html = f'<span class="drona-badge">{html.escape(badge)}</span>' if badge else ""
     meta_html = f'<p class="drona-card__meta">{html.escape(meta)}</p>' if meta else ""
     inner = (f"{badge_html}<{heading}>{html.escape(title)}</{heading}><p>{html.escape(summary)}</p>"
@@ -179,7 +179,9 @@ def _card(title: str, summary: str, url: str | None, badge: str | None = None, m
     if url:
         # A planned course's card still looks planned, but leads to the outline of what it will teach.
         css = "drona-card drona-card--planned" if planned else "drona-card"
-        return f'<a class="{css}" href="{html.escape(url)}">{inner}</a>'
+        # A draft's card (preview builds only) stays out of the search index, like the draft's own pages.
+        hidden = "" if searchable else ' data-search-exclude="true"'
+        return f'<a class="{css}" href="{html.escape(url)}"{hidden}>{inner}</a>'
     return f'<div class="drona-card drona-card--planned" aria-disabled="true">{inner}</div>'
 
 
@@ -262,7 +264,8 @@ def track_page(track: Track) -> str:
         else:
             lessons = sum(len(m.lessons) for m in course.modules)
             meta = f"{len(course.modules)} modules · {lessons} lessons"
-            out.append(_card(course.data["title"], course.data["summary"], f"{course.slug}/", None, meta))
+            out.append(_card(course.data["title"], course.data["summary"], f"{course.slug}/",
+                             "Draft" if course.draft else None, meta, searchable=not course.draft))
     out.append("</div>\n")
     return "".join(out)
 
@@ -385,6 +388,8 @@ def _certification_panel(course: Course) -> str:
 def course_page(track: Track, course: Course) -> str:
     out = [_front_matter({"title": course.data["title"]})]
     out.append(f"# {course.data['title']}\n\n{course.data['summary']}\n\n")
+    if course.draft:
+        out.append(DRAFT_NOTE)
     out.append(_course_card(track, course))
     out.append(_certification_panel(course))
     for number, module in enumerate(course.modules, 1):
@@ -465,6 +470,7 @@ APP_PAGES = (
     ("review.md", "Daily review", "review"),
     ("leaderboard.md", "Leaderboard", "leaderboard"),
     ("organisation.md", "Your organisation", "org"),
+    ("support.md", "Support", "support"),
 )
 
 
@@ -487,13 +493,25 @@ def app_page(title: str, app: str) -> str:
     return _front_matter(meta) + f'# {title}\n\n<div class="drona-app" data-drona-app="{app}"></div>\n'
 
 
+DRAFT_NOTE = ('!!! warning "Draft"\n    This course is a draft: only this preview build has it, and only content '
+              "creators can open it. A normal build leaves it out until its status is `active`.\n\n")
+
+
+def _unsearchable(text: str) -> str:
+    """A draft's page kept out of the search index, which anyone can download."""
+    return "---\nsearch:\n  exclude: true\n" + text[4:] if text.startswith("---\n") else text
+
+
 def write_pages(catalog: Catalog, docs: Path) -> PageSet:
     """Write every page under docs/ and return the nav for the generated config."""
     result = PageSet()
+    drafts = {f"{track.slug}/{course.slug}/" for track in catalog.tracks for course in track.courses if course.draft}
 
     def write(rel: str, text: str, title: str) -> None:
         target = docs / rel
         target.parent.mkdir(parents=True, exist_ok=True)
+        if rel.startswith(tuple(drafts)):
+            text = _unsearchable(text)
         target.write_text(text, encoding="utf-8")
         result.pages.append(Page(rel, title))
 

@@ -7,7 +7,7 @@ exact line of a problem.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +78,11 @@ class OutlineItem(Item):
     @property
     def planned(self) -> bool:
         return self.data.get("status") == "planned"
+
+    @property
+    def draft(self) -> bool:
+        """Written but not published: only a preview build (`drona build --preview`) has its pages."""
+        return self.data.get("status") == "draft"
 
 
 @dataclass
@@ -199,6 +204,21 @@ class Catalog:
 
     def lessons(self) -> list[Lesson]:
         return [lesson for m in self.modules() for lesson in m.lessons]
+
+    def drafts(self) -> list[Course]:
+        return [c for c in self.courses() if c.draft]
+
+    def published(self) -> Catalog:
+        """What a normal build publishes: every draft course left out (pages, catalog.db, search)."""
+        tracks = [replace(t, courses=[c for c in t.courses if not c.draft]) for t in self.tracks]
+        return replace(self, tracks=[t for t in tracks if t.courses])
+
+    def preview(self) -> Catalog:
+        """What `drona build --preview` publishes: draft courses built like active ones. A planned track that
+        holds a draft course is shown as active in the preview, so its draft can be opened."""
+        tracks = [replace(t, data={**t.data, "status": "active"}) if t.planned and any(c.draft for c in t.courses)
+                  else t for t in self.tracks]
+        return replace(self, tracks=tracks)
 
     def exercises(self) -> list[Exercise]:
         return [e for m in self.modules() for e in m.exercises.values()]

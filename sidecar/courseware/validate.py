@@ -101,9 +101,9 @@ def _check_domains(catalog: Catalog, problems: Problems) -> None:
 
 def _check_status(catalog: Catalog, problems: Problems) -> None:
     for track in catalog.tracks:
-        if not track.planned and all(c.planned for c in track.courses):
+        if not track.planned and not any(c.data.get("status") == "active" for c in track.courses):
             problems.add(track.source.path, track.source.line("status"),
-                         "an active track needs at least one active course")
+                         "an active track needs at least one active course (a draft one is not published)")
         for course in track.courses:
             src = course.source
             if course.planned and course.data.get("modules"):
@@ -115,8 +115,10 @@ def _check_status(catalog: Catalog, problems: Problems) -> None:
                 problems.add(src.path, src.line("planned_modules"),
                              f"planned_modules says {count} but the outline lists {len(outline)} modules")
             if not course.planned and not course.data.get("modules"):
-                problems.add(src.path, src.line("modules"), "an active course needs at least one module")
-            if track.planned and not course.planned:
+                problems.add(src.path, src.line("modules"),
+                             f"{'a draft' if course.draft else 'an active'} course needs at least one module")
+            # A draft may sit in a planned track: that is how a new track's first course is written.
+            if track.planned and not course.planned and not course.draft:
                 problems.add(src.path, src.line("status"), "an active course cannot sit in a planned track")
 
 

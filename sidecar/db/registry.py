@@ -10,10 +10,13 @@ from sidecar.db.base import Base
 from sidecar.drafts import tables as drafts_tables  # noqa: F401
 from sidecar.gamification import tables as gamification_tables  # noqa: F401
 from sidecar.grading import tables as grading_tables  # noqa: F401
+from sidecar.lti import tables as lti_tables  # noqa: F401
 from sidecar.mail import tables as mail_tables  # noqa: F401
 from sidecar.orgs import tables as orgs_tables  # noqa: F401
 from sidecar.progress import tables as progress_tables  # noqa: F401
 from sidecar.projects import tables as projects_tables  # noqa: F401
 from sidecar.review import tables as review_tables  # noqa: F401
+from sidecar.scim import tables as scim_tables  # noqa: F401
+from sidecar.sso import tables as sso_tables  # noqa: F401
 
 metadata = Base.metadata

@@ -17,7 +17,7 @@ class Branding(BaseModel):
     logo: Logo | None = None
     primary_color: Colour | None = None
     accent_color: Colour | None = None
-OrgRole = Literal["learner", "team_manager", "analytics_viewer", "content_creator", "enterprise_admin"]
+OrgRole = Literal["learner", "team_manager", "analytics_viewer", "content_creator", "reviewer", "enterprise_admin"]
 
 
 class OrganizationCreate(BaseModel):
@@ -72,7 +72,8 @@ class MemberPublic(BaseModel):
 
 
 class MemberUpdate(BaseModel):
-    role: OrgRole = Field(description="Up to the admin's own role; never super admin.")
+    role: OrgRole = Field(description="Up to the admin's own role (and reviewer, of the organisation's learners); "
+                                      "never super admin.")
 
 
 class InvitationBase(BaseModel):

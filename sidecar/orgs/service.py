@@ -44,9 +44,11 @@ from .tables import Organization, OrgInvitation, Team, TeamMember
 INVITATION_DAYS = 14
 INVITATIONS_PER_ORG_PER_DAY = 1000  # a CSV import fits; a typo loop or a compromised admin cannot mail-bomb
 # The roles an organisation grants; super_admin (the platform's) and reviewer (#11's) never come from one.
-ORG_ROLES = (Role.LEARNER, Role.TEAM_MANAGER, Role.ANALYTICS_VIEWER, Role.CONTENT_CREATOR, Role.ENTERPRISE_ADMIN)
+ORG_ROLES = (Role.LEARNER, Role.TEAM_MANAGER, Role.ANALYTICS_VIEWER, Role.CONTENT_CREATOR, Role.REVIEWER,
+             Role.ENTERPRISE_ADMIN)
 ROLE_NAMES = {Role.LEARNER: "learner", Role.TEAM_MANAGER: "team manager", Role.ANALYTICS_VIEWER: "analytics viewer",
-              Role.CONTENT_CREATOR: "content creator", Role.ENTERPRISE_ADMIN: "administrator"}
+              Role.CONTENT_CREATOR: "content creator", Role.REVIEWER: "reviewer",
+              Role.ENTERPRISE_ADMIN: "administrator"}
 
 
 def _org_admin(actor: User, org_id: str) -> None:
@@ -203,13 +205,13 @@ def _member(session: Session, actor: User, org_id: str, user_id: str) -> User:
     if member is None or member.organization_id != org_id:
         raise NotFound("No such member of this organisation.")
     known = member.role in {r.value for r in Role}
-    if not known or not has_role(actor.role, Role(member.role)):
+    if not known or not _outranks(actor, Role(member.role)):
         raise Forbidden("You cannot change a member whose role is above your own.")
     return member
 
 
 def update_member(*, engine: Engine, actor: User, org_id: str, user_id: str, role: str) -> MemberPublic:
-    """Change a member's role, up to the admin's own (never super admin or reviewer: not an org's)."""
+    """Change a member's role, up to the admin's own, or reviewer (never super admin: not an org's)."""
     if not _may_grant(actor, org_id, role):
         raise Forbidden("You cannot grant a role above your own.")
     with write_session(engine) as session:
@@ -241,13 +243,20 @@ def remove_member(*, engine: Engine, actor: User, org_id: str, user_id: str) -> 
         member.role = Role.LEARNER
 
 
+def _outranks(actor: User, role: Role) -> bool:
+    """Whether the actor's role holds `role`'s powers; an admin also stands over their reviewers."""
+    return has_role(actor.role, role) or (role is Role.REVIEWER and has_role(actor.role, Role.ENTERPRISE_ADMIN))
+
+
 def _may_grant(actor: User, org_id: str, role: str) -> bool:
-    """An organisation's admin (or a super admin) may grant roles up to their own, never above."""
+    """An organisation's admin (or a super admin) may grant roles up to their own, never above; and the
+    reviewer role, whose scope is the organisation's own learners (sidecar/projects/reviews.py), though an
+    admin does not review projects themselves."""
     try:
         wanted = Role(role)
     except ValueError:
         return False
-    if wanted not in ORG_ROLES or not has_role(actor.role, wanted):
+    if wanted not in ORG_ROLES or not _outranks(actor, wanted):
         return False
     return has_role(actor.role, Role.SUPER_ADMIN) or (
         has_role(actor.role, Role.ENTERPRISE_ADMIN) and actor.organization_id == org_id)
@@ -512,27 +521,34 @@ def add_member_asserted_by_idp(*, engine: Engine, org_id: str, email: str, role:
     verified the assertion. Roles are the organisation's (learner, team_manager, enterprise_admin),
     never super_admin. Pending invitations of the address to this organisation are settled as
     accepted. Returns the account's id."""
-    try:
-        wanted = Role(role)
-    except ValueError:
-        wanted = None
-    if wanted not in ORG_ROLES:
-        raise InvalidInput(f"An identity provider can grant {', '.join(ORG_ROLES)}, not {role}.")
     email = email.strip().lower()
-    now = utcnow()
     with write_session(engine) as session:
         if session.get(Organization, org_id) is None:
             raise NotFound("No such organisation.")
         user = session.scalar(select(User).where(User.email == email).with_for_update())
         if user is None:
             raise NotFound("No account has that address.")
-        _join(session, user, org_id, role)
-        audit.record(session, actor_id=None, organization_id=org_id, action="member.join", target_type="user",
-                     target_id=user.id, details={"role": role, "by": "identity_provider"})
-        session.execute(update(OrgInvitation).where(OrgInvitation.organization_id == org_id,
-                                                    OrgInvitation.email == email, _pending())
-                        .values(accepted_at=now, accepted_by=user.id))
+        join_asserted_by_idp(session, org_id=org_id, user=user, role=role)
         return user.id
+
+
+def join_asserted_by_idp(session: Session, *, org_id: str, user: User, role: str = "learner",
+                         by: str = "identity_provider") -> None:
+    """add_member_asserted_by_idp inside the caller's transaction, for callers that create or link the
+    account in that same transaction (SSO's just-in-time accounts): a refusal (no free seat) then leaves
+    nothing half-done. The caller has locked or created `user`. Seats are checked in _join, as for all."""
+    try:
+        wanted = Role(role)
+    except ValueError:
+        wanted = None
+    if wanted not in ORG_ROLES:
+        raise InvalidInput(f"An identity provider can grant {', '.join(ORG_ROLES)}, not {role}.")
+    _join(session, user, org_id, role)
+    audit.record(session, actor_id=None, organization_id=org_id, action="member.join", target_type="user",
+                 target_id=user.id, details={"role": role, "by": by})
+    session.execute(update(OrgInvitation).where(OrgInvitation.organization_id == org_id,
+                                                OrgInvitation.email == user.email, _pending())
+                    .values(accepted_at=utcnow(), accepted_by=user.id))
 
 
 def create_team(*, engine: Engine, actor: User, org_id: str, name: str, kind: str) -> TeamPublic:
@@ -660,3 +676,151 @@ def org_roster(*, engine: Engine, org_id: str) -> list[tuple[str, str, str, str]
         rows = session.execute(select(User.id, User.email, User.display_name, User.role).where(
             User.organization_id == org_id, User.is_active.is_(True)).order_by(User.email))
         return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+
+# ---- for provisioning (scim): what an organisation's identity provider asserts, in the caller's transaction ----
+# The caller has authenticated the identity provider (a SCIM token picks the organisation) and passes its
+# session, so that the SCIM side of a change commits or rolls back with it. Every change is audited with no
+# actor and `by` (e.g. "scim") in its details.
+
+
+def provision_member(session: Session, *, org_id: str, email: str, display_name: str, by: str,
+                     join: bool = True) -> str:
+    """The account with this address joined to the organisation (seat-checked by _join, the one place
+    that checks seats); created when there is none, with a random password nobody knows (the person signs
+    in by an emailed link, a password reset or single sign-on). With join=False (provisioned inactive)
+    the account is found or created but takes no seat. Returns the account's id."""
+    email = auth.normalize_email(email)
+    user = session.scalar(select(User).where(User.email == email).with_for_update())
+    if user is None:
+        name = " ".join(display_name.split())[:80] or email.split("@", 1)[0][:80] or "Learner"
+        user = auth.create_user(session=session, email=email, password=security.new_token(), display_name=name)
+    if join and user.organization_id != org_id:
+        join_asserted_by_idp(session, org_id=org_id, user=user, by=by)
+    return user.id
+
+
+def withdraw_member(session: Session, *, org_id: str, user_id: str, by: str) -> bool:
+    """Take the account out of the organisation (as remove_member: its seat frees, its teams here drop
+    it, an organisation's role goes back to learner; the account and its learning stay). False when it
+    was not a member."""
+    user = session.get(User, user_id, with_for_update=True)
+    if user is None or user.organization_id != org_id:
+        return False
+    team_ids = select(Team.id).where(Team.organization_id == org_id)
+    session.execute(delete(TeamMember).where(TeamMember.user_id == user.id, TeamMember.team_id.in_(team_ids)))
+    user.organization_id = None
+    audit.record(session, actor_id=None, organization_id=org_id, action="member.remove", target_type="user",
+                 target_id=user.id, details={"role": user.role, "by": by})
+    if user.role in {r.value for r in ORG_ROLES}:  # a platform role (super admin) is not the organisation's
+        user.role = Role.LEARNER
+    return True
+
+
+def provision_team(session: Session, *, org_id: str, name: str, by: str) -> str:
+    name = " ".join(name.split())[:120]
+    if not name:
+        raise InvalidInput("A team needs a name.")
+    team = Team(id=str(uuid.uuid4()), organization_id=org_id, name=name, kind="team")
+    session.add(team)
+    session.flush()
+    audit.record(session, actor_id=None, organization_id=org_id, action="team.create", target_type="team",
+                 target_id=team.id, details={"name": name, "kind": "team", "by": by})
+    return team.id
+
+
+def _org_team(session: Session, org_id: str, team_id: str) -> Team:
+    team = session.get(Team, team_id, with_for_update=True)
+    if team is None or team.organization_id != org_id:
+        raise NotFound("No such team.")
+    return team
+
+
+def rename_team(session: Session, *, org_id: str, team_id: str, name: str, by: str) -> None:
+    team = _org_team(session, org_id, team_id)
+    name = " ".join(name.split())[:120]
+    if not name:
+        raise InvalidInput("A team needs a name.")
+    if name != team.name:
+        audit.record(session, actor_id=None, organization_id=org_id, action="team.rename", target_type="team",
+                     target_id=team_id, details={"from": team.name, "to": name, "by": by})
+        team.name = name
+
+
+def delete_team(session: Session, *, org_id: str, team_id: str, by: str) -> None:
+    """The team and its memberships (and assignments to it, which cascade); its members stay in the organisation."""
+    team = _org_team(session, org_id, team_id)
+    audit.record(session, actor_id=None, organization_id=org_id, action="team.delete", target_type="team",
+                 target_id=team_id, details={"name": team.name, "by": by})
+    session.delete(team)
+
+
+def change_team_members(session: Session, *, org_id: str, team_id: str, add: set[str], remove: set[str],
+                        by: str) -> None:
+    """Add and remove members of a team by account id; those added must be members of the organisation."""
+    _org_team(session, org_id, team_id)
+    if add:
+        members = set(session.scalars(select(User.id).where(User.id.in_(add), User.organization_id == org_id)))
+        if members != add:
+            raise InvalidInput("Only members of this organisation can join its teams.",
+                               {"not_members": sorted(add - members)})
+    have = set(session.scalars(select(TeamMember.user_id).where(TeamMember.team_id == team_id)))
+    for user_id in sorted(add - have):
+        session.add(TeamMember(team_id=team_id, user_id=user_id, role="member"))
+    gone = remove & have - add
+    if gone:
+        session.execute(delete(TeamMember).where(TeamMember.team_id == team_id, TeamMember.user_id.in_(gone)))
+    if add - have or gone:
+        audit.record(session, actor_id=None, organization_id=org_id, action="team.members", target_type="team",
+                     target_id=team_id, details={"added": sorted(add - have), "removed": sorted(gone), "by": by})
+
+
+def team_names(session: Session, *, org_id: str, team_ids: set[str]) -> dict[str, str]:
+    """Team id → name, for those of `team_ids` that are the organisation's."""
+    if not team_ids:
+        return {}
+    return {row[0]: row[1] for row in session.execute(select(Team.id, Team.name).where(
+        Team.organization_id == org_id, Team.id.in_(team_ids)))}
+
+
+def team_members_of(session: Session, *, team_ids: set[str]) -> dict[str, set[str]]:
+    """Team id → the account ids of its members (managers included)."""
+    found: dict[str, set[str]] = {team_id: set() for team_id in team_ids}
+    if team_ids:
+        for team_id, user_id in session.execute(select(TeamMember.team_id, TeamMember.user_id).where(
+                TeamMember.team_id.in_(team_ids))):
+            found[team_id].add(user_id)
+    return found
+
+
+def slug(name: str) -> str:
+    """An organisation's name as typed in a URL or a sign-in form ("Acme Labs" -> "acme-labs")."""
+    return "-".join("".join(c if c.isalnum() else " " for c in name.lower()).split())
+
+
+def find_org(session: Session, key: str) -> tuple[str, str] | None:
+    """(id, name) of the organisation whose id or name slug is `key` (a sign-in form's answer); None if none
+    or if the slug is ambiguous (two organisations' names give it: then only the id finds one)."""
+    key = key.strip()
+    org = session.get(Organization, key[:36]) if key else None
+    if org is not None:
+        return org.id, org.name
+    wanted = slug(key)
+    if not wanted:
+        return None
+    found = [(o.id, o.name) for o in session.scalars(select(Organization)) if slug(o.name) == wanted]
+    return found[0] if len(found) == 1 else None
+
+
+def org_name(session: Session, org_id: str) -> str | None:
+    org = session.get(Organization, org_id)
+    return org.name if org is not None else None
+
+
+def org_names(*, engine: Engine, org_ids: set[str]) -> dict[str, str]:
+    """Organisations' names by id (the ones that exist)."""
+    if not org_ids:
+        return {}
+    with read_session(engine) as session:
+        rows = session.execute(select(Organization.id, Organization.name).where(Organization.id.in_(org_ids)))
+        return {str(org_id): str(name) for org_id, name in rows}

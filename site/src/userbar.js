@@ -173,6 +173,7 @@ class UserBar {
       item(pages.invitations(), "dashboard", "Invitations"),
       // Admins, managers and the other organisation roles; the page itself says what each may do.
       user.role && user.role !== "learner" ? item(pages.org(), "dashboard", "Organisation") : null,
+      user.role === "super_admin" ? item(pages.support(), "dashboard", "Support") : null,
       item(pages.settings(), "cog", "Settings"),
       el("li", {}, signOutBtn),
     );

@@ -122,6 +122,17 @@ def make_admin_of_new_org(site: DemoSite, email: str) -> None:
                                                                        role="enterprise_admin"))
 
 
+def make_super_admin(site: DemoSite, email: str) -> None:
+    from sqlalchemy import update
+
+    from sidecar.auth.tables import User
+    from sidecar.db.engine import get_engine, write_session
+
+    assert site.data_dir is not None
+    with write_session(get_engine(f"sqlite:///{site.data_dir.parent / 'learners.db'}")) as session:
+        session.execute(update(User).where(User.email == email).values(role="super_admin"))
+
+
 def test_no_serious_axe_violations_on_any_page(themed: tuple[str, Any], demo_site: DemoSite) -> None:
     theme, page = themed
     site = demo_site
@@ -205,8 +216,16 @@ def test_no_serious_axe_violations_on_any_page(themed: tuple[str, Any], demo_sit
     audit.check("course signed in")
     audit.open("")
     audit.check("home signed in")
+    # The same account made a super admin: the support page, with a search and an account opened.
+    make_super_admin(site, email)
+    audit.open("support/", ready='[data-drona-app="support"][data-state=ready]')
+    page.get_by_label("Email or name").fill(email.split("@")[0])
+    page.get_by_role("button", name="Search").click()
+    page.get_by_role("button", name=f"Open {email}").click()
+    page.wait_for_selector("[data-drona-support-account]")
+    audit.check("support with an account open")
 
-    assert len(audit.audited) == 23
+    assert len(audit.audited) == 24
     assert not audit.problems, f"{len(audit.problems)} serious/critical axe-core findings:\n" + "\n".join(
         audit.problems)
 

@@ -6,6 +6,7 @@
 import { el } from "../ui.js";
 import { api, ApiError } from "../api.js";
 import { carryNext, nextUrl, pages } from "../format.js";
+import { urls } from "../config.js";
 import { currentUser, isServerUnavailable, setUser, signOut } from "../session.js";
 import { field, focusHeading, form, loading, needsServer } from "./forms.js";
 
@@ -113,6 +114,41 @@ function signedInNotice(root, user) {
   root.dataset.state = "signed-in";
 }
 
+/** "Sign in with your organisation" (single sign-on): a work email (its verified domain finds the
+ * organisation) or the organisation's name; the browser then goes to the organisation's identity provider
+ * through GET /api/sso/start, and comes back signed in (or here, with ?sso_error= saying why not). */
+function ssoEntry() {
+  const open = el("button", { type: "button", class: "drona-btn drona-btn--secondary", "aria-expanded": "false",
+    "aria-controls": "drona-sso-form" }, "Sign in with your organisation");
+  const who = field({ label: "Work email or organisation", name: "sso", autocomplete: "username", required: true,
+    maxlength: 320, hint: "Your work address, or your organisation's name as it is written here." });
+  const f = form({
+    label: "Sign in with your organisation",
+    className: "drona-form--narrow",
+    submitLabel: "Continue",
+    children: [who.wrap],
+    onSubmit: async ({ status }) => {
+      const value = who.input.value.trim();
+      const query = new URLSearchParams(value.includes("@") ? { email: value } : { org: value });
+      const next = nextUrl();
+      if (next) {
+        const target = new URL(next);
+        query.set("next", target.pathname + target.search + target.hash);
+      }
+      status.textContent = "Taking you to your organisation's sign-in…";
+      location.assign(`${urls.api}sso/start?${query}`);
+    },
+  });
+  f.node.id = "drona-sso-form";
+  f.node.hidden = true;
+  open.addEventListener("click", () => {
+    f.node.hidden = !f.node.hidden;
+    open.setAttribute("aria-expanded", String(!f.node.hidden));
+    if (!f.node.hidden) who.input.focus();
+  });
+  return el("div", { class: "drona-app__sso" }, el("p", { class: "drona-app__links" }, open), f.node);
+}
+
 export async function mountSignin(root) {
   loading(root);
   const user = await currentUser({ refresh: true });
@@ -152,6 +188,10 @@ export async function mountSignin(root) {
     "You can still get in: we can email you a link that signs you in once. ", linkButton);
   const notes = [];
   if (params.get("signed_out")) notes.push(el("p", { class: "drona-notice drona-notice--success", role: "status" }, "You are signed out."));
+  if (params.get("sso_error")) {
+    notes.push(el("p", { class: "drona-notice drona-notice--error", role: "alert" },
+      "Single sign-on did not sign you in: ", params.get("sso_error")));
+  }
   if (params.get("reset")) notes.push(el("p", { class: "drona-notice drona-notice--success", role: "status" },
     "Your password is changed. Sign in with the new one."));
   // A button, not an <a href="#">: the theme's instant navigation would take a link click as a page load.
@@ -161,7 +201,7 @@ export async function mountSignin(root) {
   root.replaceChildren(...notes, linkOffer, f.node,
     el("p", { class: "drona-app__links" },
       el("a", { href: pages.reset() }, "Forgot your password?"), " · ", linkInstead, " · New here? ",
-      el("a", { href: sibling(pages.signup()) }, "Create an account")));
+      el("a", { href: sibling(pages.signup()) }, "Create an account")), ssoEntry());
   root.dataset.state = "ready";
 }
 

@@ -15,6 +15,7 @@ import { mountGoldProject } from "./gold.js";
 import { mountReviews } from "./reviews.js";
 import { mountReview } from "./review.js";
 import { mountOrg } from "./org.js";
+import { mountSupport } from "./support.js";
 
 const APPS = {
   signin: mountSignin,
@@ -32,6 +33,7 @@ const APPS = {
   reviews: mountReviews,
   review: mountReview,
   org: mountOrg,
+  support: mountSupport,
 };
 
 /** Mount the app named by data-drona-app; returns {root, dispose} at once (apps load async). */

@@ -10,7 +10,7 @@ import { field, form, loading, needsServer, requireUser, selectField } from "./f
 import { applyColours, forgetOrganisation } from "../branding.js";
 
 const ROLES = [["learner", "Learner"], ["team_manager", "Team manager"], ["analytics_viewer", "Analytics viewer"],
-  ["content_creator", "Content creator"], ["enterprise_admin", "Administrator"]];
+  ["content_creator", "Content creator"], ["reviewer", "Reviewer (Gold projects)"], ["enterprise_admin", "Administrator"]];
 const ROLE_NAMES = Object.fromEntries(ROLES);
 const STATES = { done: "Done", overdue: "Overdue", due_soon: "Due soon", open: "Open" };
 const TONES = [["", "By each learner's kind (the default)"], ["encouraging", "Encouraging and patient"],
@@ -35,10 +35,12 @@ function section(title, ...body) {
 }
 
 function table(caption, head, rows) {
-  return el("div", { class: "drona-org__scroll" }, el("table", { class: "drona-org__table" },
-    el("caption", { class: "drona-visually-hidden" }, caption),
-    el("thead", {}, el("tr", {}, ...head.map((h) => el("th", { scope: "col" }, h)))),
-    el("tbody", {}, ...rows)));
+  // Focusable and named: on a phone the table scrolls sideways, and keyboard users must be able to scroll it.
+  return el("div", { class: "drona-org__scroll", tabindex: "0", role: "region", "aria-label": caption },
+    el("table", { class: "drona-org__table" },
+      el("caption", { class: "drona-visually-hidden" }, caption),
+      el("thead", {}, el("tr", {}, ...head.map((h) => el("th", { scope: "col" }, h)))),
+      el("tbody", {}, ...rows)));
 }
 
 /** A button that runs `action` and says beside itself what came of it (`done`, or the error). With
@@ -100,6 +102,13 @@ class OrgPage {
         [this.members, this.teams, this.assignments, this.audit] = await Promise.all([
           api.get(`${base}/members`), api.get(`${base}/teams`), api.get(`${base}/assignments`),
           api.get(`${base}/audit?limit=50`).catch(() => [])]);
+        // Single sign-on and email domains: an admin's (a team manager reads neither).
+        [this.sso, this.domains] = await Promise.all([api.get(`${base}/sso`).catch(() => null),
+          api.get(`${base}/domains`).catch(() => null)]);
+        // SCIM tokens: an admin's too (null: not shown).
+        this.scimTokens = await api.get(`${base}/scim/tokens`).catch(() => null);
+        // LTI 1.3 platforms (the LMSs that launch lessons): an admin's too (null: not shown).
+        this.ltiPlatforms = await api.get(`${base}/lti/platforms`).catch(() => null);
       }
       this.progress = await Promise.all(this.managed.map((t) => api.get(`teams/${t.id}/progress`)));
     } catch (err) {
@@ -114,7 +123,7 @@ class OrgPage {
   render() {
     const parts = [];
     if (this.org) parts.push(this.overview(), this.invite(), this.membersSection(), this.teamsSection(),
-      this.assignmentsSection(), this.settingsSection(), this.auditSection());
+      this.assignmentsSection(), this.settingsSection(), this.ssoSection(), this.scimSection(), this.ltiSection(), this.auditSection());
     this.managed.forEach((team, i) => parts.push(this.teamProgress(this.progress[i])));
     if (!parts.length) {
       parts.push(el("p", { class: "drona-notice", role: "status" },
@@ -316,6 +325,156 @@ class OrgPage {
     return section("Settings", f.node);
   }
 
+  /** Single sign-on (OpenID Connect) and the organisation's email domains with the TXT record each needs.
+   * The client secret is write-only: the API says only whether one is stored. */
+  ssoSection() {
+    if (!this.sso || !this.domains) return null;
+    const org = this.org;
+    const sso = this.sso;
+    const issuer = field({ label: "Issuer URL", name: "issuer", type: "url", value: sso.issuer || "", required: true,
+      maxlength: 500, placeholder: "https://login.example.com", autocomplete: "off",
+      hint: "Its discovery document (/.well-known/openid-configuration) is read when you save." });
+    const clientId = field({ label: "Client ID", name: "client_id", value: sso.client_id || "", required: true,
+      maxlength: 255, autocomplete: "off" });
+    const secret = field({ label: "Client secret", name: "client_secret", type: "password", autocomplete: "new-password",
+      required: !sso.client_secret_set, maxlength: 2000,
+      hint: sso.client_secret_set ? "A secret is stored (never shown). Leave empty to keep it." : "Stored encrypted; never shown again." });
+    const role = selectField({ label: "Role of members who join by signing in", name: "default_role", options: ROLES,
+      value: sso.default_role || "learner" });
+    const enabled = el("input", { type: "checkbox", id: "drona-sso-enabled", name: "enabled" });
+    enabled.checked = sso.configured ? sso.enabled : true;
+    const f = form({ label: "Single sign-on", submitLabel: "Save single sign-on",
+      children: [issuer.wrap, clientId.wrap, secret.wrap, role.wrap,
+        el("div", { class: "drona-check" }, enabled, el("label", { for: "drona-sso-enabled" }, "Members may sign in this way"))],
+      onSubmit: async (self) => {
+        const body = { issuer: issuer.input.value.trim(), client_id: clientId.input.value.trim(),
+          default_role: role.input.value, enabled: enabled.checked };
+        if (secret.input.value) body.client_secret = secret.input.value;
+        this.sso = await api.put(`orgs/${org.id}/sso`, body);
+        secret.input.value = "";
+        self.status.textContent = "Single sign-on saved: the provider's discovery document was read.";
+      } });
+    const domain = field({ label: "Email domain", name: "domain", required: true, maxlength: 253,
+      placeholder: "example.com", autocomplete: "off" });
+    const add = form({ label: "Add an email domain", submitLabel: "Add domain", children: [domain.wrap],
+      onSubmit: async () => {
+        const added = await api.post(`orgs/${org.id}/domains`, { domain: domain.input.value.trim() });
+        this.domains = [...this.domains.filter((d) => d.domain !== added.domain), added];
+        this.render();
+      } });
+    const rows = this.domains.map((d) => el("tr", { "data-drona-domain": d.domain },
+      el("td", {}, d.domain),
+      el("td", {}, d.verified ? `Verified ${formatDate(d.verified_at)}` : "Waiting for verification"),
+      el("td", {}, el("code", { class: "drona-org__txt" }, d.txt_value)),
+      el("td", {}, actionButton("Remove", async () => {
+        await api.delete(`orgs/${org.id}/domains/${encodeURIComponent(d.domain)}`);
+        this.domains = this.domains.filter((x) => x.domain !== d.domain);
+        this.render();
+      }, { name: `Remove ${d.domain}`, confirm: "Press again to remove" }))));
+    return section("Single sign-on",
+      el("p", {}, "Register this redirect URI at your identity provider: ", el("code", {}, sso.redirect_uri)),
+      f.node,
+      el("h3", {}, "Email domains"),
+      el("p", {}, "Publish each domain's TXT record in its DNS, then ask the platform's administrators to verify it. "
+        + "Addresses in a verified domain may sign in with your provider and join as they confirm their address, "
+        + "seats permitting."),
+      rows.length ? table("Email domains", ["Domain", "Status", "TXT record value", ""], rows)
+        : el("p", {}, "No domains yet."),
+      add.node);
+  }
+
+  /** Provisioning (SCIM 2.0, docs/scim.md): the base URL, bearer tokens (each shown once, on creation,
+   * with a copy button; the API never returns one again), the list with last use, and revoking. */
+  scimSection() {
+    if (!this.scimTokens) return null;
+    const org = this.org;
+    const baseUrl = new URL("/scim/v2", location.origin).href;
+    const shown = el("div", { class: "drona-org__secret", role: "status", "aria-live": "polite" });
+    const name = field({ label: "Token name", name: "scim_name", required: true, maxlength: 120,
+      placeholder: "Okta", autocomplete: "off", hint: "What uses it, e.g. your identity provider." });
+    const f = form({ label: "Create a SCIM token", submitLabel: "Create token", children: [name.wrap],
+      onSubmit: async () => {
+        const made = await api.post(`orgs/${org.id}/scim/tokens`, { name: name.input.value.trim() });
+        name.input.value = "";
+        this.scimTokens = [made, ...this.scimTokens];
+        this.render();
+        this.showScimToken(made.token);
+      } });
+    const rows = this.scimTokens.map((t) => el("tr", { "data-drona-scim-token": t.name },
+      el("td", {}, t.name), el("td", {}, formatDate(t.created_at)),
+      el("td", {}, t.last_used_at ? formatDate(t.last_used_at) : "Never"),
+      el("td", {}, actionButton("Revoke", async () => {
+        await api.delete(`orgs/${org.id}/scim/tokens/${t.id}`);
+        this.scimTokens = this.scimTokens.filter((x) => x.id !== t.id);
+        this.render();
+      }, { name: `Revoke ${t.name}`, confirm: "Press again to revoke" }))));
+    this.scimShown = shown;
+    return section("Provisioning (SCIM)",
+      el("p", {}, "Your identity provider (Okta, Entra ID, …) can create, deactivate and remove your members and keep "
+        + "its groups as teams. Give it this base URL and a token: ", el("code", { "data-drona-scim-base": "" }, baseUrl)),
+      shown,
+      rows.length ? table("SCIM tokens", ["Name", "Created", "Last used", ""], rows) : el("p", {}, "No tokens yet."),
+      f.node);
+  }
+
+  /** The LMSs that launch lessons here (LTI 1.3): the tool's URLs to paste there, and their registrations. */
+  ltiSection() {
+    if (!this.ltiPlatforms) return null;
+    const org = this.org;
+    const url = (path) => new URL(path, location.origin).href;
+    const tool = [["Login (OIDC initiation) URL", url("/api/lti/login")],
+      ["Target link, redirect and deep linking URL", url("/api/lti/launch")], ["Public key set (JWKS) URL", url("/api/lti/jwks")]];
+    const inputs = {
+      name: field({ label: "Name", name: "lti_name", maxlength: 120, placeholder: "Canvas (production)" }),
+      issuer: field({ label: "Issuer", name: "lti_issuer", required: true, maxlength: 255,
+        placeholder: "https://canvas.instructure.com" }),
+      client_id: field({ label: "Client id", name: "lti_client_id", required: true, maxlength: 255 }),
+      deployment_ids: field({ label: "Deployment ids", name: "lti_deployments", required: true,
+        hint: "One or more, separated by commas." }),
+      auth_login_url: field({ label: "Authorisation (OIDC) endpoint", name: "lti_auth", type: "url", required: true }),
+      auth_token_url: field({ label: "Token endpoint", name: "lti_token", type: "url", required: true }),
+      key_set_url: field({ label: "Public key set (JWKS) URL", name: "lti_jwks", type: "url", required: true }),
+    };
+    const f = form({ label: "Register an LMS", submitLabel: "Register", children: Object.values(inputs).map((i) => i.wrap),
+      onSubmit: async () => {
+        const value = (key) => inputs[key].input.value.trim();
+        const made = await api.post(`orgs/${org.id}/lti/platforms`, {
+          name: value("name"), issuer: value("issuer"), client_id: value("client_id"),
+          deployment_ids: value("deployment_ids").split(",").map((d) => d.trim()).filter(Boolean),
+          auth_login_url: value("auth_login_url"), auth_token_url: value("auth_token_url"),
+          key_set_url: value("key_set_url") });
+        this.ltiPlatforms = [...this.ltiPlatforms, made];
+        this.render();
+      } });
+    const rows = this.ltiPlatforms.map((p) => el("tr", { "data-drona-lti-platform": p.issuer },
+      el("td", {}, p.name || p.issuer), el("td", { class: "drona-org__txt" }, p.issuer),
+      el("td", {}, p.client_id), el("td", {}, p.deployment_ids.join(", ")),
+      el("td", {}, actionButton("Remove", async () => {
+        await api.delete(`orgs/${org.id}/lti/platforms/${p.id}`);
+        this.ltiPlatforms = this.ltiPlatforms.filter((x) => x.id !== p.id);
+        this.render();
+      }, { name: `Remove ${p.name || p.issuer}`, confirm: "Press again to remove" }))));
+    return section("Learning management systems (LTI 1.3)",
+      el("p", {}, "Add Dronacharya to Canvas, Moodle or another LMS as an LTI 1.3 tool with these URLs; then register "
+        + "the LMS below with what it shows you. Instructors pick lessons with deep linking, learners launch them "
+        + "signed in, and completions go back to the LMS's gradebook."),
+      el("dl", { class: "drona-support__facts", "data-drona-lti-tool": "" },
+        ...tool.flatMap(([label, value]) => [el("dt", {}, label), el("dd", {}, el("code", { class: "drona-org__txt" }, value))])),
+      rows.length ? table("Registered LMSs", ["Name", "Issuer", "Client id", "Deployments", ""], rows)
+        : el("p", {}, "No LMS registered yet."),
+      f.node);
+  }
+
+  /** The new token, once: it is not stored readable anywhere, so it is shown here with a copy button. */
+  showScimToken(token) {
+    const code = el("code", { class: "drona-org__txt", "data-drona-scim-secret": "" }, token);
+    const copy = actionButton("Copy token", async () => {
+      await navigator.clipboard.writeText(token);
+    }, { kind: "primary", done: "Copied." });
+    this.scimShown.replaceChildren(el("p", { class: "drona-notice drona-notice--warning" },
+      "Copy this token now: it will not be shown again."), code, copy);
+  }
+
   /** The latest changes to the organisation, newest first (GET /api/orgs/{id}/audit). */
   auditSection() {
     const what = (e) => {
@@ -323,7 +482,8 @@ class OrgPage {
       switch (e.action) {
         case "member.role": return `changed a role from ${ROLE_NAMES[d.from] || d.from} to ${ROLE_NAMES[d.to] || d.to}`;
         case "member.remove": return "removed a member";
-        case "member.join": return d.by === "identity_provider" ? "joined through the identity provider" : "joined";
+        case "member.join": return { identity_provider: "joined through the identity provider",
+          scim: "joined (provisioned by SCIM)" }[d.by] || "joined";
         case "invitation.create": return `invited ${d.email} as ${ROLE_NAMES[d.role] || d.role}`;
         case "invitation.revoke": return `revoked the invitation of ${d.email}`;
         case "org.update": return `changed ${Object.keys(d).join(", ")}`;
@@ -331,6 +491,19 @@ class OrgPage {
         case "team.member": return "added a member to a team";
         case "assignment.create": return "assigned a course";
         case "assignment.delete": return "removed an assignment";
+        case "sso.configure": return `configured single sign-on (${d.issuer})`;
+        case "sso.delete": return "removed single sign-on";
+        case "sso.domain.add": return `added the domain ${d.domain}`;
+        case "sso.domain.remove": return `removed the domain ${d.domain}`;
+        case "sso.domain.verify": return `verified the domain ${d.domain}`;
+        case "scim.token.create": return `created the SCIM token ${d.name}`;
+        case "scim.token.revoke": return `revoked the SCIM token ${d.name}`;
+        case "team.rename": return `renamed the team ${d.from} to ${d.to}`;
+        case "team.members": return "changed a team's members";
+        case "team.delete": return `deleted the team ${d.name}`;
+        case "lti.platform.register": return `registered the LMS ${d.issuer}`;
+        case "lti.platform.delete": return `removed the LMS ${d.issuer}`;
+        case "support.view": return "looked at a member's account (platform support)";
         default: return e.action;
       }
     };
