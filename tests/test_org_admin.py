@@ -330,3 +330,42 @@ def test_an_admin_makes_a_member_their_organisations_reviewer(make_client, db_ur
     assert boss.delete(f"/api/orgs/{org_id}/members/{rev_id}").status_code == 204
     assert _me(rev)["role"] == "learner" and _me(rev)["organization_id"] is None
     assert rev.get("/api/reviews/queue").status_code == 403, "out of the organisation: no reviewer anywhere"
+
+
+def test_an_analytics_viewer_reads_the_dashboard_and_nothing_else(make_client, db_url: str, org) -> None:
+    """Counts per course over the members, read-only; nobody named; the viewer changes and lists nothing."""
+    from tests.test_progress import CONCEPT, _event
+
+    root, boss, org_id = org["root"], org["boss"], org["org"]
+    people = {}
+    for name in ("lea", "max", "vic"):
+        people[name] = _account(make_client, db_url, f"{name}@example.com")
+        role = "analytics_viewer" if name == "vic" else "learner"
+        assert _join(boss, people[name], db_url, org_id, f"{name}@example.com", role).status_code == 200
+    team = boss.post(f"/api/orgs/{org_id}/teams", json={"name": "Platform"}).json()
+    for name in ("lea", "max"):
+        assert boss.post(f"/api/teams/{team['id']}/members", json={"email": f"{name}@example.com"}).status_code == 204
+    due = (utcnow() + timedelta(days=30)).isoformat()
+    assert boss.post(f"/api/orgs/{org_id}/assignments",
+                     json={"course_id": COURSE, "team_id": team["id"], "due_at": due}).status_code == 201
+    assert _event(people["lea"], CONCEPT).status_code == 200  # one lesson of five
+
+    vic = people["vic"]
+    board = vic.get(f"/api/orgs/{org_id}/dashboard")
+    assert board.status_code == 200, board.text
+    body = board.json()
+    assert (body["name"], body["members"], body["teams"]) == ("Acme", 4, 1)
+    [course] = body["courses"]
+    assert course["course_id"] == COURSE
+    assert (course["learners"], course["assigned"], course["open"], course["done"], course["overdue"]) == (2, 2, 2, 0, 0)
+    assert course["average_percent"] == 10.0  # (20 % + 0 %) / 2
+    assert "@" not in board.text, "names nobody"
+    assert boss.get(f"/api/orgs/{org_id}/dashboard").json() == body, "admins see the same"
+    assert root.get(f"/api/orgs/{org_id}/dashboard").status_code == 200
+    # Read-only, and only the dashboard: no members, no progress export, no changes.
+    assert vic.get(f"/api/orgs/{org_id}/members").status_code == 403
+    assert vic.get(f"/api/orgs/{org_id}/progress.csv").status_code == 403
+    assert vic.patch(f"/api/orgs/{org_id}", json={"name": "Mine"}).status_code in (403, 404)
+    assert people["lea"].get(f"/api/orgs/{org_id}/dashboard").status_code == 403
+    other = _org(root, "Globex")
+    assert vic.get(f"/api/orgs/{other}/dashboard").status_code == 403

@@ -24,7 +24,8 @@ LTI_PLATFORM = {"issuer": "https://lms.example.com", "client_id": "tool", "deplo
                 "auth_login_url": "https://lms.example.com/auth", "auth_token_url": "https://lms.example.com/token",
                 "key_set_url": "https://lms.example.com/jwks"}
 # Who may use it: "admin" (the organisation's enterprise admin, and super admins), "manager" (a manager
-# of the team in the path, or of the teams the body names), "member" (any member: their own data).
+# of the team in the path, or of the teams the body names), "member" (any member: their own data),
+# "viewer" (the organisation's analytics viewers: read-only dashboards).
 ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, set[str]]] = [
     ("GET", "/api/orgs/{org_id}", None, {"admin"}),
     ("PATCH", "/api/orgs/{org_id}", {"name": "Taken over"}, {"admin"}),
@@ -60,6 +61,7 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, set[str]]] = [
     ("GET", "/api/orgs/{org_id}/lti/platforms", None, {"admin"}),
     ("POST", "/api/orgs/{org_id}/lti/platforms", {**LTI_PLATFORM, "client_id": "taken-over"}, {"admin"}),
     ("DELETE", "/api/orgs/{org_id}/lti/platforms/{platform_id}", None, {"admin"}),
+    ("GET", "/api/orgs/{org_id}/dashboard", None, {"admin", "viewer"}),
 ]
 # Not scoped to one organisation: each answers only with the caller's own (or, for POST /api/orgs, a
 # super admin's) data; tests/test_org_admin.py checks what they answer.
@@ -108,6 +110,9 @@ def world(make_client: Any, db_url: str) -> dict[str, Any]:
         ids[f"org_{tag}"], ids[f"team_{tag}"], ids[f"other_team_{tag}"] = org_id, team["id"], other_team["id"]
         ids[f"learner_{tag}"] = _me(learner)["id"]
     admin_a = people["admin_a"]
+    viewer = _account(make_client, db_url, "viewer-a@example.com")
+    assert _join(admin_a, viewer, db_url, ids["org_a"], "viewer-a@example.com", "analytics_viewer").status_code == 200
+    people["viewer_a"] = viewer
     assignment = admin_a.post(f"/api/orgs/{ids['org_a']}/assignments",
                               json={"course_id": COURSE, "team_id": ids["team_a"], "due_at": DUE}).json()
     invitation = admin_a.post(f"/api/orgs/{ids['org_a']}/invitations",
@@ -146,6 +151,10 @@ def test_nobody_outside_the_role_and_organisation_gets_through(world: dict[str, 
             answer = _ask(people["manager_a"], method, path, body, target)
             assert answer.status_code in (403, 404), (method, path, "manager", answer.status_code, answer.text)
             checked += 1
+        if "viewer" not in allowed:  # nor the organisation's analytics viewer (read-only dashboards only)
+            answer = _ask(people["viewer_a"], method, path, body, target)
+            assert answer.status_code in (403, 404), (method, path, "viewer", answer.status_code, answer.text)
+            checked += 1
     assert checked > 3 * len(ENDPOINTS)
     # A manager acting for their own team may not reach another team of their organisation.
     other = {**target, "team_id": ids["other_team_a"]}
@@ -158,7 +167,7 @@ def test_nobody_outside_the_role_and_organisation_gets_through(world: dict[str, 
     assert admin_a.get(f"/api/orgs/{ids['org_a']}").json()["name"] == "Org a"
     roles = {m["email"]: m["role"] for m in admin_a.get(f"/api/orgs/{ids['org_a']}/members").json()}
     assert roles == {"admin-a@example.com": "enterprise_admin", "manager-a@example.com": "learner",
-                     "learner-a@example.com": "learner"}
+                     "learner-a@example.com": "learner", "viewer-a@example.com": "analytics_viewer"}
     assert [a["id"] for a in admin_a.get(f"/api/orgs/{ids['org_a']}/assignments").json()] == [ids["assignment"]]
     assert [i["id"] for i in admin_a.get(f"/api/orgs/{ids['org_a']}/invitations").json()] == [ids["invitation"]]
     assert [t["name"] for t in admin_a.get(f"/api/orgs/{ids['org_a']}/teams").json()] == ["Other a", "Team a"]
@@ -176,6 +185,7 @@ def test_the_roles_allowed_do_get_through(world: dict[str, Any]) -> None:
     for method, path, body, allowed in ENDPOINTS:
         if method != "GET":
             continue  # the changes are each tested in tests/test_org_admin.py; reads here
-        for who in ["admin_a", "root"] + (["manager_a"] if "manager" in allowed else []):
+        for who in ["admin_a", "root"] + (["manager_a"] if "manager" in allowed else []) + (
+                ["viewer_a"] if "viewer" in allowed else []):
             answer = _ask(people[who], method, path, body, target)
             assert answer.status_code == 200, (method, path, who, answer.status_code, answer.text)

@@ -84,3 +84,30 @@ class NudgeCreate(BaseModel):
 class RemindersSent(BaseModel):
     due_soon: int
     overdue: int
+
+
+class CourseTallyPublic(BaseModel):
+    """One course across the organisation's members: counts only, no person named."""
+
+    course_id: str
+    course_title: str
+    learners: int = Field(description="Members with the course assigned or started.")
+    assigned: int = Field(description="Members the course is assigned to.")
+    done: int = Field(description="Assigned and completed.")
+    overdue: int
+    due_soon: int
+    open: int = Field(description="Assigned, not done, neither overdue nor due soon.")
+    started_unassigned: int = Field(description="Members who started it without an assignment.")
+    average_percent: float = Field(description="The learners' mean progress through the course.")
+
+
+class OrgDashboardPublic(BaseModel):
+    """The organisation at a glance, read-only: for its analytics viewers and admins."""
+
+    organization_id: str
+    name: str
+    members: int
+    seat_limit: int | None
+    teams: int
+    courses: list[CourseTallyPublic] = Field(description="Assigned courses first (most overdue first), then those "
+                                             "only started.")

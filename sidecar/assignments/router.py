@@ -11,7 +11,14 @@ from sidecar.db.base import utcnow
 from sidecar.deps import CatalogDbDep, EngineDep, SettingsDep
 
 from . import service
-from .models import AssignmentCreate, AssignmentPublic, MyAssignmentPublic, NudgeCreate, TeamProgressPublic
+from .models import (
+    AssignmentCreate,
+    AssignmentPublic,
+    MyAssignmentPublic,
+    NudgeCreate,
+    OrgDashboardPublic,
+    TeamProgressPublic,
+)
 
 router = APIRouter(tags=["assignments"])
 
@@ -63,6 +70,16 @@ def nudge(team_id: Id, body: NudgeCreate, principal: CurrentPrincipal, engine: E
     service.nudge(engine=engine, settings=settings, catalog_db=catalog_db, actor=principal.user, team_id=team_id,
                   body=body, now=utcnow())
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/orgs/{org_id}/dashboard", response_model=OrgDashboardPublic,
+            summary="The organisation at a glance: counts per course (analytics viewers and admins)")
+def org_dashboard(org_id: Id, principal: CurrentPrincipal, engine: EngineDep,
+                  catalog_db: CatalogDbDep) -> OrgDashboardPublic:
+    """Read-only: members, seats, teams, and per course how many are assigned, done, overdue, due soon, open or
+    started without an assignment, with their mean progress. Names nobody."""
+    return service.org_dashboard(engine=engine, catalog_db=catalog_db, actor=principal.user, org_id=org_id,
+                                 now=utcnow())
 
 
 @router.get("/orgs/{org_id}/progress.csv", summary="Export the members' progress (CSV)",

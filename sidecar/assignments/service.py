@@ -33,9 +33,11 @@ from .models import (
     AssignmentCreate,
     AssignmentPublic,
     AssignmentState,
+    CourseTallyPublic,
     MemberCourseProgress,
     MyAssignmentPublic,
     NudgeCreate,
+    OrgDashboardPublic,
     RemindersSent,
     TeamMemberProgress,
     TeamProgressPublic,
@@ -263,6 +265,35 @@ def org_progress_rows(*, engine: Engine, catalog_db: Path, actor: User, org_id: 
             rows.append((email, name, role, c.course_title, f"{c.percent:g}", str(c.completed_lessons),
                          str(c.total_lessons), c.due_at.isoformat() if c.due_at else "", c.state or ""))
     return rows
+
+
+def org_dashboard(*, engine: Engine, catalog_db: Path, actor: User, org_id: str, now: datetime) -> OrgDashboardPublic:
+    """Read-only counts per course over the organisation's members: for its analytics viewers (and its admins,
+    who hold that role's powers) and super admins. Nobody is named; a manager's view of a person is the team's."""
+    may_see = has_role(actor.role, Role.SUPER_ADMIN) or (
+        has_role(actor.role, Role.ANALYTICS_VIEWER) and actor.organization_id == org_id)
+    if not may_see:
+        raise Forbidden("Only this organisation's analytics viewers and admins may see its dashboard.")
+    name, seat_limit, teams = orgs.org_overview(engine=engine, org_id=org_id)
+    tallies: dict[str, dict[str, Any]] = {}
+    roster = orgs.org_roster(engine=engine, org_id=org_id)
+    for user_id, _email, _name, _role in roster:
+        for course in _member_courses(engine=engine, catalog_db=catalog_db, user_id=user_id, org_id=org_id, now=now):
+            tally = tallies.setdefault(course.course_id, {"title": course.course_title, "percents": [],
+                                                          "states": [], "unassigned": 0})
+            tally["percents"].append(course.percent)
+            if course.state is None:
+                tally["unassigned"] += 1
+            else:
+                tally["states"].append(course.state)
+    courses = [CourseTallyPublic(
+        course_id=course_id, course_title=t["title"], learners=len(t["percents"]), assigned=len(t["states"]),
+        done=t["states"].count("done"), overdue=t["states"].count("overdue"), due_soon=t["states"].count("due_soon"),
+        open=t["states"].count("open"), started_unassigned=t["unassigned"],
+        average_percent=round(sum(t["percents"]) / len(t["percents"]), 1)) for course_id, t in tallies.items()]
+    courses.sort(key=lambda c: (c.assigned == 0, -c.overdue, c.course_title))
+    return OrgDashboardPublic(organization_id=org_id, name=name, members=len(roster), seat_limit=seat_limit,
+                              teams=teams, courses=courses)
 
 
 def _notice_once(session: Any, *, assignment_id: str, user_id: str, kind: str, now: datetime) -> bool:

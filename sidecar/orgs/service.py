@@ -824,3 +824,13 @@ def org_names(*, engine: Engine, org_ids: set[str]) -> dict[str, str]:
     with read_session(engine) as session:
         rows = session.execute(select(Organization.id, Organization.name).where(Organization.id.in_(org_ids)))
         return {str(org_id): str(name) for org_id, name in rows}
+
+
+def org_overview(*, engine: Engine, org_id: str) -> tuple[str, int | None, int]:
+    """(name, seat limit, number of teams): for callers that checked who asks (the analytics dashboard)."""
+    with read_session(engine) as session:
+        org = session.get(Organization, org_id)
+        if org is None:
+            raise NotFound("No such organisation.")
+        teams = session.scalar(select(func.count()).select_from(Team).where(Team.organization_id == org_id))
+        return org.name, org.seat_limit, int(teams or 0)

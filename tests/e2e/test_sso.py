@@ -76,7 +76,7 @@ def test_a_learner_signs_in_with_their_organisation(browser: Any, demo_site: Dem
     with learner_page(browser) as page:
         page.goto(site.base_url + "account/signin/")
         page.get_by_role("button", name="Sign in with your organisation").click()
-        page.get_by_label("Work email or organisation").fill(EMAIL)
+        page.get_by_label("Work address or organisation").fill(EMAIL)
         page.get_by_role("button", name="Continue").click()
         # The organisation's identity provider's own page.
         page.wait_for_url(f"{provider}/oauth2/authorize?**")
@@ -119,7 +119,7 @@ def test_the_sso_screens_fit_a_phone_and_pass_axe(browser: Any, demo_site: DemoS
         with _phone(browser, scheme) as page:
             page.goto(demo_site.base_url + "account/signin/")
             page.get_by_role("button", name="Sign in with your organisation").click()
-            page.get_by_label("Work email or organisation").wait_for()
+            page.get_by_label("Work address or organisation").wait_for()
             problems += describe(f"{scheme} sign-in with SSO", axe_violations(page))
             assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
             # The super admin who set the organisation up, on its page.
@@ -142,7 +142,7 @@ def test_an_address_without_single_sign_on_is_told_why(browser: Any, demo_site: 
     with learner_page(browser) as page:
         page.goto(demo_site.base_url + "account/signin/")
         page.get_by_role("button", name="Sign in with your organisation").click()
-        page.get_by_label("Work email or organisation").fill("someone@not-a-customer.example.org")
+        page.get_by_label("Work address or organisation").fill("someone@not-a-customer.example.org")
         page.get_by_role("button", name="Continue").click()
         page.wait_for_url("**/account/signin/?sso_error=**")
         alert = page.locator(".drona-notice--error[role=alert]")

@@ -120,7 +120,7 @@ function signedInNotice(root, user) {
 function ssoEntry() {
   const open = el("button", { type: "button", class: "drona-btn drona-btn--secondary", "aria-expanded": "false",
     "aria-controls": "drona-sso-form" }, "Sign in with your organisation");
-  const who = field({ label: "Work email or organisation", name: "sso", autocomplete: "username", required: true,
+  const who = field({ label: "Work address or organisation", name: "sso", autocomplete: "username", required: true,
     maxlength: 320, hint: "Your work address, or your organisation's name as it is written here." });
   const f = form({
     label: "Sign in with your organisation",

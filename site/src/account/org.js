@@ -111,6 +111,9 @@ class OrgPage {
         this.ltiPlatforms = await api.get(`${base}/lti/platforms`).catch(() => null);
       }
       this.progress = await Promise.all(this.managed.map((t) => api.get(`teams/${t.id}/progress`)));
+      // The read-only dashboard: the organisation's analytics viewers and admins (null: not theirs).
+      const dashboardOrg = this.org ? this.org.id : user.organization_id;
+      this.dashboard = dashboardOrg ? await api.get(`orgs/${dashboardOrg}/dashboard`).catch(() => null) : null;
     } catch (err) {
       if (err instanceof ServerUnavailable) return needsServer(this.root);
       this.root.replaceChildren(el("p", { class: "drona-notice drona-notice--error", role: "alert" }, err.message));
@@ -122,14 +125,17 @@ class OrgPage {
 
   render() {
     const parts = [];
-    if (this.org) parts.push(this.overview(), this.invite(), this.membersSection(), this.teamsSection(),
-      this.assignmentsSection(), this.settingsSection(), this.ssoSection(), this.scimSection(), this.ltiSection(), this.auditSection());
+    if (this.dashboard && !this.org) parts.push(this.dashboardSection());
+    if (this.org) parts.push(this.overview(), this.dashboard ? this.dashboardSection() : null, this.invite(),
+      this.membersSection(), this.teamsSection(), this.assignmentsSection(), this.settingsSection(), this.ssoSection(),
+      this.scimSection(), this.ltiSection(), this.auditSection());
     this.managed.forEach((team, i) => parts.push(this.teamProgress(this.progress[i])));
     if (!parts.length) {
       parts.push(el("p", { class: "drona-notice", role: "status" },
         "You do not administer an organisation or manage a team. Your assigned courses are on your dashboard."));
     }
-    this.root.replaceChildren(...parts);
+    // A section an admin cannot use (its API refused) is null: left out.
+    this.root.replaceChildren(...parts.filter(Boolean));
     this.root.dataset.state = "ready";
   }
 
@@ -417,6 +423,21 @@ class OrgPage {
       f.node);
   }
 
+  /** Counts per course over the members (GET /api/orgs/{id}/dashboard): read-only, nobody named. */
+  dashboardSection() {
+    const d = this.dashboard;
+    const seats = d.seat_limit ? `${d.members} of ${plural(d.seat_limit, "seat")} used` : plural(d.members, "member");
+    const rows = d.courses.map((c) => el("tr", { "data-drona-dashboard-course": c.course_id },
+      el("th", { scope: "row" }, c.course_title), el("td", {}, String(c.assigned)), el("td", {}, String(c.done)),
+      el("td", {}, String(c.overdue)), el("td", {}, String(c.due_soon)), el("td", {}, String(c.open)),
+      el("td", {}, String(c.started_unassigned)), el("td", {}, `${Math.round(c.average_percent)}%`)));
+    return section(this.org ? "Dashboard" : `${d.name}: dashboard`,
+      el("p", { "data-drona-dashboard": d.organization_id }, `${seats}, ${plural(d.teams, "team")}.`),
+      rows.length ? table("Courses across the organisation", ["Course", "Assigned", "Done", "Overdue", "Due soon",
+        "Open", "Started unassigned", "Mean progress"], rows)
+        : el("p", {}, "No course is assigned or started yet."));
+  }
+
   /** The LMSs that launch lessons here (LTI 1.3): the tool's URLs to paste there, and their registrations. */
   ltiSection() {
     if (!this.ltiPlatforms) return null;
@@ -428,7 +449,7 @@ class OrgPage {
       name: field({ label: "Name", name: "lti_name", maxlength: 120, placeholder: "Canvas (production)" }),
       issuer: field({ label: "Issuer", name: "lti_issuer", required: true, maxlength: 255,
         placeholder: "https://canvas.instructure.com" }),
-      client_id: field({ label: "Client id", name: "lti_client_id", required: true, maxlength: 255 }),
+      client_id: field({ label: "LMS client id", name: "lti_client_id", required: true, maxlength: 255 }),
       deployment_ids: field({ label: "Deployment ids", name: "lti_deployments", required: true,
         hint: "One or more, separated by commas." }),
       auth_login_url: field({ label: "Authorisation (OIDC) endpoint", name: "lti_auth", type: "url", required: true }),
