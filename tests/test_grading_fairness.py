@@ -5,7 +5,6 @@ and another learner's correct submission is graded in about its normal time."""
 from __future__ import annotations
 
 import statistics
-import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -14,12 +13,10 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
-from sidecar.app import create_app
 from sidecar.compiler.build import BuildReport
 from sidecar.settings import Settings
-from tests.engine_repo import free_port
+from tests.conftest import live_server
 
 DOUBLE = "00000000-0000-4000-8000-000000000015"  # the minimal course's `double(n)` exercise
 SOLUTION = "def double(n):\n    return n * 2\n"
@@ -31,21 +28,8 @@ def server(minimal_build: BuildReport, db_url: str, tmp_path: Path) -> Iterator[
     """A real server (uvicorn, one event loop, real threads) on SQLite and on PostgreSQL."""
     settings = Settings(DRONA_BUILD_DIR=minimal_build.site_dir.parent, DATABASE_URL=db_url, DRONA_DATA_DIR=tmp_path,
                         GRADING_WORKERS=2, GRADING_QUEUE_PER_LEARNER=2)
-    port = free_port()
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    instance = uvicorn.Server(config)
-    thread = threading.Thread(target=instance.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            if httpx.get(f"{base}/api/health", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    yield base
-    instance.should_exit = True
-    thread.join(timeout=30)
+    with live_server(settings) as base:
+        yield base
 
 
 def _learner(base: str, email: str) -> httpx.Client:

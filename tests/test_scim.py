@@ -7,20 +7,16 @@ conformance run of scim2-tester against a live server, each check printed with i
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import httpx2
 import pytest
-import uvicorn
 from scim2_client.engines.httpx2 import SyncSCIMClient
 from scim2_tester import Status, check_server
 from sqlalchemy import select
 
-from sidecar.app import create_app
 from sidecar.audit.tables import AuditEvent
 from sidecar.auth.roles import Role
 from sidecar.auth.service import create_user
@@ -32,7 +28,7 @@ from sidecar.orgs.tables import Organization
 from sidecar.scim import service as scim
 from sidecar.scim.tables import ScimToken
 from sidecar.settings import Settings
-from tests.engine_repo import free_port
+from tests.conftest import live_server
 from tests.test_org_admin import _join
 from tests.test_security_orgs import _account, _me, _org
 
@@ -427,20 +423,8 @@ OUT_OF_SCOPE: dict[str, str] = {}
 @pytest.fixture
 def live(minimal_build: BuildReport, db_url: str, tmp_path: Path) -> Iterator[str]:
     settings = Settings(DRONA_BUILD_DIR=minimal_build.site_dir.parent, DATABASE_URL=db_url, DRONA_DATA_DIR=tmp_path)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            if httpx.get(f"{base}/api/health", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    yield base
-    server.should_exit = True
-    thread.join(timeout=30)
+    with live_server(settings) as base:
+        yield base
 
 
 def test_scim2_tester_conformance(live: str, db_url: str, request: pytest.FixtureRequest) -> None:
