@@ -87,7 +87,7 @@ def _refusal(request: Request, settings: Settings, error: DomainError) -> Respon
 
 
 @router.get("/sso/start", status_code=303, response_class=RedirectResponse,
-            summary="Sign in with your organisation (redirects to its identity provider)")
+            summary="Single sign-on: redirects to the organisation's identity provider")
 def sso_start(request: Request, engine: EngineDep, settings: SettingsDep,
               org: Annotated[str | None, Query(max_length=120, description="organisation id or name")] = None,
               email: Annotated[str | None, Query(max_length=320, description="your work email")] = None,

@@ -119,7 +119,7 @@ def test_an_admin_registers_and_removes_an_lms_on_the_organisation_page(browser:
             form = section.locator("form[aria-label='Register an LMS']")
             form.get_by_label("Name").fill("Test LMS")
             form.get_by_label("Issuer").fill(body["issuer"])
-            form.get_by_label("LMS client id").fill(body["client_id"])
+            form.get_by_label("Client assigned by the LMS").fill(body["client_id"])
             form.get_by_label("Deployment ids").fill(", ".join(body["deployment_ids"]))
             form.get_by_label("Authorisation (OIDC) endpoint").fill(body["auth_login_url"])
             form.get_by_label("Token endpoint").fill(body["auth_token_url"])
@@ -132,7 +132,7 @@ def test_an_admin_registers_and_removes_an_lms_on_the_organisation_page(browser:
             assert not problems, "\n".join(problems)
             # The same registration again is refused, with the reason on the form.
             form.get_by_label("Issuer").fill(body["issuer"])
-            form.get_by_label("LMS client id").fill(body["client_id"])
+            form.get_by_label("Client assigned by the LMS").fill(body["client_id"])
             form.get_by_label("Deployment ids").fill(", ".join(body["deployment_ids"]))
             form.get_by_label("Authorisation (OIDC) endpoint").fill(body["auth_login_url"])
             form.get_by_label("Token endpoint").fill(body["auth_token_url"])

@@ -1,4 +1,4 @@
-"""Single sign-on in the browser: a learner clicks "Sign in with your organisation", enters their work email,
+"""Single sign-on in the browser: a learner clicks "Use single sign-on (SSO)", enters their work email,
 lands on the organisation's identity provider (a real one, oidc-provider-mock on 127.0.0.1), signs in there
 and comes back to the site signed in, a member of the organisation."""
 
@@ -75,7 +75,7 @@ def test_a_learner_signs_in_with_their_organisation(browser: Any, demo_site: Dem
     site = demo_site
     with learner_page(browser) as page:
         page.goto(site.base_url + "account/signin/")
-        page.get_by_role("button", name="Sign in with your organisation").click()
+        page.get_by_role("button", name="Use single sign-on (SSO)").click()
         page.get_by_label("Work address or organisation").fill(EMAIL)
         page.get_by_role("button", name="Continue").click()
         # The organisation's identity provider's own page.
@@ -118,7 +118,7 @@ def test_the_sso_screens_fit_a_phone_and_pass_axe(browser: Any, demo_site: DemoS
     for scheme in ("light", "dark"):
         with _phone(browser, scheme) as page:
             page.goto(demo_site.base_url + "account/signin/")
-            page.get_by_role("button", name="Sign in with your organisation").click()
+            page.get_by_role("button", name="Use single sign-on (SSO)").click()
             page.get_by_label("Work address or organisation").wait_for()
             problems += describe(f"{scheme} sign-in with SSO", axe_violations(page))
             assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
@@ -141,7 +141,7 @@ def test_the_sso_screens_fit_a_phone_and_pass_axe(browser: Any, demo_site: DemoS
 def test_an_address_without_single_sign_on_is_told_why(browser: Any, demo_site: DemoSite, corp: str) -> None:
     with learner_page(browser) as page:
         page.goto(demo_site.base_url + "account/signin/")
-        page.get_by_role("button", name="Sign in with your organisation").click()
+        page.get_by_role("button", name="Use single sign-on (SSO)").click()
         page.get_by_label("Work address or organisation").fill("someone@not-a-customer.example.org")
         page.get_by_role("button", name="Continue").click()
         page.wait_for_url("**/account/signin/?sso_error=**")

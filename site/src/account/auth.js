@@ -114,16 +114,16 @@ function signedInNotice(root, user) {
   root.dataset.state = "signed-in";
 }
 
-/** "Sign in with your organisation" (single sign-on): a work email (its verified domain finds the
+/** "Use single sign-on (SSO)": a work email (its verified domain finds the
  * organisation) or the organisation's name; the browser then goes to the organisation's identity provider
  * through GET /api/sso/start, and comes back signed in (or here, with ?sso_error= saying why not). */
 function ssoEntry() {
   const open = el("button", { type: "button", class: "drona-btn drona-btn--secondary", "aria-expanded": "false",
-    "aria-controls": "drona-sso-form" }, "Sign in with your organisation");
+    "aria-controls": "drona-sso-form" }, "Use single sign-on (SSO)");
   const who = field({ label: "Work address or organisation", name: "sso", autocomplete: "username", required: true,
     maxlength: 320, hint: "Your work address, or your organisation's name as it is written here." });
   const f = form({
-    label: "Sign in with your organisation",
+    label: "Single sign-on",
     className: "drona-form--narrow",
     submitLabel: "Continue",
     children: [who.wrap],

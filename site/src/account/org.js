@@ -449,7 +449,7 @@ class OrgPage {
       name: field({ label: "Name", name: "lti_name", maxlength: 120, placeholder: "Canvas (production)" }),
       issuer: field({ label: "Issuer", name: "lti_issuer", required: true, maxlength: 255,
         placeholder: "https://canvas.instructure.com" }),
-      client_id: field({ label: "LMS client id", name: "lti_client_id", required: true, maxlength: 255 }),
+      client_id: field({ label: "Client assigned by the LMS", name: "lti_client_id", required: true, maxlength: 255 }),
       deployment_ids: field({ label: "Deployment ids", name: "lti_deployments", required: true,
         hint: "One or more, separated by commas." }),
       auth_login_url: field({ label: "Authorisation (OIDC) endpoint", name: "lti_auth", type: "url", required: true }),
