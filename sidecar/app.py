@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +20,7 @@ from starlette.types import Receive, Scope, Send
 
 from sidecar import __version__
 from sidecar.agents.api.router import router as agents_router
+from sidecar.analytics.router import router as analytics_router
 from sidecar.assessments.router import router as assessments_router
 from sidecar.assignments.router import router as assignments_router
 from sidecar.audit.router import router as audit_router
@@ -45,6 +46,7 @@ from sidecar.orgs.router import router as orgs_router
 from sidecar.privacy.router import router as privacy_router
 from sidecar.progress.router import router as progress_router
 from sidecar.projects import router as projects
+from sidecar.reports.router import router as reports_router
 from sidecar.review.router import router as review_router
 from sidecar.scim import router as scim
 from sidecar.settings import Settings, get_settings
@@ -53,6 +55,7 @@ from sidecar.support.router import router as support_router
 from sidecar.web.limits import ROUTE_LIMITS, RequestBodyGuard
 from sidecar.web.livereload import EVENTS_PATH, SCRIPT_PATH, LiveReload
 from sidecar.web.static import IsolationHeaders, SiteFiles, sitemap_response
+from sidecar.xapi import service as xapi_service
 
 if TYPE_CHECKING:
     from sidecar.sandbox import Sandbox
@@ -147,8 +150,11 @@ def _sandbox_factory(settings: Settings) -> Callable[[], Sandbox]:
 
 
 def create_app(settings: Settings | None = None, *, serve_site: bool = False,
-               live_reload: LiveReload | None = None) -> FastAPI:
-    """The sidecar; with serve_site, the static site too; with live_reload, pages reload on rebuilds."""
+               live_reload: LiveReload | None = None,
+               background: Sequence[Callable[[Settings], object]] = ()) -> FastAPI:
+    """The sidecar; with serve_site, the static site too; with live_reload, pages reload on rebuilds;
+    each of `background` is started with the settings once the database is upgraded (`drona serve`'s
+    housekeeping, job scheduler and LRS forwarder, which would otherwise query tables not yet there)."""
     settings = settings or get_settings()
     engine = get_engine(settings.DATABASE_URL, settings.DATABASE_POOL_SIZE)
 
@@ -165,6 +171,8 @@ def create_app(settings: Settings | None = None, *, serve_site: bool = False,
         # Load the embedding model and the lesson vectors now, in the background, rather than on a
         # learner's first question (seconds for a large catalog).
         threading.Thread(target=_warm_retrieval, args=(settings,), daemon=True, name="drona-warm-retrieval").start()
+        for start in background:
+            start(settings)
         yield
 
     # (No default_response_class: a custom one turns off FastAPI's fast path, which serialises
@@ -174,6 +182,7 @@ def create_app(settings: Settings | None = None, *, serve_site: bool = False,
                   docs_url="/api/docs", redoc_url=None, lifespan=lifespan)
     app.state.settings = settings
     app.state.engine = engine
+    xapi_service.configure(settings)  # statements' homePage (APP_URL) and whether they queue for an LRS
     app.state.sandbox = _sandbox_factory(settings)  # SandboxDep (sidecar/deps.py)
     app.state.draft_viewer = functools.partial(is_content_creator, engine=engine, settings=settings)  # DraftViewerDep
     install_error_handlers(app)
@@ -182,7 +191,8 @@ def create_app(settings: Settings | None = None, *, serve_site: bool = False,
     for router in (health_router, auth_router, onboarding_router, catalog_router, progress_router,
                    gamification_router, orgs_router, grading_router, drafts_router, agents_router,
                    certificates_router, assessments_router, projects.router, review_router, assignments_router,
-                   privacy_router, audit_router, support_router, sso_router, scim.router, lti.router):
+                   privacy_router, audit_router, support_router, sso_router, scim.router, lti.router,
+                   reports_router, analytics_router):
         api.include_router(router)
     app.include_router(api)
     # LTI's login and launch are cross-site form posts from LMS platforms: outside the CSRF check, with

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from sidecar.compiler.build import BuildSettings
     from sidecar.courseware.changes import ChangeSet
     from sidecar.courseware.problems import Problem
+    from sidecar.learner_model.data import Log
 
 
 def _settings(**overrides: object) -> Settings:
@@ -247,8 +249,17 @@ def serve_command(host: str | None, port: int | None, content_dir: Path | None, 
         click.echo(f"No site at {settings.site_dir}: run `drona build` first.", err=True)
         sys.exit(1)
     _warm_sandbox()
-    _remind_hourly(settings)
-    app = create_app(settings, serve_site=True, live_reload=reloads)
+    background: list[Callable[[Settings], object]] = [_remind_hourly]
+    if settings.LRS_URL:
+        from sidecar.xapi.forward import start_in_background as forward_statements
+
+        background.append(forward_statements)
+    if settings.JOBS_IN_SERVE:
+        from sidecar.jobs.schedule import start_in_background as schedule_jobs
+
+        background.append(schedule_jobs)
+    # They start once the app has upgraded the database: a fresh one has no tables before that.
+    app = create_app(settings, serve_site=True, live_reload=reloads, background=background)
     click.echo(f"Serving Dronacharya on http://{settings.DRONA_HOST}:{settings.DRONA_PORT} (Ctrl+C to stop)")
     if watcher is not None:
         click.echo(f"Watching {watcher.describe()} for changes.")
@@ -302,6 +313,71 @@ def remind_command() -> None:
     engine = upgrade(settings.DATABASE_URL)
     sent = send_due_reminders(engine=engine, settings=settings, catalog_db=settings.catalog_db, now=utcnow())
     click.echo(f"Sent {sent.due_soon} due-soon reminder(s) and {sent.overdue} overdue notice(s).")
+
+
+@main.group("jobs")
+def jobs_group() -> None:
+    """Scheduled jobs: the weekly digest and team summary, the monthly executive summary, the quarterly skill
+    inventory, the analytics rollups. Each runs once per period, however many processes try."""
+
+
+@jobs_group.command("run")
+@click.option("--job", "name", default=None, help="Only this job (default: every job that is due).")
+@click.option("--at", "at", default=None, metavar="ISO",
+              help="Run as of this moment (ISO 8601, e.g. 2026-12-07T06:00:00+00:00; default: now), which picks the "
+                   "period: the week, month or quarter just ended before it.")
+def jobs_run_command(name: str | None, at: str | None) -> None:
+    """Run every job due now (for cron or a Kubernetes CronJob; `drona serve` does this every minute unless
+    JOBS_IN_SERVE=false). A job that already ran for its period, here or elsewhere, is skipped."""
+    from datetime import UTC, datetime
+
+    from sidecar.db.base import utcnow
+    from sidecar.db.migrate import upgrade
+    from sidecar.jobs.service import run_due
+
+    now = utcnow()
+    if at is not None:
+        try:
+            now = datetime.fromisoformat(at)
+        except ValueError:
+            click.echo(f"error: --at takes an ISO 8601 moment, not {at!r}", err=True)
+            sys.exit(2)
+        now = now.replace(tzinfo=UTC) if now.tzinfo is None else now
+    settings = _settings()
+    try:
+        results = run_due(engine=upgrade(settings.DATABASE_URL), settings=settings, now=now, only=name)
+    except KeyError:
+        from sidecar.jobs.schedule import jobs
+
+        click.echo(f"error: no job named {name!r}; jobs: {', '.join(jobs())}", err=True)
+        sys.exit(2)
+    for result in results:
+        detail = result.error if result.status == "failed" else json.dumps(result.summary) if result.summary else ""
+        click.echo(f"{result.job} {result.period}: {result.status}{' ' + detail if detail else ''}")
+    if any(result.status == "failed" for result in results):
+        sys.exit(1)
+
+
+@jobs_group.command("list")
+@click.option("--limit", type=int, default=20, show_default=True, help="How many recent runs to show.")
+def jobs_list_command(limit: int) -> None:
+    """The jobs and their cadence, then the latest runs: period, status, attempts, when, where, summary or error."""
+    from sidecar.db.migrate import upgrade
+    from sidecar.jobs.schedule import jobs
+    from sidecar.jobs.service import recent_runs
+
+    settings = _settings()
+    for job in jobs().values():
+        click.echo(f"{job.name:<18} {job.cadence:<9} {job.description}")
+    runs = recent_runs(engine=upgrade(settings.DATABASE_URL), limit=limit)
+    click.echo("")
+    if not runs:
+        click.echo("No runs yet.")
+    for run in runs:
+        finished = f"{run.finished_at:%Y-%m-%d %H:%M:%S}" if run.finished_at else "-"
+        detail = run.error if run.error else json.dumps(run.summary) if run.summary else ""
+        click.echo(f"{run.job:<18} {run.period:<14} {run.status:<8} x{run.attempts} "
+                   f"{run.started_at:%Y-%m-%d %H:%M:%S} → {finished} {run.worker} {detail}".rstrip())
 
 
 @main.command("purge")
@@ -388,6 +464,90 @@ def leak_check_command(content_dir: Path | None, build_dir: Path | None, ref: st
     click.echo(f"{len(report.exercises)} exercise(s), {report.messages} messages, {len(report.findings)} leak(s) "
                f"({report.mode}).")
     if report.findings:
+        sys.exit(1)
+
+
+@main.group("learner-model")
+def learner_model_group() -> None:
+    """The learner model: fit it on a log, or check it against a baseline and BKT (docs/analytics.md)."""
+
+
+def _read_logs(*paths: Path) -> list[Log]:
+    """Read every log, or print every bad row of all of them (path:line: message) and exit 1."""
+    from sidecar.learner_model.data import LogError, read_csv
+
+    logs: list[Log] = []
+    problems: list[str] = []
+    for path in paths:
+        try:
+            logs.append(read_csv(path))
+        except LogError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        for problem in problems:
+            click.echo(problem, err=True)
+        click.echo(f"{len(problems)} problem(s); expected CSV columns user_id,skill_id,correct,timestamp", err=True)
+        sys.exit(1)
+    return logs
+
+
+@learner_model_group.command("evaluate")
+@click.option("--train", "train_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="CSV log to fit on: user_id,skill_id,correct,timestamp (header required).")
+@click.option("--test", "test_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="CSV log to score, same columns; its learners may be new.")
+@click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON.")
+def learner_model_evaluate_command(train_path: Path, test_path: Path, as_json: bool) -> None:
+    """Fit on TRAIN; print AUC, log-loss and RMSE on TEST for the model, a constant and textbook BKT."""
+    from sidecar.learner_model.evaluate import evaluate, table
+
+    train, test = _read_logs(train_path, test_path)
+    result = evaluate(train, test)
+    if as_json:
+        body = {k: v for k, v in result.to_json().items() if k != "params"}
+        click.echo(json.dumps({**body, "decay": result.params.decay}, indent=1))
+        return
+    click.echo(f"train: {result.train_rows} rows; test: {result.test_rows} rows; fitted decay {result.params.decay}")
+    click.echo(table(result.scores))
+
+
+@learner_model_group.command("fit")
+@click.option("--train", "train_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="CSV log to fit on: user_id,skill_id,correct,timestamp (header required).")
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the parameters (JSON), for LEARNER_MODEL_PARAMS.")
+def learner_model_fit_command(train_path: Path, out_path: Path) -> None:
+    """Fit the learner model on a log and write its parameters."""
+    from sidecar.learner_model.model import fit
+
+    (train,) = _read_logs(train_path)
+    params = fit(train)
+    params.save(out_path)
+    click.echo(f"Fitted on {len(train)} rows, {len(train.user_ids)} learners, {len(params.skills)} skills; "
+               f"wrote {out_path}.")
+
+
+@main.group("xapi")
+def xapi_group() -> None:
+    """The learning record: every learning event as an xAPI statement, optionally forwarded to an LRS."""
+
+
+@xapi_group.command("forward")
+def xapi_forward_command() -> None:
+    """Send the statements waiting for the LRS (LRS_URL) now, in batches; `drona serve` does this every few
+    seconds. Failed ones stay queued with a back-off; exits 1 when any failed."""
+    from sidecar.db.migrate import upgrade
+    from sidecar.xapi.forward import Lrs, drain
+
+    settings = _settings()
+    if not settings.LRS_URL:
+        click.echo("error: LRS_URL is not set: there is no LRS to forward statements to.", err=True)
+        sys.exit(2)
+    engine = upgrade(settings.DATABASE_URL)
+    result = drain(engine=engine, lrs=Lrs.from_settings(settings))
+    click.echo(f"Sent {result.sent} statement(s); {result.failed} failed; {result.waiting} waiting.")
+    if result.failed:
+        click.echo(f"error: {result.last_error}", err=True)
         sys.exit(1)
 
 

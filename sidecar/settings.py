@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from sidecar.project import project_root
@@ -68,6 +68,16 @@ class Settings(BaseSettings):
     SMTP_USER: str | None = Field(None, description="SMTP user name.")
     SMTP_PASSWORD: str | None = Field(None, description="SMTP password (never logged).")
     SMTP_FROM: str = Field("Dronacharya <no-reply@localhost>", description="Sender address of emails.")
+    JOBS_IN_SERVE: bool = Field(True, description="Run the scheduled jobs (digests, summaries, reports) inside "
+                                "`drona serve`, checking once a minute. false when a cron job or Kubernetes CronJob "
+                                "runs `drona jobs run` instead; each job runs once per period either way.")
+    # --- The learning record (issue 17) -------------------------------------------------------------
+    LRS_URL: str | None = Field(None, description="An external Learning Record Store to forward every xAPI "
+                                "statement to, e.g. `https://lrs.example.com` (statements go to "
+                                "`{LRS_URL}/xAPI/statements`). Unset (default): statements stay in the database.")
+    LRS_USERNAME: str | None = Field(None, description="HTTP basic-auth user name for LRS_URL.")
+    LRS_PASSWORD: SecretStr | None = Field(None, description="HTTP basic-auth password for LRS_URL (never logged "
+                                           "or returned).")
     # --- AI tutoring (issue 5) ---------------------------------------------------------------------
     AI_MODEL: str | None = Field(None, description="Default LiteLLM model for every agent, e.g. "
                                  "`anthropic/claude-sonnet-4-5`, `openai/gpt-5` or `ollama/qwen2.5:7b`. Unset: the "
@@ -122,6 +132,11 @@ class Settings(BaseSettings):
     GIT_SUBMISSION_HOSTS: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Hosts (host or host:port, JSON list or comma-separated) Gold git URLs "
         "may point to when ALLOW_GIT_SUBMISSIONS is on.")
+    ANALYTICS_K: int = Field(5, ge=2, le=1000, description="k-anonymity of the analytics dashboards: team and "
+                             "organisation aggregates over fewer than k people are suppressed.")
+    LEARNER_MODEL_PARAMS: Path | None = Field(
+        None, description="Parameters of the learner model (a JSON file written by `drona learner-model fit`) "
+        "for the tutor's and the Assessor's skill estimates; unset: the bundled defaults.")
 
     @property
     def secure_cookies(self) -> bool:
@@ -135,6 +150,14 @@ class Settings(BaseSettings):
     @property
     def catalog_db(self) -> Path:
         return self.DRONA_BUILD_DIR / "catalog.db"
+
+    @field_validator("LEARNER_MODEL_PARAMS")
+    @classmethod
+    def _learner_model_params_exist(cls, value: Path | None) -> Path | None:
+        # A typo must stop the start-up, not fail the first tutor turn.
+        if value is not None and not value.is_file():
+            raise ValueError(f"LEARNER_MODEL_PARAMS: no such file: {value}")
+        return value
 
     @field_validator("GIT_SUBMISSION_HOSTS", mode="before")
     @classmethod

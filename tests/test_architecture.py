@@ -19,6 +19,7 @@ SIDECAR = REPO_ROOT / "sidecar"
 LAYERS: list[set[str]] = [
     {"project", "settings", "text", "errors", "timezones", "engine", "db", "deps", "web", "__init__"},
     {"credentials"},  # pure: keys, Data Integrity proofs, Open Badges, status lists, the Merkle log
+    {"learner_model"},  # pure: the fitted knowledge-tracing model, its fit, its evaluation, FSRS's check
     {"courseware"},
     {"embeddings"},
     {"catalog"},  # below the compiler: the compiler writes the schema that sidecar/catalog owns
@@ -27,6 +28,7 @@ LAYERS: list[set[str]] = [
     {"mail"},
     {"auth"},
     {"audit"},  # the audit log: recorded in the transaction of the change it describes (orgs, assignments)
+    {"xapi"},  # the learning record: xAPI statements written by the domains above, forwarded to an LRS
     {"orgs"},
     {"sso"},  # single sign-on per organisation and verified domains: joins through orgs, signs in through auth
     {"scim"},  # SCIM provisioning: the IdP's users and groups, joined and changed through orgs
@@ -43,6 +45,9 @@ LAYERS: list[set[str]] = [
     {"projects"},  # Gold: projects, the pre-review and the reviewer queue
     {"support"},  # super admins' read-only support views: reads auth, orgs, progress, gamification, certificates
     {"lti"},  # LTI 1.3 tool: launches join through orgs, sign in through auth, grades through progress's hook
+    {"analytics"},  # the six metrics, rollups and the four levels of dashboards, read from xapi and the domains
+    {"reports"},  # the six reports (CSV, PDF, email) built from analytics' dashboards
+    {"jobs"},  # scheduled jobs: each runs once per period, in serve or by `drona jobs run`
     {"privacy"},  # the account export: every table that holds a user_id, read from the schema
     {"openapi"},
     {"app"},

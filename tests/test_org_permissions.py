@@ -62,6 +62,9 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, set[str]]] = [
     ("POST", "/api/orgs/{org_id}/lti/platforms", {**LTI_PLATFORM, "client_id": "taken-over"}, {"admin"}),
     ("DELETE", "/api/orgs/{org_id}/lti/platforms/{platform_id}", None, {"admin"}),
     ("GET", "/api/orgs/{org_id}/dashboard", None, {"admin", "viewer"}),
+    ("GET", "/api/orgs/{org_id}/reports/compliance", None, {"admin"}),
+    ("GET", "/api/orgs/{org_id}/reports/skills", None, {"admin"}),
+    ("GET", "/api/orgs/{org_id}/reports/executive", None, {"admin"}),
 ]
 # Not scoped to one organisation: each answers only with the caller's own (or, for POST /api/orgs, a
 # super admin's) data; tests/test_org_admin.py checks what they answer.

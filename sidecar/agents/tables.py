@@ -101,3 +101,21 @@ class AiLeakEvent(Base):
     score: Mapped[float] = mapped_column(Float)
     replaced: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AiModelCall(Base):
+    """One call to a model through LiteLLM: which provider and model, whether it answered, how long it took and
+    what it cost (LiteLLM's local cost map; null where the map has no price). The platform dashboard reads it."""
+
+    __tablename__ = "ai_model_calls"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    agent: Mapped[str] = mapped_column(String(32))
+    provider: Mapped[str] = mapped_column(String(40))
+    model: Mapped[str] = mapped_column(String(200))
+    ok: Mapped[bool] = mapped_column(Boolean)
+    latency_ms: Mapped[float] = mapped_column(Float)  # from the request to the last piece of the reply
+    prompt_tokens: Mapped[int | None] = mapped_column(Integer)
+    completion_tokens: Mapped[int | None] = mapped_column(Integer)
+    cost_usd: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -40,6 +40,7 @@ from sidecar.db.engine import Tx, read_tx, write_tx
 from sidecar.errors import Conflict, InvalidInput, NotFound, Unavailable
 from sidecar.grading.challenges import AttemptPolicy
 from sidecar.settings import Settings
+from sidecar.xapi import service as xapi
 
 from . import interview, plan, scoring
 from .models import (
@@ -447,8 +448,26 @@ def _submit_section(tx: Tx, *, settings: Settings, catalog_db: Path, attempt: An
                {"at": tx.to_db(_S.submitted_at, at), "reason": reason, "n": fraction.numerator,
                 "d": fraction.denominator, "review": tx.to_db(_S.review, review) if review else None,
                 "a": attempt_id, "s": section})
+    _record_items(tx, catalog_db=catalog_db, attempt=attempt, section=section, at=at)
     if all(r[6] is not None for r in _sections(tx, attempt_id)):
         _decide(tx, catalog_db=catalog_db, attempt=attempt, at=at)
+
+
+def _record_items(tx: Tx, *, catalog_db: Path, attempt: Any, section: str, at: datetime) -> None:
+    """The learning record: each item of a submitted section, with its final score, once (keyed by its place)."""
+    attempt_id, user_id, course_id = str(attempt[0]), str(attempt[1]), str(attempt[2])
+    bank = {item.id: item for item in _bank(catalog_db, course_id)}
+    for row in _items(tx, attempt_id, section):
+        score = float(row[7]) if row[7] is not None else None
+        item = bank.get(str(row[1]))
+        xapi.record(db=tx, key=f"{attempt_id}:{section}:{row[0]}", user_id=user_id, verb="responded",
+                    object_type="assessment_item", object_id=str(row[1]), course_id=course_id,
+                    skills=list(item.data.get("skills") or []) if item is not None else (),
+                    success=None if score is None else score >= 1.0, score=score,
+                    duration_s=int(row[9] or 0) / 1000 if row[9] is not None else None,
+                    timestamp=_dt(tx, _I.saved_at, row[6]) or at,
+                    extensions={"attempt_id": attempt_id, "section": section, "position": int(row[0]),
+                                "difficulty": int(row[3]), "answered": row[6] is not None})
 
 
 def _section_scores(tx: Tx, attempt_id: str) -> list[scoring.SectionScore]:

@@ -226,6 +226,13 @@ def _member_courses(*, engine: Engine, catalog_db: Path, user_id: str, org_id: s
     return list(courses.values())
 
 
+def member_courses(*, engine: Engine, catalog_db: Path, user_id: str, org_id: str,
+                   now: datetime) -> list[MemberCourseProgress]:
+    """A member's required courses (earliest due first, with due state), then the others they started: for
+    callers that checked who asks (the reports)."""
+    return _member_courses(engine=engine, catalog_db=catalog_db, user_id=user_id, org_id=org_id, now=now)
+
+
 def _may_see_team(*, engine: Engine, actor: User, team: TeamPublic) -> None:
     if _is_admin(actor, team.organization_id):
         return
@@ -362,3 +369,11 @@ def send_due_reminders(*, engine: Engine, settings: Settings, catalog_db: Path, 
                            body=f"Hello,\n\n{lead}\n\nContinue at {settings.APP_URL.rstrip('/')}/dashboard/\n")
                 sent[kind] += 1
     return RemindersSent(**sent)
+
+
+def org_assignments(*, engine: Engine, org_id: str) -> list[Assignment]:
+    """Every assignment of the organisation (detached rows: course, team or member, due date), for callers
+    that checked who asks (the analytics dashboards)."""
+    with read_session(engine) as session:
+        return list(session.scalars(select(Assignment).where(Assignment.organization_id == org_id)
+                                    .order_by(Assignment.due_at)).all())

@@ -471,6 +471,11 @@ APP_PAGES = (
     ("leaderboard.md", "Leaderboard", "leaderboard"),
     ("organisation.md", "Your organisation", "org"),
     ("support.md", "Support", "support"),
+    # The analytics dashboards (issue #17): the learner's own, a team's, an organisation's, the platform's.
+    ("progress.md", "Your progress", "progress"),
+    ("analytics/team.md", "Team dashboard", "team-analytics"),
+    ("analytics/organisation.md", "Organisation dashboard", "org-analytics"),
+    ("analytics/platform.md", "Platform dashboard", "platform-analytics"),
 )
 
 

@@ -27,6 +27,7 @@ from sidecar.db.upsert import insert_ignore
 from sidecar.errors import Conflict, InvalidInput, Unavailable
 from sidecar.progress import completion
 from sidecar.progress.models import RewardPublic
+from sidecar.xapi import service as xapi
 
 from . import challenges
 from .models import SubmissionPublic, TestResultPublic
@@ -156,6 +157,8 @@ def _record(*, engine: Engine, catalog_db: Path, user_id: str, pending: Pending,
         if not insert_ignore(session, Submission, {c.name: getattr(submission, c.name)
                                                    for c in Submission.__table__.columns}, ["user_id", "client_id"]):
             raise Conflict("This submission is being graded already.")
+        _record_statement(session, catalog_db=catalog_db, user_id=user_id, pending=pending, graded=graded,
+                          attempt=earlier + 1, hints_used=hints_used)
         tx = Tx.of_session(session)
         if graded.passed and exercise.lesson_id:
             # The first pass completes the lesson; what it earns is decided in progress.completion.
@@ -174,6 +177,21 @@ def _record(*, engine: Engine, catalog_db: Path, user_id: str, pending: Pending,
     public = _to_public(submission, reward=reward.public(), duplicate=False, message=graded.message)
     public.challenge_mode = pending.challenge_mode
     return public
+
+
+def _record_statement(session: Session, *, catalog_db: Path, user_id: str, pending: Pending, graded: Any,
+                      attempt: int, hints_used: int) -> None:
+    """The learning record: an exercise attempted, keyed by the client's submission id (graded once)."""
+    exercise = pending.exercise
+    results = list(graded.results)
+    module = get_index(catalog_db=catalog_db).modules.get(exercise.module_id)
+    xapi.record(db=session, key=pending.client_id, user_id=user_id, verb="attempted", object_type="exercise",
+                object_id=exercise.id, course_id=module.course_id if module is not None else None,
+                skills=exercise.skills, success=bool(graded.passed),
+                score=sum(1 for r in results if r.get("passed")) / len(results) if results else None,
+                timestamp=pending.at, extensions={"attempt": attempt, "hints_used": hints_used,
+                                                  "status": str(graded.status),
+                                                  "challenge_mode": pending.challenge_mode})
 
 
 @dataclass(frozen=True)

@@ -31,11 +31,13 @@ from sqlalchemy import Engine, func, select
 
 from sidecar.catalog import readers
 from sidecar.catalog.readers import ExerciseRecord
+from sidecar.catalog.service import get_index
 from sidecar.db.base import utcnow
 from sidecar.db.engine import read_session, write_session
 from sidecar.db.upsert import insert_ignore
 from sidecar.errors import Conflict, NotFound
 from sidecar.progress.tables import ProgressEvent
+from sidecar.xapi import service as xapi
 
 from .models import HintPublic
 from .tables import HintReveal, Submission
@@ -227,5 +229,11 @@ def reveal_next(*, engine: Engine, catalog_db: Path, user_id: str, exercise_id: 
     with write_session(engine) as session:
         insert_ignore(session, HintReveal, {"user_id": user_id, "exercise_id": exercise_id, "rung": rung,
                                             "revealed_at": at}, ["user_id", "exercise_id", "rung"])
+        # The learning record: a hint asked for, once per rung (the rung is its key).
+        module = get_index(catalog_db=catalog_db).modules.get(exercise.module_id)
+        xapi.record(db=session, key=f"rung:{rung}", user_id=user_id, verb="asked", object_type="exercise",
+                    object_id=exercise_id, course_id=module.course_id if module is not None else None,
+                    skills=exercise.skills, timestamp=at,
+                    extensions={"hint_rung": rung + 1, "bottom_out": bool(hint.get("bottom_out"))})
     return HintPublic(rung=rung + 1, text=hint["text"], bottom_out=bool(hint.get("bottom_out")),
                       remaining=len(exercise.hints) - rung - 1)

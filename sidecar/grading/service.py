@@ -18,6 +18,7 @@ from sidecar.db.engine import Tx, read_session, write_session
 from sidecar.errors import InvalidInput
 from sidecar.gamification import xp
 from sidecar.progress import completion
+from sidecar.xapi import service as xapi
 
 from . import metrics as _achievement_metrics  # noqa: F401  (registers grading's achievement metrics)
 from .models import Answer, QuizAttemptPublic, QuizItemResult
@@ -142,15 +143,29 @@ def record_quiz_attempt(*, engine: Engine, catalog_db: Path, user_id: str, attem
                         answers: dict[str, Answer], gamification_enabled: bool) -> QuizAttemptPublic:
     """Store a signed-in learner's attempt; the first pass earns quiz XP and completes the quiz lesson."""
     quiz = readers.quizzes(catalog_db).get(attempt.quiz_id)
-    lesson = get_index(catalog_db=catalog_db).lessons.get(quiz.lesson_id or "") if quiz else None
+    index = get_index(catalog_db=catalog_db)
+    lesson = index.lessons.get(quiz.lesson_id or "") if quiz else None
+    module = index.modules.get(quiz.module_id) if quiz else None
+    item_skills = {item["id"]: json.loads(item["skills"] or "[]")
+                   for item in readers.quiz_items(catalog_db, quiz_id=attempt.quiz_id)}
     now = utcnow()
+    attempt_id = str(uuid.uuid4())
+    # The learning record: each item answered, keyed by this attempt (built and validated before the lock).
+    statements = [xapi.prepare(key=attempt_id, user_id=user_id, verb="answered", object_type="quiz_item",
+                               object_id=item.item_id, course_id=module.course_id if module is not None else None,
+                               skills=item_skills.get(item.item_id, ()), success=item.correct,
+                               score=1.0 if item.correct else 0.0, timestamp=now,
+                               extensions={"quiz_id": attempt.quiz_id, "answered": item.given is not None})
+                  for item in attempt.items]
     with write_session(engine) as session:
         earlier = session.scalar(select(func.count()).select_from(QuizAttempt).where(
             QuizAttempt.user_id == user_id, QuizAttempt.quiz_id == attempt.quiz_id)) or 0
-        record = QuizAttempt(id=str(uuid.uuid4()), user_id=user_id, quiz_id=attempt.quiz_id, answers=dict(answers),
+        record = QuizAttempt(id=attempt_id, user_id=user_id, quiz_id=attempt.quiz_id, answers=dict(answers),
                              score_percent=attempt.score_percent, passed=attempt.passed, created_at=now)
         session.add(record)
         session.flush()  # the completion path reads best scores with plain SQL (Bronze needs this attempt's)
+        for statement in statements:
+            xapi.store(session, statement, now=now)
         tx = Tx.of_session(session)
         lesson_id = lesson.id if lesson is not None else None
         if attempt.passed:

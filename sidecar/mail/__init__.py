@@ -20,7 +20,9 @@ from .tables import OutboxEmail
 logger = logging.getLogger("drona.mail")
 
 
-def send_email(*, settings: Settings, session: Session, to: str, subject: str, body: str) -> OutboxEmail:
+def send_email(*, settings: Settings, session: Session, to: str, subject: str, body: str,
+               attachments: list[tuple[str, str, bytes]] | None = None) -> OutboxEmail:
+    """Send (or queue) one email; `attachments` are (file name, MIME type, bytes), kept in the .eml only."""
     # A subject is one header line: a line break from a user-chosen name would break the message.
     subject = " ".join(subject.split())[:255]
     record = OutboxEmail(to_address=to, subject=subject, body=body)
@@ -29,6 +31,9 @@ def send_email(*, settings: Settings, session: Session, to: str, subject: str, b
     message = EmailMessage()
     message["From"], message["To"], message["Subject"] = settings.SMTP_FROM, to, subject
     message.set_content(body)
+    for filename, mime, data in attachments or ():
+        maintype, _, subtype = mime.partition("/")
+        message.add_attachment(data, maintype=maintype, subtype=subtype or "octet-stream", filename=filename)
     outbox = settings.DRONA_DATA_DIR / "outbox"
     outbox.mkdir(parents=True, exist_ok=True)
     path = outbox / f"{record.created_at:%Y%m%dT%H%M%S}-{record.id}.eml"

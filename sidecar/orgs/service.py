@@ -834,3 +834,9 @@ def org_overview(*, engine: Engine, org_id: str) -> tuple[str, int | None, int]:
             raise NotFound("No such organisation.")
         teams = session.scalar(select(func.count()).select_from(Team).where(Team.organization_id == org_id))
         return org.name, org.seat_limit, int(teams or 0)
+
+
+def org_ids(*, engine: Engine) -> list[str]:
+    """Every organisation's id: for the scheduled reports (sidecar/jobs), which check nobody's role."""
+    with read_session(engine) as session:
+        return [str(i) for i in session.scalars(select(Organization.id).order_by(Organization.created_at))]

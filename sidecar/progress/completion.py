@@ -36,6 +36,7 @@ from typing import Any, Literal
 from sqlalchemy import Engine
 
 from sidecar.auth.tables import UserProfile
+from sidecar.catalog import readers
 from sidecar.catalog.service import CatalogIndex, LessonInfo, get_index
 from sidecar.db.engine import Tx, read_tx
 from sidecar.db.upsert import insert_ignore
@@ -43,6 +44,7 @@ from sidecar.errors import NotFound
 from sidecar.gamification import levels, streaks, xp
 from sidecar.gamification import service as gamification
 from sidecar.gamification.models import AchievementPublic
+from sidecar.xapi import service as xapi
 
 from . import metrics as _achievement_metrics  # noqa: F401  (registers progress's achievement metrics)
 from .models import RewardPublic, RewardStreakPublic
@@ -215,6 +217,8 @@ def complete_lesson(tx: Tx, *, user_id: str, lesson: LessonInfo | None, index: C
     A passed quiz that no lesson places (`lesson` None) earns its quiz XP only.
     """
     completed_now = lesson is not None and _mark(tx, user_id=user_id, lesson=lesson, kind="completed", at=at)
+    if completed_now and lesson is not None:
+        _record_completion(tx, user_id=user_id, lesson=lesson, index=index, at=at, attempt=attempt)
     awarded = 0
     fresh: list[AchievementPublic] = []
     if gamification_enabled:
@@ -246,6 +250,15 @@ def complete_lesson(tx: Tx, *, user_id: str, lesson: LessonInfo | None, index: C
     return Reward(lesson_id=lesson_id, standing=read_standing(tx, user_id=user_id, lesson_id=lesson_id),
                   gamification_enabled=gamification_enabled, at=rewarded_at, xp_awarded=awarded,
                   new_achievements=fresh, new_certificates=certificates)
+
+
+def _record_completion(tx: Tx, *, user_id: str, lesson: LessonInfo, index: CatalogIndex, at: datetime,
+                       attempt: Attempt) -> None:
+    """The learning record's "completed" statement: once per learner and lesson (its key), however it completed."""
+    record = readers.lessons(index.source).get(lesson.id) if index.source is not None else None
+    xapi.record(db=tx, key="completed", user_id=user_id, verb="completed", object_type="lesson", object_id=lesson.id,
+                course_id=lesson.course_id, skills=record.skills if record is not None else (), success=True,
+                timestamp=at, extensions={"via": attempt.source})
 
 
 def start_lesson(tx: Tx, *, user_id: str, lesson: LessonInfo, at: datetime, rewarded_at: datetime,

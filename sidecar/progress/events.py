@@ -34,12 +34,14 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from sidecar.catalog import readers
 from sidecar.catalog.service import CatalogIndex, LessonInfo, get_index
 from sidecar.db.base import utcnow
 from sidecar.db.engine import Tx, read_tx, write_tx
 from sidecar.db.upsert import insert_ignore
 from sidecar.errors import Conflict, InvalidInput, NotFound
 from sidecar.gamification.streaks import local_day
+from sidecar.xapi import service as xapi
 
 from . import completion
 from .models import EventResultPublic
@@ -116,6 +118,15 @@ def record_event(*, engine: Engine, catalog_db: Path, user_id: str, event_id: st
                                   gamification_enabled=gamification_enabled, at=now)
     if before.seen:  # a replay: nothing to write
         return result(duplicate=True, reward=unchanged)
+    # The learning record: a "started" event is a lesson viewed, its statement built and validated before
+    # the write lock and stored with the event (the event id is its idempotency key, so a replay never
+    # stores a second one). A completion is recorded once, where it happens (completion.complete_lesson).
+    statement = None
+    if kind == "started":
+        record = readers.lessons(catalog_db).get(lesson_id)
+        statement = xapi.prepare(key=event_id, user_id=user_id, verb="viewed", object_type="lesson",
+                                 object_id=lesson_id, course_id=lesson.course_id,
+                                 skills=record.skills if record is not None else (), timestamp=at)
     last_day = before.standing.streak.last_day
     day_counted = not gamification_enabled or last_day == local_day(instant=now, tz=before.standing.timezone)
     if before.standing.lesson_state in ("completed", kind) and day_counted:
@@ -123,9 +134,13 @@ def record_event(*, engine: Engine, catalog_db: Path, user_id: str, event_id: st
         with write_tx(engine) as tx:
             fresh = _insert_event(tx, user_id=user_id, event_id=event_id, lesson_id=lesson_id, kind=kind, at=at,
                                   now=now)
+            if fresh and statement is not None:
+                xapi.store(tx, statement, now=now)
         return result(duplicate=not fresh, reward=unchanged)
     with write_tx(engine) as tx:
         fresh = _insert_event(tx, user_id=user_id, event_id=event_id, lesson_id=lesson_id, kind=kind, at=at, now=now)
+        if fresh and statement is not None:
+            xapi.store(tx, statement, now=now)
         if not fresh:  # the same event id, recorded by a concurrent request since the snapshot
             reward = completion.unchanged(tx, user_id=user_id, lesson_id=lesson_id,
                                           gamification_enabled=gamification_enabled, at=now)

@@ -6,9 +6,10 @@ completion earns (reading, a passing submission or quiz attempt) is completion.p
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, or_, select
 
 from sidecar.catalog.service import CatalogIndex, get_catalog, get_index
 from sidecar.db.engine import read_session
@@ -18,7 +19,7 @@ from .events import record_event
 from .models import CourseProgressPublic, LessonStatePublic, ModuleProgressPublic, ProgressPublic
 from .tables import LessonProgress
 
-__all__ = ["get_progress", "lesson_state", "record_event"]
+__all__ = ["active_between", "get_progress", "lesson_state", "record_event"]
 
 def lesson_state(*, engine: Engine, user_id: str, lesson_id: str) -> str:
     with read_session(engine) as session:
@@ -99,3 +100,11 @@ def _continue(index: CatalogIndex, states: dict[str, LessonProgress]) -> LessonS
         if info.course_id == course_id and lesson_id not in states:
             return LessonStatePublic(lesson_id=lesson_id, state="not_started", url=info.url, title=info.title)
     return None
+
+
+def active_between(*, engine: Engine, start: datetime, end: datetime) -> set[str]:
+    """The learners who started or completed a lesson in [start, end): the weekly digest's readers."""
+    with read_session(engine) as session:
+        return set(session.scalars(select(LessonProgress.user_id).where(or_(
+            (LessonProgress.started_at >= start) & (LessonProgress.started_at < end),
+            (LessonProgress.completed_at >= start) & (LessonProgress.completed_at < end))).distinct()))

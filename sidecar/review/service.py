@@ -31,6 +31,7 @@ from sidecar.grading import exercises as grading_exercises
 from sidecar.grading import service as grading
 from sidecar.grading.models import TestResultPublic
 from sidecar.progress import completion
+from sidecar.xapi import service as xapi
 
 from . import scheduling
 from .models import (
@@ -303,10 +304,27 @@ def record_answer(*, engine: Engine, catalog_db: Path, user_id: str, body: Revie
             reward = done.public()
         public = ReviewAnswerPublic(item_key=body.item_key, correct=correct, results=results, next_due=after.due,
                                     done_today=day.completed_at is not None, reward=reward, **shown)
+        _record_statement(session, catalog_db=catalog_db, user_id=user_id, card=card, body=body, correct=correct,
+                          recall=recall, elapsed=elapsed, at=now)
         session.add(_log(user_id=user_id, item_key=body.item_key, client_id=f"review:{body.review_id}", kind="review",
                          correct=correct, card=after, recall=recall, elapsed=elapsed, at=now,
                          result=public.model_dump(mode="json", exclude={"reward"})))
     return public
+
+
+def _record_statement(session: Any, *, catalog_db: Path, user_id: str, card: ReviewCard, body: ReviewAnswerCreate,
+                      correct: bool, recall: float | None, elapsed: float | None, at: datetime) -> None:
+    """The learning record: one card reviewed, keyed by the client's review id (counted once)."""
+    prefix, _, ref = body.item_key.partition(":")
+    course_id = None
+    if prefix == "exercise":
+        exercise = readers.exercises(catalog_db).get(ref)
+        module = get_index(catalog_db=catalog_db).modules.get(exercise.module_id) if exercise is not None else None
+        course_id = module.course_id if module is not None else None
+    xapi.record(db=session, key=body.review_id, user_id=user_id, verb="reviewed", object_type="review_card",
+                object_id=body.item_key, course_id=course_id, skills=list(card.skills or []), success=correct,
+                score=1.0 if correct else 0.0, timestamp=at,
+                extensions={"kind": prefix, "retrievability": recall, "elapsed_days": elapsed, "reps": card.reps})
 
 
 def retention_records(*, engine: Engine, user_id: str) -> list[dict[str, Any]]:
@@ -318,3 +336,10 @@ def retention_records(*, engine: Engine, user_id: str) -> list[dict[str, Any]]:
                  "retrievability": r.retrievability, "elapsed_days": r.elapsed_days, "stability": r.stability,
                  "difficulty": r.difficulty, "scheduled_days": r.scheduled_days,
                  "reviewed_at": r.reviewed_at.isoformat()} for r in rows]
+
+
+def due_count(*, engine: Engine, user_id: str, now: datetime) -> int:
+    """How many of the learner's cards are due now (read only: the queue's sync runs when it is opened)."""
+    with read_session(engine) as session:
+        return int(session.scalar(select(func.count()).select_from(ReviewCard).where(
+            ReviewCard.user_id == user_id, ReviewCard.due <= now)) or 0)

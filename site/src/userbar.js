@@ -1,5 +1,5 @@
 // The user bar in Material's header: "Sign in", or the learner's level, XP and streak with a
-// menu (dashboard, leaderboard, tutor history, settings, sign out). Injected once into .md-header__inner, which
+// menu (dashboard, your progress, leaderboard, tutor history, settings, sign out). Injected once into .md-header__inner, which
 // Material's instant navigation keeps; it follows the session live (progress events, sign-out).
 //
 // Gamification modes: full and moderate show level, XP and streak; minimal shows level and
@@ -168,12 +168,14 @@ class UserBar {
       this.queuedNote,
       user.onboarded ? null : item(pages.onboarding(), "check-circle", "Finish setting up"),
       item(pages.dashboard(), "dashboard", "Dashboard"),
+      item(pages.progress(), "dashboard", "Your progress"),
       mode === "full" || mode === "moderate" ? item(pages.leaderboard(), "podium", "Leaderboard") : null,
       item(pages.tutorHistory(), "tutor", "Tutor history"),
       item(pages.invitations(), "dashboard", "Invitations"),
       // Admins, managers and the other organisation roles; the page itself says what each may do.
       user.role && user.role !== "learner" ? item(pages.org(), "dashboard", "Organisation") : null,
       user.role === "super_admin" ? item(pages.support(), "dashboard", "Support") : null,
+      user.role === "super_admin" ? item(pages.platformAnalytics(), "dashboard", "Platform dashboard") : null,
       item(pages.settings(), "cog", "Settings"),
       el("li", {}, signOutBtn),
     );

@@ -189,6 +189,8 @@ def test_no_serious_axe_violations_on_any_page(themed: tuple[str, Any], demo_sit
     audit.check("challenge")
     audit.open("dashboard/", ready='[data-drona-app="dashboard"][data-state=ready]')
     audit.check("dashboard")
+    audit.open("progress/", ready="[data-drona-analytics=individual]")
+    audit.check("your progress")
     audit.open("review/", ready='[data-drona-app="review"][data-state]')
     audit.check("daily review")
     audit.open("leaderboard/", ready='[data-drona-app="leaderboard"][data-state=ready]')
@@ -208,6 +210,10 @@ def test_no_serious_axe_violations_on_any_page(themed: tuple[str, Any], demo_sit
          {"course_id": course["id"], "team_id": team["id"], "due_at": "2099-01-01T12:00:00+00:00"})
     audit.open("organisation/", ready='[data-drona-app="org"][data-state=ready]')
     audit.check("organisation")
+    audit.open(f"analytics/team/?team={team['id']}", ready="[data-drona-analytics=team]")
+    audit.check("team dashboard")
+    audit.open("analytics/organisation/", ready="[data-drona-analytics=organization]")
+    audit.check("organisation dashboard")
     audit.open("dashboard/", ready='[data-drona-app="dashboard"][data-state=ready] .drona-dash-card--assigned')
     audit.check("dashboard with assignments")
     audit.open(READING_LESSON, ready="[data-drona-lesson-status]")
@@ -224,8 +230,10 @@ def test_no_serious_axe_violations_on_any_page(themed: tuple[str, Any], demo_sit
     page.get_by_role("button", name=f"Open {email}").click()
     page.wait_for_selector("[data-drona-support-account]")
     audit.check("support with an account open")
+    audit.open("analytics/platform/", ready="[data-drona-analytics=platform]")
+    audit.check("platform dashboard")
 
-    assert len(audit.audited) == 24
+    assert len(audit.audited) == 28
     assert not audit.problems, f"{len(audit.problems)} serious/critical axe-core findings:\n" + "\n".join(
         audit.problems)
 

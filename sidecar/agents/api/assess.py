@@ -15,6 +15,7 @@ from sidecar.catalog import readers
 from sidecar.errors import InvalidInput, NotFound
 from sidecar.grading import exercises as grading
 from sidecar.grading.service import is_correct
+from sidecar.learner_model import online as learner_model
 from sidecar.onboarding import service as onboarding
 from sidecar.settings import Settings
 
@@ -51,11 +52,16 @@ def assess(*, engine: Engine, settings: Settings, user_id: str, body: AssessCrea
                 learner_state.record_result(engine=engine, user_id=user_id, skills=json.loads(item["skills"]),
                                             correct=is_correct(item, answer),
                                             source_key=f"assess:{body.attempt_id}:{item_id}",
-                                            multiple_choice=item["kind"] == "multiple-choice")
+                                            multiple_choice=item["kind"] == "multiple-choice",
+                                            model_params=settings.LEARNER_MODEL_PARAMS)
     prior = {} if body.onboarding else learner_state.refresh_mastery(engine=engine, catalog_db=settings.catalog_db,
-                                                                     user_id=user_id)
+                                                                     user_id=user_id,
+                                                                     model_params=settings.LEARNER_MODEL_PARAMS)
+    # The learner model's state for folding unstored answers (none when onboarding: a fresh start).
+    tracker = (learner_model.Tracker(learner_model.params(settings.LEARNER_MODEL_PARAMS)) if body.onboarding
+               else learner_state.tracker(engine=engine, user_id=user_id, model_params=settings.LEARNER_MODEL_PARAMS))
     step = assessor.adaptive_step(items, body.answers, onboarding=body.onboarding, prior=prior,
-                                  fold_answers=not stored)
+                                  fold_answers=not stored, tracker=tracker)
     if body.onboarding and step.done and body.track_id:
         onboarding.record_skill_check(engine=engine, user_id=user_id, track_id=body.track_id,
                                       known_skills=step.known_skills,

@@ -11,10 +11,10 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from sidecar.agents.api.models import ChatCreate, ReplyPublic
 from sidecar.agents.guard.guarded import LeakPolicy
@@ -24,15 +24,16 @@ from sidecar.agents.memory import state as learner_state
 from sidecar.agents.policy import intents, llm, orchestrator
 from sidecar.agents.policy.content import Content, get_content
 from sidecar.agents.policy.turn import Reply, Turn
-from sidecar.agents.tables import AiLeakEvent
+from sidecar.agents.tables import AiLeakEvent, AiModelCall
 from sidecar.auth.tables import User, UserProfile
 from sidecar.catalog.readers import ExerciseRecord, LessonRecord
 from sidecar.db.base import utcnow
-from sidecar.db.engine import write_session
+from sidecar.db.engine import read_session, write_session
 from sidecar.errors import InvalidInput, NotFound
 from sidecar.grading import exercises as grading
 from sidecar.grading import hints
 from sidecar.settings import Settings
+from sidecar.xapi import service as xapi
 
 logger = logging.getLogger("drona.agents")
 
@@ -137,7 +138,8 @@ class TurnServices:
         correct = check_answer(item, turn.message)
         learner_state.record_result(engine=self.engine, user_id=self.user_id, skills=list(item.skills),
                                     correct=correct, source_key=f"practice:{pending.get('public', {}).get('id')}",
-                                    multiple_choice=item.kind == "mcq")
+                                    multiple_choice=item.kind == "mcq",
+                                    model_params=self.settings.LEARNER_MODEL_PARAMS)
         return {"correct": correct, "explanation": item.explanation}
 
 
@@ -221,7 +223,8 @@ def prepare(*, engine: Engine, settings: Settings, user: User, profile: UserProf
     lesson_state, idle = (learner_state.touch_lesson(engine=engine, user_id=user.id, lesson_id=lesson.id,
                                                      confused=confused)
                           if lesson else (None, None))
-    mastery = learner_state.refresh_mastery(engine=engine, catalog_db=settings.catalog_db, user_id=user.id)
+    mastery = learner_state.refresh_mastery(engine=engine, catalog_db=settings.catalog_db, user_id=user.id,
+                                            model_params=settings.LEARNER_MODEL_PARAMS)
     query = f"{message} {exercise.title}" if exercise else message
     passages = where_the_learner_is(_retrieve(settings, query, lesson), lesson, content)
     mode = orchestrator.choose_mode(lesson_type=lesson.type if lesson else None, activity=activity,
@@ -300,6 +303,22 @@ def log_leak(*, engine: Engine, user_id: str | None, session_id: str | None, exe
                                 created_at=utcnow()))
 
 
+def _turn_statement(prepared: Prepared, *, llm_used: bool, guarded: bool) -> xapi.Prepared:
+    """The learning record's statement of one tutor turn, keyed by the learner's message (one per turn)."""
+    turn, reply = prepared.turn, prepared.reply
+    skills = list(turn.exercise.skills if turn.exercise is not None else ())
+    if turn.lesson is not None:
+        skills += turn.lesson.skills
+    return xapi.prepare(
+        key=prepared.learner_message_id, user_id=turn.user_id, verb="interacted", object_type="conversation",
+        object_id=prepared.session_id, course_id=turn.lesson.course_id if turn.lesson is not None else None,
+        skills=skills, timestamp=utcnow(),
+        extensions={"lesson_id": turn.lesson.id if turn.lesson is not None else None,
+                    "exercise_id": turn.exercise.id if turn.exercise is not None else None,
+                    "agent": reply.agent, "mode": reply.mode, "intent": turn.intent, "llm": llm_used,
+                    "guarded": guarded, "hint": bool(reply.hint)})
+
+
 def finish(*, engine: Engine, prepared: Prepared, text: str, llm_used: bool, guarded: bool) -> ReplyPublic:
     if prepared.replay is not None:
         return prepared.replay
@@ -312,7 +331,8 @@ def finish(*, engine: Engine, prepared: Prepared, text: str, llm_used: bool, gua
     message_id = conversations.add_reply(engine=engine, user_id=turn.user_id, session_id=prepared.session_id,
                                          reply_to=prepared.learner_message_id, client_id=prepared.client_id,
                                          text=text, agent=reply.agent, mode=reply.mode, citations=reply.citations,
-                                         meta=meta, intent="reflection" if reply.meta.get("reflection") else None)
+                                         meta=meta, intent="reflection" if reply.meta.get("reflection") else None,
+                                         statement=_turn_statement(prepared, llm_used=llm_used, guarded=guarded))
     if turn.lesson is not None:
         learner_state.after_reply(engine=engine, user_id=turn.user_id, lesson_id=turn.lesson.id,
                                   seen_submissions=turn.activity.attempts if turn.activity else None,
@@ -321,3 +341,56 @@ def finish(*, engine: Engine, prepared: Prepared, text: str, llm_used: bool, gua
                        mode=reply.mode, llm=llm_used, guarded=guarded, citations=reply.citations, hint=reply.hint,
                        item=reply.item)
 
+
+
+# ---- for the platform dashboard (analytics): leaks stopped, and what model calls took and cost ----------------
+
+
+def record_model_calls(*, engine: Engine, calls: list[llm.ModelCall]) -> None:
+    """Keep each model call of a turn (llm.stream fills the list as it tries the models)."""
+    if not calls:
+        return
+    with write_session(engine) as session:
+        session.add_all(AiModelCall(agent=c.agent, provider=c.provider, model=c.model, ok=c.ok,
+                                    latency_ms=c.latency_ms, prompt_tokens=c.prompt_tokens,
+                                    completion_tokens=c.completion_tokens, cost_usd=c.cost_usd, created_at=utcnow())
+                        for c in calls)
+
+
+@dataclass(frozen=True)
+class ModelStats:
+    provider: str
+    model: str
+    calls: int
+    failures: int
+    latency_p50_ms: float | None
+    latency_p95_ms: float | None
+    cost_usd: float
+
+
+def model_call_stats(*, engine: Engine, since: datetime) -> list[ModelStats]:
+    """Per provider and model since `since`: calls, failures, latency percentiles (answered calls) and cost."""
+    found: dict[tuple[str, str], list[tuple[bool, float, float | None]]] = {}
+    with read_session(engine) as session:
+        for provider, model, ok, latency, cost in session.execute(
+                select(AiModelCall.provider, AiModelCall.model, AiModelCall.ok, AiModelCall.latency_ms,
+                       AiModelCall.cost_usd).where(AiModelCall.created_at >= since)):
+            found.setdefault((provider, model), []).append((bool(ok), float(latency), cost))
+    stats = []
+    for (provider, model), calls in sorted(found.items()):
+        answered = sorted(latency for ok, latency, _ in calls if ok)
+
+        def pick(q: float, values: list[float] = answered) -> float | None:
+            return round(values[min(len(values) - 1, int(q * len(values)))], 1) if values else None
+
+        stats.append(ModelStats(provider=provider, model=model, calls=len(calls),
+                                failures=sum(1 for ok, _, _ in calls if not ok), latency_p50_ms=pick(0.5),
+                                latency_p95_ms=pick(0.95), cost_usd=sum(c or 0.0 for _, _, c in calls)))
+    return stats
+
+
+def leak_counts(*, engine: Engine, since: datetime) -> list[tuple[datetime, str]]:
+    """(when, source) of every answer leak stopped since `since`."""
+    with read_session(engine) as session:
+        return [(at, source) for at, source in session.execute(
+            select(AiLeakEvent.created_at, AiLeakEvent.source).where(AiLeakEvent.created_at >= since))]

@@ -33,12 +33,13 @@ async def reply_events(*, engine: Engine, settings: Settings,
         yield "done", prepared.replay.model_dump()
         return
     text, llm_used, guarded = prepared.reply.text, False, False
+    calls: list[llm.ModelCall] = []  # each model tried, with latency and cost (the platform dashboard)
     if prepared.use_model:
         gate = StreamGuard(prepared.policy)
         shown = False
         try:
             messages = prompts.build_messages(prepared.turn, prepared.agent, prepared.reply.mode, prepared.reply.text)
-            async for delta in llm.stream(settings, prepared.agent, messages):
+            async for delta in llm.stream(settings, prepared.agent, messages, calls=calls):
                 piece = gate.feed(delta)
                 if piece:
                     shown = True
@@ -74,6 +75,8 @@ async def reply_events(*, engine: Engine, settings: Settings,
         for chunk in _chunks(text):
             yield "token", {"text": chunk}
     try:
+        if calls:
+            await anyio.to_thread.run_sync(lambda: service.record_model_calls(engine=engine, calls=calls))
         public = await anyio.to_thread.run_sync(lambda: service.finish(engine=engine, prepared=prepared, text=text,
                                                                        llm_used=llm_used, guarded=guarded))
     except Exception:  # noqa: BLE001 - the stream has begun: report in-band

@@ -14,6 +14,7 @@ from sidecar.db.base import utcnow
 from sidecar.db.engine import read_session, write_session
 from sidecar.db.upsert import insert_ignore
 from sidecar.errors import NotFound
+from sidecar.xapi import service as xapi
 
 
 def _public(s: AiSession) -> SessionPublic:
@@ -69,9 +70,12 @@ def add_learner_message(*, engine: Engine, user_id: str, session_id: str, conten
 
 def add_reply(*, engine: Engine, user_id: str, session_id: str, reply_to: str, client_id: str | None, text: str,
               agent: str, mode: str, citations: list[dict[str, str]], meta: dict[str, Any],
-              intent: str | None = None) -> str:
+              intent: str | None = None, statement: xapi.Prepared | None = None) -> str:
+    """Store the tutor's reply; `statement` (the turn's xAPI statement) is stored in the same transaction."""
     with write_session(engine) as session:
         message_id = str(uuid.uuid4())
+        if statement is not None:
+            xapi.store(session, statement)
         insert_ignore(session, AiMessage, {
             "id": message_id, "session_id": session_id, "user_id": user_id,
             "client_id": f"reply:{client_id}" if client_id else None, "role": "tutor", "content": text,

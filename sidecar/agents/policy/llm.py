@@ -11,7 +11,9 @@ from __future__ import annotations
 import logging
 import os
 import re
+import time
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sidecar.settings import Settings
@@ -24,6 +26,40 @@ _SECRETISH = re.compile(r"(sk-[A-Za-z0-9_\-]{6,}|(?i:key|token|secret|authorizat
 
 class ModelError(RuntimeError):
     """The model could not answer; the caller falls back to the offline policy."""
+
+
+@dataclass(frozen=True)
+class ModelCall:
+    """One try of one model, for the platform dashboard: latency, tokens and cost from LiteLLM's local cost map."""
+
+    agent: str
+    provider: str
+    model: str
+    ok: bool
+    latency_ms: float
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    cost_usd: float | None = None
+
+
+def _measured(litellm: Any, *, agent: str, model: str, ok: bool, started: float, messages: Sequence[dict[str, str]],
+              reply: str) -> ModelCall:
+    latency = (time.perf_counter() - started) * 1000
+    try:
+        provider = str(litellm.get_llm_provider(model)[1])
+    except Exception:  # noqa: BLE001 - an unknown model still has a name
+        provider = model.split("/", 1)[0] if "/" in model else "unknown"
+    prompt = completion = None
+    cost = None
+    try:
+        prompt = int(litellm.token_counter(model=model, messages=list(messages)))
+        completion = int(litellm.token_counter(model=model, text=reply)) if reply else 0
+        prices = litellm.cost_per_token(model=model, prompt_tokens=prompt, completion_tokens=completion)
+        cost = float(prices[0] + prices[1])
+    except Exception:  # noqa: BLE001 - not in the cost map (a local model): no price
+        cost = None
+    return ModelCall(agent=agent, provider=provider, model=model, ok=ok, latency_ms=latency, prompt_tokens=prompt,
+                     completion_tokens=completion, cost_usd=cost)
 
 
 def redact(text: str) -> str:
@@ -66,8 +102,9 @@ def describe(settings: Settings) -> dict[str, Any]:
 
 
 async def stream(settings: Settings, agent: str, messages: Sequence[dict[str, str]], *,
-                 max_tokens: int = 600) -> AsyncIterator[str]:
-    """Stream the reply's text; tries the fallbacks in order when a model fails before any text."""
+                 max_tokens: int = 600, calls: list[ModelCall] | None = None) -> AsyncIterator[str]:
+    """Stream the reply's text; tries the fallbacks in order when a model fails before any text. Each try is
+    appended to `calls` (when given) with its latency and cost."""
     primary = model_for(settings, agent)
     if primary is None:
         raise ModelError("no model configured")
@@ -79,6 +116,7 @@ async def stream(settings: Settings, agent: str, messages: Sequence[dict[str, st
         if settings.AI_API_BASE:
             kwargs["api_base"] = settings.AI_API_BASE
         produced = False
+        started, pieces = time.perf_counter(), []
         try:
             response = await litellm.acompletion(**kwargs)
             async for chunk in response:
@@ -87,9 +125,16 @@ async def stream(settings: Settings, agent: str, messages: Sequence[dict[str, st
                 text = getattr(delta, "content", None) if delta is not None else None
                 if text:
                     produced = True
+                    pieces.append(text)
                     yield text
+            if calls is not None:
+                calls.append(_measured(litellm, agent=agent, model=model, ok=True, started=started,
+                                       messages=messages, reply="".join(pieces)))
             return
         except Exception as exc:  # noqa: BLE001 - any provider failure means: try the next one
+            if calls is not None:
+                calls.append(_measured(litellm, agent=agent, model=model, ok=False, started=started,
+                                       messages=messages, reply="".join(pieces)))
             last_error = f"{type(exc).__name__}: {redact(str(exc))[:300]}"
             logger.warning("model %s failed for %s: %s", model, agent, last_error)
             if produced:

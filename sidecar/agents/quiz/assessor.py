@@ -1,10 +1,10 @@
 """The Assessor agent (§5.2): adaptive questions, feedback, and the skill estimates.
 
-Adaptive selection: every candidate item's skills have a BKT estimate; the next item is the one
-whose predicted success is closest to 60 % (informative, not demoralising), skipping skills
-already mastered. The onboarding skill check uses the same loop per module: a correct first
-answer skips the module's second item; two misses in a row in one module end the check early,
-since later modules build on it.
+Adaptive selection: every candidate item's skills have an estimate from the learner model (its
+probability of a correct answer: sidecar/learner_model); the next item is the one whose predicted
+success is closest to 60 % (informative, not demoralising), skipping skills already mastered. The
+onboarding skill check uses the same loop per module: a correct first answer skips the module's
+second item; two misses in a row in one module end the check early, since later modules build on it.
 """
 
 from __future__ import annotations
@@ -17,9 +17,10 @@ from sidecar.agents.memory import mastery
 from sidecar.agents.policy import socratic, tone
 from sidecar.agents.policy.turn import Reply, Turn, cite
 from sidecar.grading.service import is_correct
+from sidecar.learner_model import online as learner_model
 
 TARGET_SUCCESS = 0.6
-KNOWN = 0.59  # a BKT estimate from which a skill counts as known (0.6 minus rounding)
+KNOWN = 0.59  # an estimate (predicted success) from which a skill counts as known (0.6 minus rounding)
 MAX_ITEMS = 12
 
 
@@ -44,20 +45,25 @@ def _skills(item: dict[str, Any]) -> list[str]:
     return json.loads(item["skills"]) if isinstance(item["skills"], str) else list(item["skills"])
 
 
-def fold(estimates: dict[str, float], item: dict[str, Any], correct: bool) -> dict[str, float]:
-    params = mastery.MULTIPLE_CHOICE if item["kind"] == "multiple-choice" else mastery.DEFAULT
-    out = dict(estimates)
-    for skill in _skills(item):
-        out[skill] = mastery.update(out.get(skill, params.p_init), correct, params)
-    return out
+def fold(estimates: dict[str, float], item: dict[str, Any], correct: bool,
+         tracker: learner_model.Tracker) -> dict[str, float]:
+    """The estimates after one answer: the learner model observes it on each of the item's skills (the
+    overall success rate moves every skill's estimate, so all of the tracker's skills come back)."""
+    for skill in dict.fromkeys(_skills(item)):
+        tracker.observe(skill, correct)
+    return {**estimates, **tracker.estimates()}
 
 
 def adaptive_step(items: list[dict[str, Any]], answers: dict[str, Any], *, onboarding: bool,
-                  prior: dict[str, float] | None = None, fold_answers: bool = True) -> Step:
+                  prior: dict[str, float] | None = None, fold_answers: bool = True,
+                  tracker: learner_model.Tracker | None = None) -> Step:
     """Grade the answers given so far and choose the next item (or finish). Stateless: the
     client sends every answer of this check again, so a retried request changes nothing.
-    `fold_answers=False` when `prior` already contains these answers (they were stored)."""
+    `fold_answers=False` when `prior` already contains these answers (they were stored).
+    `tracker` is the learner's state under the learner model (default: no history, bundled parameters);
+    answers are folded into it, and skills without an estimate get its prediction."""
     by_id = {item["id"]: item for item in items}
+    tracker = tracker or learner_model.Tracker(learner_model.params())
     estimates = dict(prior or {})
     feedback: list[dict[str, Any]] = []
     missed_in_module: dict[str, int] = {}
@@ -68,7 +74,7 @@ def adaptive_step(items: list[dict[str, Any]], answers: dict[str, Any], *, onboa
             continue
         ok = is_correct(item, answer)
         if fold_answers:
-            estimates = fold(estimates, item, ok)
+            estimates = fold(estimates, item, ok, tracker)
         feedback.append({"item_id": item_id, "correct": ok, "explanation": item.get("explanation_html") or
                          item.get("explanation", "")})
         module = item.get("module_id", "")
@@ -98,14 +104,17 @@ def adaptive_step(items: list[dict[str, Any]], answers: dict[str, Any], *, onboa
             return Step(item=public_item(item), feedback=feedback, estimates=estimates, known_skills=known,
                         done=False)
         return Step(item=None, feedback=feedback, estimates=estimates, known_skills=known, done=True)
-    candidates = [i for i in remaining
-                  if not all(estimates.get(s, mastery.DEFAULT.p_init) >= mastery.MASTERED for s in _skills(i))]
+
+    def estimate(skill: str) -> float:
+        return estimates[skill] if skill in estimates else tracker.estimate(skill)
+
+    candidates = [i for i in remaining if not all(estimate(s) >= mastery.MASTERED for s in _skills(i))]
     if not candidates:
         return Step(item=None, feedback=feedback, estimates=estimates, known_skills=known, done=True)
 
     def distance(item: dict[str, Any]) -> float:
         skills = _skills(item) or [""]
-        chance = sum(mastery.predicted_correct(estimates.get(s, mastery.DEFAULT.p_init)) for s in skills) / len(skills)
+        chance = sum(estimate(s) for s in skills) / len(skills)  # the model's estimate is P(correct)
         return abs(chance - TARGET_SUCCESS)
 
     best = min(candidates, key=distance)

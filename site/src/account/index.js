@@ -16,6 +16,7 @@ import { mountReviews } from "./reviews.js";
 import { mountReview } from "./review.js";
 import { mountOrg } from "./org.js";
 import { mountSupport } from "./support.js";
+import { mountOrgAnalytics, mountPlatformAnalytics, mountProgress, mountTeamAnalytics } from "./analytics.js";
 
 const APPS = {
   signin: mountSignin,
@@ -34,6 +35,10 @@ const APPS = {
   review: mountReview,
   org: mountOrg,
   support: mountSupport,
+  progress: mountProgress,
+  "team-analytics": mountTeamAnalytics,
+  "org-analytics": mountOrgAnalytics,
+  "platform-analytics": mountPlatformAnalytics,
 };
 
 /** Mount the app named by data-drona-app; returns {root, dispose} at once (apps load async). */

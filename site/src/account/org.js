@@ -5,7 +5,7 @@
 // checks every permission; this page only leaves out what the signed-in role cannot use.
 import { el } from "../ui.js";
 import { api, ApiError, ServerUnavailable } from "../api.js";
-import { formatDate, plural, siteUrl } from "../format.js";
+import { formatDate, pages, plural, siteUrl } from "../format.js";
 import { field, form, loading, needsServer, requireUser, selectField } from "./forms.js";
 import { applyColours, forgetOrganisation } from "../branding.js";
 
@@ -232,7 +232,8 @@ class OrgPage {
         } }).node;
     };
     const list = el("ul", { class: "drona-org__teams" }, ...this.teams.map((t) => el("li", { "data-drona-team": t.name },
-      el("strong", {}, t.name), ` · ${t.kind} · ${plural(t.members || 0, "member")}`, add(t))));
+      el("strong", {}, t.name), ` · ${t.kind} · ${plural(t.members || 0, "member")} · `,
+      el("a", { href: `${pages.teamAnalytics()}?team=${encodeURIComponent(t.id)}` }, `Analytics of ${t.name}`), add(t))));
     return section("Teams", this.teams.length ? list : el("p", {}, "No teams yet."), f.node);
   }
 
@@ -433,6 +434,8 @@ class OrgPage {
       el("td", {}, String(c.started_unassigned)), el("td", {}, `${Math.round(c.average_percent)}%`)));
     return section(this.org ? "Dashboard" : `${d.name}: dashboard`,
       el("p", { "data-drona-dashboard": d.organization_id }, `${seats}, ${plural(d.teams, "team")}.`),
+      el("p", {}, el("a", { href: `${pages.orgAnalytics()}?org=${encodeURIComponent(d.organization_id)}`,
+        "data-drona-org-analytics": d.organization_id }, "Open the organisation's analytics dashboard")),
       rows.length ? table("Courses across the organisation", ["Course", "Assigned", "Done", "Overdue", "Due soon",
         "Open", "Started unassigned", "Mean progress"], rows)
         : el("p", {}, "No course is assigned or started yet."));
@@ -556,7 +559,9 @@ class OrgPage {
     return section(`Team ${data.team_name}`,
       late ? el("p", { class: "drona-notice drona-notice--warning", role: "status" },
         `${plural(late, "assigned course is", "assigned courses are")} overdue.`) : null,
-      table(`Progress of ${data.team_name}`, ["Member", "Course", "Done", "Due", ""], rows));
+      table(`Progress of ${data.team_name}`, ["Member", "Course", "Done", "Due", ""], rows),
+      el("p", {}, el("a", { href: `${pages.teamAnalytics()}?team=${encodeURIComponent(data.team_id)}`,
+        "data-drona-team-analytics": data.team_id }, `Open the analytics dashboard of ${data.team_name}`)));
   }
 }
 
