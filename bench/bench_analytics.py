@@ -62,7 +62,7 @@ def _catalog(path: str | None) -> Path:
     return build_dir / "catalog.db"
 
 
-def _database(db: str, keep: bool) -> tuple[str, Callable[[], None]]:
+def _database(db: str, keep: bool, reuse: bool = False) -> tuple[str, Callable[[], None]]:
     if db == "sqlite":
         folder = Path(tempfile.mkdtemp(prefix="drona-bench-analytics-db-"))
         return f"sqlite:///{folder / 'learners.db'}", lambda: None
@@ -70,14 +70,15 @@ def _database(db: str, keep: bool) -> tuple[str, Callable[[], None]]:
 
     name = "drona_bench_analytics"
     admin = db
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
+    if not reuse:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{name}"')
     url = admin.rsplit("/", 1)[0] + f"/{name}"
 
     def drop() -> None:
         get_engine(url).dispose()
-        if not keep:
+        if not keep and not reuse:
             with psycopg.connect(admin, autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
@@ -221,6 +222,26 @@ def generate(url: str, *, learners: int, events: int, org_size: int, team_size: 
     return {"orgs": orgs, "teams": teams, "users": users, "root": root, "statements": written, "load_s": load_s}
 
 
+def existing_world(url: str) -> dict[str, Any]:
+    """What `generate` returned, read back from a database an earlier run kept (--reuse)."""
+    from sqlalchemy import text
+
+    with get_engine(url).connect() as conn:
+        root = conn.execute(text("SELECT id FROM users WHERE role = 'super_admin' LIMIT 1")).scalar_one()
+        users = list(conn.execute(text("SELECT id FROM users WHERE role = 'learner' ORDER BY email")).scalars())
+        orgs = list(conn.execute(text("SELECT id FROM organizations ORDER BY name")).scalars())
+        members: dict[str, list[str]] = {}
+        team_org: dict[str, str] = {}
+        for team_id, org_id, user_id in conn.execute(text(
+                "SELECT t.id, t.organization_id, m.user_id FROM teams t JOIN team_members m ON m.team_id = t.id "
+                "ORDER BY t.id, m.role, m.user_id")):  # 'manager' sorts before 'member': the manager first
+            members.setdefault(team_id, []).append(user_id)
+            team_org[team_id] = org_id
+        statements = conn.execute(text("SELECT count(*) FROM xapi_statements")).scalar_one()
+    teams = [(t, team_org[t], ms) for t, ms in members.items()]
+    return {"orgs": orgs, "teams": teams, "users": users, "root": root, "statements": statements, "load_s": 0.0}
+
+
 def _percentiles(samples: list[float]) -> tuple[float, float]:
     ordered = sorted(samples)
     return statistics.median(ordered), ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
@@ -238,20 +259,27 @@ def main() -> None:
     parser.add_argument("--catalog", default=None, help="a catalog.db (default: the demo course, built now)")
     parser.add_argument("--seed", type=int, default=17)
     parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL database")
+    parser.add_argument("--reuse", action="store_true",
+                        help="PostgreSQL: time the dashboards on the database an earlier --keep run left (no "
+                             "generating, no fold; kept afterwards)")
     args = parser.parse_args()
     sqlite = args.db == "sqlite"
     learners = args.learners or (10_000 if sqlite else 100_000)
     events = args.events or (1_000_000 if sqlite else 10_000_000)
     catalog = _catalog(args.catalog)
-    url, cleanup = _database(args.db, args.keep)
+    url, cleanup = _database(args.db, args.keep, reuse=args.reuse and not sqlite)
     try:
         upgrade(url)
         now = datetime.now(UTC).replace(microsecond=0)
         print(f"database: {'SQLite' if sqlite else 'PostgreSQL'}; {learners:,} learners, {events:,} statements, "
               f"organisations of {args.org_size:,}, teams of {args.team_size}", flush=True)
-        world = generate(url, learners=learners, events=events, org_size=args.org_size, team_size=args.team_size,
-                         days=args.days, catalog=catalog, now=now, seed=args.seed)
-        print(f"generated {world['statements']:,} statements in {world['load_s']:.1f} s", flush=True)
+        if args.reuse and not sqlite:
+            world = existing_world(url)
+            print(f"reusing {world['statements']:,} statements, {len(world['users']):,} learners", flush=True)
+        else:
+            world = generate(url, learners=learners, events=events, org_size=args.org_size,
+                             team_size=args.team_size, days=args.days, catalog=catalog, now=now, seed=args.seed)
+            print(f"generated {world['statements']:,} statements in {world['load_s']:.1f} s", flush=True)
         engine = get_engine(url)
         started = time.perf_counter()
         folded = rollup.fold(engine=engine)

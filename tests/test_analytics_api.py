@@ -241,6 +241,26 @@ def test_every_role_sees_exactly_the_dashboards_it_may(world: dict[str, Any]) ->
     assert people["manager_a"].get("/api/analytics/users/nope").status_code == 403  # not theirs, whatever it is
 
 
+def test_each_member_is_told_who_may_open_their_dashboard(world: dict[str, Any], make_client: Any,
+                                                          db_url: str) -> None:
+    """The organisation's policy as it applies to the signed-in member: by name, the managers of their teams
+    (exactly those the drill-down lets in), and the k of the aggregates."""
+    people, ids = world["people"], world["ids"]
+    assert people["anonymous"].get("/api/analytics/who-sees-me").status_code == 401
+    mine = people["learner_a"].get("/api/analytics/who-sees-me").json()
+    assert mine["organization"] == {"id": ids["org_a"], "name": "Org a"} and mine["k"] == 5
+    assert mine["drill_down"] == [{"team": "Team a", "managers": ["manager-a"]}]
+    assert people["manager_a"].get("/api/analytics/who-sees-me").json()["drill_down"] == []  # only themselves
+    assert people["learner_b"].get("/api/analytics/who-sees-me").json()["drill_down"] == [
+        {"team": "Team b", "managers": ["manager-b"]}]
+    viewer = people["viewer_a"].get("/api/analytics/who-sees-me").json()
+    assert viewer["organization"]["id"] == ids["org_a"] and viewer["drill_down"] == []
+    loner = _account(make_client, db_url, "loner@example.com").get("/api/analytics/who-sees-me").json()
+    assert loner == {"organization": None, "k": 5, "drill_down": []}
+    # What it names is what the drill-down enforces: the other team's manager is not listed and is refused.
+    assert people["other_manager_a"].get(f"/api/analytics/users/{ids['learner_a']}").status_code == 403
+
+
 def test_each_persons_rows_and_alerts_are_for_the_teams_managers_only(world: dict[str, Any], db_url: str) -> None:
     people, ids = world["people"], world["ids"]
     add_statements(db_url, [{"user_id": ids["learner_a"], "verb": "attempted", "object_id": "e1",
@@ -400,3 +420,91 @@ def test_the_platform_dashboard_counts_users_engagement_and_the_ai(make_client: 
         "openai", 4, 1, 200.0)
     assert model["cost_usd"] == pytest.approx(0.03)
     assert {m["id"] for m in body["metrics"]} == set(analytics.METRICS)
+
+
+def test_an_organisations_skill_metrics_in_sql_are_the_ones_computed_row_by_row(db_url: str,
+                                                                               minimal_build: Any) -> None:
+    """The organisation dashboard sums skills in SQL (one grouped query); a team's reads every row and
+    computes in Python (metrics.py). Both must give the same numbers on every database."""
+    import random
+
+    from sidecar.auth.tables import User
+    from sidecar.db.engine import is_sqlite
+
+    rng = random.Random(7)
+    engine = get_engine(db_url)
+    users = [_user(db_url, f"s{i}@example.com") for i in range(12)]
+    now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    with write_session(engine) as session:
+        for uid in users[:-1]:  # the last one never practised: no skill rows at all
+            for skill in rng.sample(["loops", "lists", "dicts", "strings", "functions"], rng.randint(1, 5)):
+                attempts = rng.choice([0, 1, 3, 10, 14])
+                last = now - timedelta(days=rng.choice([0, 0.4, 1.5, 9, 70]), hours=rng.randint(0, 23))
+                mastered = attempts >= 3 and rng.random() < 0.6
+                session.add(AnalyticsSkill(
+                    user_id=uid, skill=skill, attempts=attempts, successes=rng.randint(0, attempts),
+                    hints=rng.randint(0, 4), duration_s=rng.choice([0.0, 95.0, 1200.0]), streak=0,
+                    delayed_attempts=rng.randint(0, 3), delayed_successes=rng.randint(0, 1), first_at=last,
+                    last_at=last, mastered_at=last if mastered else None, attempts_to_mastery=None,
+                    stability=None if attempts == 0 else rng.choice([0.5, 3.0, 40.0]), difficulty=5.0))
+    index = get_index(catalog_db=minimal_build.site_dir.parent / "catalog.db")
+    members = select(User.id).where(User.id.in_(users))
+    sqlite = is_sqlite(engine)
+    with read_session(engine) as session:
+        by_rows = analytics._people(session, members, now=now, index=index, sqlite=sqlite)
+        in_sql = analytics._people(session, members, now=now, index=index, sqlite=sqlite, skill_rows=False)
+        gaps, hidden = analytics._skill_gaps(session, members, k=3, now=now, sqlite=sqlite)
+    assert set(by_rows) == set(in_sql) == set(users)
+    for uid in users:
+        a, b = by_rows[uid], in_sql[uid]
+        for name in ("retention", "struggle", "decay"):
+            x, y = getattr(a, name), getattr(b, name)
+            assert (x is None) == (y is None) and (x is None or y == pytest.approx(x, rel=1e-9)), (uid, name, x, y)
+    assert any(p.decay is not None for p in in_sql.values()) and any(p.struggle for p in in_sql.values())
+    # The skill gaps by hand, from the rows.
+    per: dict[str, list[Any]] = {}
+    for p in by_rows.values():
+        for s in p.skills:
+            per.setdefault(s.skill, []).append(s)
+    expected = {}
+    for skill, rows in per.items():
+        if len(rows) < 3:
+            continue
+        done = [s for s in rows if s.mastered_at is not None]
+        risks = [analytics.m.decay_risk(stability=s.stability, last_at=s.last_at, now=now) for s in done
+                 if s.stability is not None]
+        expected[skill] = (len(rows), round(100 * len(done) / len(rows), 1),
+                           round(100 * sum(risks) / len(risks), 1) if risks else None,
+                           sum(1 for s in rows if s.mastered_at is None and s.attempts >= 10))
+    assert {r["skill"]: (r["learners"], r["mastered_percent"], r["decay_risk"], r["wheel_spinning"])
+            for r in gaps} == expected
+    assert hidden == sum(1 for rows in per.values() if len(rows) < 3)
+
+
+def test_the_platform_trend_from_its_weekly_rollup_is_the_count_over_the_daily_rows(db_url: str) -> None:
+    """The super admins' trend reads learners per week from analytics_platform_weekly (kept by the fold);
+    it must equal counting distinct learners over every learner's daily rows, folded in any batches."""
+    from sidecar.auth.tables import User
+
+    now = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
+    users = [_user(db_url, f"w{i}@example.com") for i in range(4)]
+    rows: list[dict[str, Any]] = []
+    for i, uid in enumerate(users):  # learner i is active every (i + 1)th day for five weeks, twice a day
+        for day in range(0, 35, i + 1):
+            at = now - timedelta(days=day, hours=3)
+            rows += [{"user_id": uid, "verb": "completed", "object_type": "lesson", "object_id": f"l{day}",
+                      "course_id": COURSE, "at": at},
+                     {"user_id": uid, "verb": "attempted", "success": day % 2 == 0, "at": at + timedelta(hours=1)}]
+    add_statements(db_url, rows)
+    engine = get_engine(db_url)
+    while rollup.fold(engine=engine, limit=37, batch=37):  # small batches: a week spans several
+        pass
+    with read_session(engine) as session:
+        days = session.scalars(select(AnalyticsPlatformDaily)).all()
+        from_rollup = analytics._platform_weekly(session, days, now=now)
+        counted = analytics._weekly(session, select(User.id), now=now, sqlite=db_url.startswith("sqlite"))
+    assert from_rollup == counted
+    assert sum(r["learners"] for r in from_rollup) == sum(
+        len({(now - timedelta(days=d, hours=3)).date() - timedelta(days=(now - timedelta(days=d, hours=3)).weekday())
+             for d in range(0, 35, i + 1)}) for i in range(4))
+    assert max(r["learners"] for r in from_rollup) == 4

@@ -121,6 +121,21 @@ def test_skill_decay_risk_is_one_minus_fsrs_retrievability() -> None:
     assert m.skill_decay_risk([], now=NOW) is None
 
 
+def test_retrievability_is_fsrs_own_number() -> None:
+    """The closed form (also run in SQL by the organisation dashboard) against fsrs's Scheduler."""
+    import fsrs
+
+    from sidecar.review.scheduling import SCHEDULER
+
+    for stability in (0.3, 1.0, 4.2, 10.0, 250.0):
+        for elapsed in (timedelta(0), timedelta(hours=23), timedelta(days=1, hours=5), timedelta(days=40)):
+            last = NOW - elapsed
+            card = fsrs.Card(card_id=1, state=fsrs.State.Review, stability=stability, difficulty=5.0, due=last,
+                             last_review=last)
+            assert m.retrievability(stability=stability, last_at=last, now=NOW) == pytest.approx(
+                SCHEDULER.get_card_retrievability(card, NOW), rel=1e-12)
+
+
 def test_finite_rounds_and_drops_what_json_cannot_hold() -> None:
     assert m.finite(1.23456) == 1.23
     assert m.finite(float("nan")) is None and m.finite(float("inf")) is None and m.finite(None) is None

@@ -197,7 +197,8 @@ def test_the_executive_summary_is_a_pdf_of_counts(acme: dict[str, Any], make_cli
     text = pdf_text(boss.get(f"/api/orgs/{org_id}/reports/executive?month={month}").content)
     assert "Members active this month: 1" in text
     assert "Certificates earned this month: 1" in text and "Required courses done: 1 of 3 (33%)" in text
-    assert boss.get(f"/api/orgs/{org_id}/reports/executive?month=2026-13").status_code == 422
+    for bad in ("2026-13", "0000-01", "9999-12", "26-01"):  # year 0 and 10000 are no datetime: a 422, not a 500
+        assert boss.get(f"/api/orgs/{org_id}/reports/executive?month={bad}").status_code == 422, bad
     assert acme["max"].get(f"/api/orgs/{org_id}/reports/executive").status_code == 403
 
 
@@ -272,3 +273,35 @@ def test_a_progress_event_makes_a_learner_a_digest_reader(make_client: Any, db_u
     sent = _outbox(db_url, subject_like="Your week in learning%")
     assert [to for to, _s, _b in sent] == ["ada@example.com"]
     assert "- Lessons completed: 1" in sent[0][2] and "Demo Course" in sent[0][2]
+
+
+def test_a_learner_who_turns_the_digest_off_gets_none(make_client: Any, db_url: str, minimal_build: Any,
+                                                      tmp_path: Any) -> None:
+    """The setting (Profile and settings, PATCH /api/me/settings) stops the weekly email; each email says where."""
+    ada, bob = make_client(db_url), make_client(db_url)
+    ada.signup("ada@example.com", name="Ada")
+    bob.signup("bob@example.com", name="Bob")
+    assert bob.get("/api/me/settings").json()["weekly_digest"] is True, "on by default"
+    off = bob.patch("/api/me/settings", json={"weekly_digest": False})
+    assert off.status_code == 200 and off.json()["weekly_digest"] is False
+    assert bob.patch("/api/me/settings", json={"weekly_digest": "sometimes"}).status_code == 422
+    for client in (ada, bob):
+        answer = client.post("/api/progress/events", json={"event_id": uuid.uuid4().hex, "lesson_id": READING,
+                                                            "kind": "completed"})
+        assert answer.status_code == 200, answer.text
+    settings = Settings(DRONA_BUILD_DIR=minimal_build.site_dir.parent, DATABASE_URL=db_url,
+                        DRONA_DATA_DIR=tmp_path / "data")
+    engine = get_engine(db_url)
+    jobs.run_due(engine=engine, settings=settings, now=utcnow() + timedelta(days=7), only="weekly-digest")
+    sent = _outbox(db_url, subject_like="Your week in learning%")
+    assert [to for to, _s, _b in sent] == ["ada@example.com"], "bob turned it off"
+    assert 'untick "Email me my week each Monday" in Profile and settings' in sent[0][2]
+    assert f"{settings.APP_URL.rstrip('/')}/account/settings/" in sent[0][2]
+    # Turned back on, bob is among that week's readers again.
+    assert bob.patch("/api/me/settings", json={"weekly_digest": True}).json()["weekly_digest"] is True
+    from sidecar.reports.digest import weekly_digests
+
+    start, end = jobs.period_bounds(jobs.period_of("weekly", utcnow() + timedelta(days=7)))
+    again = weekly_digests(engine=engine, settings=settings, catalog_db=settings.catalog_db, start=start, end=end,
+                           now=utcnow())
+    assert sorted(m.to for m in again) == ["ada@example.com", "bob@example.com"]

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-import fsrs
 import numpy as np
 
 from sidecar.review.scheduling import SCHEDULER
@@ -186,13 +185,17 @@ def predicted_completion(*, remaining: int, lessons_done: int, days_elapsed: flo
 # ---- skill decay risk ------------------------------------------------------------------------------------
 
 
+# FSRS's forgetting curve, R = (1 + FACTOR · days / stability) ^ DECAY over whole days since the last
+# practice, with the scheduler's own parameters: the same number as Scheduler.get_card_retrievability
+# (tests/test_analytics_metrics.py checks it), as a formula the organisation dashboard also runs in SQL.
+FSRS_DECAY = -float(SCHEDULER.parameters[20])
+FSRS_FACTOR = 0.9 ** (1 / FSRS_DECAY) - 1
+
+
 def retrievability(*, stability: float, last_at: datetime, now: datetime) -> float:
     """FSRS's predicted recall of a skill now, from its memory state after the last practice."""
-    # card_id and due given: without them fsrs.Card sleeps a millisecond (a unique id) and reads the clock.
-    last = last_at.astimezone(UTC)
-    card = fsrs.Card(card_id=0, state=fsrs.State.Review, stability=stability, difficulty=5.0, due=last,
-                     last_review=last)
-    return float(SCHEDULER.get_card_retrievability(card, now.astimezone(UTC)))
+    days = max(0, (now.astimezone(UTC) - last_at.astimezone(UTC)).days)
+    return float((1 + FSRS_FACTOR * days / stability) ** FSRS_DECAY)
 
 
 def decay_risk(*, stability: float | None, last_at: datetime | None, now: datetime) -> float | None:

@@ -69,3 +69,16 @@ class DashboardPublic(BaseModel):
     charts: list[ChartPublic]
     recommendations: list[RecommendationPublic] = []
     alerts: list[AlertPublic] = []
+
+
+class TeamManagersPublic(BaseModel):
+    team: str
+    managers: list[str]  # display names; the signed-in learner left out
+
+
+class VisibilityPublic(BaseModel):
+    """Who may see the signed-in learner's analytics (the organisation's policy, shown on its page)."""
+
+    organization: Subject | None
+    k: int  # team and organisation aggregates hide groups smaller than this
+    drill_down: list[TeamManagersPublic]  # the only people who may open this learner's own dashboard

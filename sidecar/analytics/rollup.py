@@ -34,8 +34,10 @@ from .tables import (
     AnalyticsCourse,
     AnalyticsDaily,
     AnalyticsPlatformDaily,
+    AnalyticsPlatformWeekly,
     AnalyticsSkill,
     AnalyticsUser,
+    AnalyticsUserWeek,
     AnalyticsWatermark,
 )
 
@@ -67,8 +69,8 @@ class _Rows:
         old = [{**v, **{f"k_{c}": v[c] for c in self.keys}} for k, v in self.rows.items() if k in self.existing]
         if new:
             session.execute(insert(self.table), new)
-        if old:
-            columns = [c.name for c in self.table.columns if c.name not in self.keys]
+        columns = [c.name for c in self.table.columns if c.name not in self.keys]
+        if old and columns:  # (a table of keys alone, like analytics_user_weeks, has nothing to update)
             statement = (update(self.table).where(and_(*(self.table.c[c] == bindparam(f"k_{c}") for c in self.keys)))
                          .values({c: bindparam(c) for c in columns}))
             session.connection().execute(statement, old)
@@ -112,6 +114,10 @@ class _Batch:
                              courses)
         self.platform = _load(session, AnalyticsPlatformDaily.__table__, ("day",),  # type: ignore[arg-type]
                               {(s.timestamp.date(),) for s in statements})
+        weeks = {(s.user_id, week_of(s.timestamp.date())) for s in statements}
+        self.user_weeks = _load(session, AnalyticsUserWeek.__table__, ("user_id", "week"), weeks)  # type: ignore[arg-type]
+        self.platform_weeks = _load(session, AnalyticsPlatformWeekly.__table__, ("week",),  # type: ignore[arg-type]
+                                    {(w,) for _, w in weeks})
 
     def _platform_day(self, day: date) -> dict[str, Any]:
         key = (day,)
@@ -136,6 +142,11 @@ class _Batch:
         if daily is None:
             daily = self.days.rows[(s.user_id, day)] = _zero(self.days.table, user_id=s.user_id, day=day)
             plat["active_users"] += 1
+        week = week_of(day)
+        if (s.user_id, week) not in self.user_weeks.rows:
+            self.user_weeks.rows[(s.user_id, week)] = {"user_id": s.user_id, "week": week}
+            weekly = self.platform_weeks.rows.setdefault((week,), _zero(self.platform_weeks.table, week=week))
+            weekly["active_users"] += 1
         rows = (user, daily, plat)
 
         def add(name: str, amount: float = 1) -> None:
@@ -217,8 +228,14 @@ class _Batch:
             row["first_at"], row["last_at"] = min(row["first_at"], at), max(row["last_at"], at)
 
     def save(self, session: Session) -> None:
-        for rows in (self.users, self.days, self.skills, self.courses, self.platform):
+        for rows in (self.users, self.days, self.skills, self.courses, self.platform, self.user_weeks,
+                     self.platform_weeks):
             rows.save(session)
+
+
+def week_of(day: date) -> date:
+    """The Monday of the day's week (UTC days): the weekly trend's key."""
+    return day - timedelta(days=day.weekday())
 
 
 def _card(row: dict[str, Any], last: datetime) -> fsrs.Card:

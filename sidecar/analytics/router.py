@@ -17,7 +17,7 @@ from sidecar.deps import CatalogDbDep, EngineDep, SettingsDep
 from sidecar.errors import InvalidInput
 
 from . import service
-from .models import DashboardPublic
+from .models import DashboardPublic, VisibilityPublic
 
 router = APIRouter(prefix="/analytics", tags=["analytics"])
 
@@ -46,6 +46,13 @@ async def my_dashboard(principal: CurrentPrincipal, engine: EngineDep, settings:
     """Skill map, progress, recommendations (what to review, what next) and the weekly trend."""
     return await _answer(lambda: service.learner_dashboard(engine=engine, settings=settings, catalog_db=catalog_db,
                                                            actor=principal.user), format, chart, "my-dashboard")
+
+
+@router.get("/who-sees-me", response_model=VisibilityPublic, summary="Who may see your analytics")
+def who_sees_me(principal: CurrentPrincipal, engine: EngineDep, settings: SettingsDep) -> VisibilityPublic:
+    """The managers of each team you are in (the only people who may open your dashboard) and the k below
+    which your organisation's team and organisation aggregates are hidden."""
+    return service.visibility(engine=engine, settings=settings, actor=principal.user)
 
 
 @router.get("/users/{user_id}", response_model=DashboardPublic, responses=CSV,

@@ -21,7 +21,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, Select, case, func, literal, select
+from sqlalchemy import Engine, Float, Select, and_, case, cast, func, literal, select
 from sqlalchemy.orm import Session
 
 from sidecar.agents.api import service as agents
@@ -49,8 +49,17 @@ from .models import (
     MetricPublic,
     RecommendationPublic,
     Subject,
+    TeamManagersPublic,
+    VisibilityPublic,
 )
-from .tables import AnalyticsCourse, AnalyticsDaily, AnalyticsPlatformDaily, AnalyticsSkill, AnalyticsUser
+from .tables import (
+    AnalyticsCourse,
+    AnalyticsDaily,
+    AnalyticsPlatformDaily,
+    AnalyticsPlatformWeekly,
+    AnalyticsSkill,
+    AnalyticsUser,
+)
 
 TREND_WEEKS = 12
 SKILL_GAP_ROWS = 15
@@ -128,6 +137,59 @@ def _days_since(engine_is_sqlite: bool, column: Any, now: datetime) -> Any:
     return func.extract("epoch", literal(now) - column) / 86400.0
 
 
+def _risk_sql(skills: Any, *, sqlite: bool, now: datetime) -> Any:
+    """metrics.decay_risk in SQL: 1 − (1 + FACTOR · whole days since practice / stability) ^ DECAY."""
+    elapsed = cast(func.floor(_days_since(sqlite, skills.last_at, now)), Float)
+    days = case((elapsed < 0, 0.0), else_=elapsed)
+    return 1.0 - func.power(1.0 + m.FSRS_FACTOR * days / skills.stability, m.FSRS_DECAY)
+
+
+def _struggle_sql(skills: Any) -> Any:
+    """metrics.skill_struggle in SQL (NULL for a skill never attempted, so AVG skips it as the mean does)."""
+    attempts = cast(skills.attempts, Float)
+    per_success = attempts / case((skills.successes > 1, skills.successes), else_=1)
+    timing = case((skills.duration_s > 0, skills.duration_s / attempts / m.TYPICAL_ATTEMPT_S), else_=1.0)
+    return case((skills.attempts > 0, per_success * (1.0 + skills.hints / attempts) * timing))
+
+
+@dataclass(frozen=True)
+class _SkillSums:
+    """What a person's retention, struggle index and decay risk need of their skills, summed."""
+
+    delayed_attempts: int = 0
+    delayed_successes: int = 0
+    struggle: float | None = None
+    decay: float | None = None  # percent
+
+
+def _skill_sums_in_sql(session: Session, members: Members, *, now: datetime,
+                       sqlite: bool) -> dict[str, _SkillSums]:
+    """One grouped query instead of every skill row of every member (an organisation's are tens of
+    thousands): the same numbers as metrics.struggle_index and skill_decay_risk over the rows."""
+    skills = AnalyticsSkill.__table__.c
+    known = skills.stability.is_not(None)
+    risk = _risk_sql(skills, sqlite=sqlite, now=now)
+    rows = session.execute(
+        select(skills.user_id, func.sum(skills.delayed_attempts), func.sum(skills.delayed_successes),
+               func.avg(_struggle_sql(skills)), func.avg(case((and_(known, skills.mastered_at.is_not(None)), risk))),
+               func.avg(case((known, risk))))
+        .where(skills.user_id.in_(members)).group_by(skills.user_id))
+    return {uid: _SkillSums(delayed_attempts=int(da or 0), delayed_successes=int(ds or 0),
+                            struggle=None if struggle is None else float(struggle),
+                            decay=None if (r := mastered_risk if mastered_risk is not None else any_risk) is None
+                            else 100 * float(r))
+            for uid, da, ds, struggle, mastered_risk, any_risk in rows}
+
+
+_NO_SKILLS = _SkillSums()
+
+
+def _skill_sums(skills: Sequence[Any], *, now: datetime) -> _SkillSums:
+    return _SkillSums(delayed_attempts=sum(s.delayed_attempts for s in skills),
+                      delayed_successes=sum(s.delayed_successes for s in skills),
+                      struggle=m.struggle_index(skills), decay=m.skill_decay_risk(skills, now=now))
+
+
 def _priors(session: Session, *, sqlite: bool, course_ids: set[str], now: datetime) -> dict[str, m.Prior]:
     """Each course's cohort prior, from every learner of it (one grouped query over analytics_courses)."""
     if not course_ids:
@@ -145,8 +207,10 @@ def _course_sizes(index: CatalogIndex) -> dict[str, int]:
 
 
 def _people(session: Session, members: Members, *, now: datetime, index: CatalogIndex, sqlite: bool,
-            intervals: bool = False) -> dict[str, Person]:
-    """The six metrics of every member who has any activity; members without any get an empty Person."""
+            intervals: bool = False, skill_rows: bool = True) -> dict[str, Person]:
+    """The six metrics of every member who has any activity; members without any get an empty Person.
+    With skill_rows, each Person carries its skill rows (a team's alerts read them); without, the skill
+    metrics come summed from SQL (an organisation)."""
     since = (now - timedelta(days=m.WINDOW_DAYS)).date()
     people: dict[str, Person] = {str(uid): Person(user_id=str(uid)) for uid in session.scalars(members)}
     window = session.execute(
@@ -162,14 +226,21 @@ def _people(session: Session, members: Members, *, now: datetime, index: Catalog
     totals = {row.user_id: row for row in session.execute(
         select(AnalyticsUser.user_id, AnalyticsUser.reviews, AnalyticsUser.reviews_correct, AnalyticsUser.last_at)
         .where(AnalyticsUser.user_id.in_(members)))}
-    # Plain rows (attribute access, no ORM identity map): an organisation's are tens of thousands.
     skills = AnalyticsSkill.__table__.c
-    for row in session.execute(select(skills.user_id, skills.skill, skills.attempts, skills.successes, skills.hints,
-                                      skills.duration_s, skills.delayed_attempts, skills.delayed_successes,
-                                      skills.last_at, skills.mastered_at, skills.stability,
-                                      skills.mastered_at.is_not(None).label("mastered"))
-                               .where(skills.user_id.in_(members))):
-        people.setdefault(row.user_id, Person(user_id=row.user_id)).skills.append(row)
+    summed: dict[str, _SkillSums] = {}
+    if skill_rows:
+        # Plain rows (attribute access, no ORM identity map).
+        for row in session.execute(select(skills.user_id, skills.skill, skills.attempts, skills.successes,
+                                          skills.hints, skills.duration_s, skills.delayed_attempts,
+                                          skills.delayed_successes, skills.last_at, skills.mastered_at,
+                                          skills.stability, skills.mastered_at.is_not(None).label("mastered"))
+                                   .where(skills.user_id.in_(members))):
+            people.setdefault(row.user_id, Person(user_id=row.user_id)).skills.append(row)
+        summed = {p.user_id: _skill_sums(p.skills, now=now) for p in people.values() if p.skills}
+    else:
+        summed = _skill_sums_in_sql(session, members, now=now, sqlite=sqlite)
+        for uid in summed:
+            people.setdefault(uid, Person(user_id=uid))
     courses = AnalyticsCourse.__table__.c
     for course_row in session.execute(select(courses.user_id, courses.course_id, courses.lessons_completed,
                                              courses.first_at, courses.last_at).where(courses.user_id.in_(members))):
@@ -184,14 +255,12 @@ def _people(session: Session, members: Members, *, now: datetime, index: Catalog
     for p in people.values():
         total = totals.get(p.user_id)
         p.last_at = total.last_at if total is not None else None
-        records = p.skills  # rows carry every field metrics.SkillLike names
+        sums = summed.get(p.user_id, _NO_SKILLS)
         p.retention, _ = m.knowledge_retention(
             reviews=total.reviews if total is not None else 0,
             reviews_correct=total.reviews_correct if total is not None else 0,
-            delayed_attempts=sum(s.delayed_attempts for s in p.skills),
-            delayed_successes=sum(s.delayed_successes for s in p.skills))
-        p.struggle = m.struggle_index(records)
-        p.decay = m.skill_decay_risk(records, now=now)
+            delayed_attempts=sums.delayed_attempts, delayed_successes=sums.delayed_successes)
+        p.struggle, p.decay = sums.struggle, sums.decay
         course = current.get(p.user_id)
         if course is not None:
             p.predicted_course = course.course_id
@@ -223,25 +292,45 @@ def _group_metrics(people: Sequence[Person], *, suppressed: bool) -> list[Metric
             _metric("skill_decay_risk", _mean(p.decay for p in people), digits=1)]
 
 
-def _week_start(day: date) -> date:
-    return day - timedelta(days=day.weekday())
+_week_start = rollup.week_of
 
 
-def _weekly(session: Session, members: Members | None, *, now: datetime, sqlite: bool) -> list[dict[str, Any]]:
-    """The last TREND_WEEKS weeks (Monday first): lessons, hours, attempts, success rate, active learners."""
+def _weekly(session: Session, members: Members, *, now: datetime, sqlite: bool) -> list[dict[str, Any]]:
+    """The members' last TREND_WEEKS weeks (Monday first): lessons, hours, attempts, success rate, active
+    learners."""
     first = _week_start(now.date()) - timedelta(weeks=TREND_WEEKS - 1)
     week = (func.date(AnalyticsDaily.day, "weekday 0", "-6 days") if sqlite
             else func.date_trunc("week", AnalyticsDaily.day))
     query = (select(week, func.sum(AnalyticsDaily.lessons_completed), func.sum(AnalyticsDaily.active_s),
                     func.sum(AnalyticsDaily.attempts), func.sum(AnalyticsDaily.successes),
                     func.count(func.distinct(AnalyticsDaily.user_id)))
-             .where(AnalyticsDaily.day >= first).group_by(week))
-    if members is not None:
-        query = query.where(AnalyticsDaily.user_id.in_(members))
+             .where(AnalyticsDaily.day >= first, AnalyticsDaily.user_id.in_(members)).group_by(week))
     found: dict[str, tuple[Any, ...]] = {}
     for w, lessons, active_s, attempts, successes, learners in session.execute(query):
         key = w.isoformat()[:10] if hasattr(w, "isoformat") else str(w)[:10]
         found[key] = (lessons, active_s, attempts, successes, learners)
+    return _trend_rows(first, found)
+
+
+def _platform_weekly(session: Session, days: Sequence[Any], *, now: datetime) -> list[dict[str, Any]]:
+    """_weekly for the whole platform, from its daily rows (`days`, from the first trend week on) and the
+    weekly count of active learners: no scan of the learners' daily rows."""
+    first = _week_start(now.date()) - timedelta(weeks=TREND_WEEKS - 1)
+    learners: dict[date, int] = {w: n for w, n in session.execute(
+        select(AnalyticsPlatformWeekly.week, AnalyticsPlatformWeekly.active_users)
+        .where(AnalyticsPlatformWeekly.week >= first))}
+    sums: dict[date, list[float]] = defaultdict(lambda: [0, 0.0, 0, 0])
+    for d in days:
+        acc = sums[_week_start(d.day)]
+        for i, amount in enumerate((d.lessons_completed, d.active_s, d.attempts, d.successes)):
+            acc[i] += amount
+    found = {w.isoformat(): (*sums.get(w, (0, 0.0, 0, 0)), learners.get(w, 0)) for w in set(sums) | set(learners)}
+    return _trend_rows(first, found)
+
+
+def _trend_rows(first: date, found: dict[str, tuple[Any, ...]]) -> list[dict[str, Any]]:
+    """The trend's TREND_WEEKS rows from `found`: week (ISO date) → (lessons, active s, attempts, successes,
+    learners); a week without any is zeros."""
     rows = []
     for i in range(TREND_WEEKS):
         key = (first + timedelta(weeks=i)).isoformat()
@@ -351,6 +440,20 @@ def learner_dashboard(*, engine: Engine, settings: Settings, catalog_db: Path, a
     return DashboardPublic(level="individual", subject=Subject(id=subject_id, name=name), generated_at=now,
                            k=settings.ANALYTICS_K, metrics=metrics, charts=charts, recommendations=recommendations,
                            alerts=alerts)
+
+
+def visibility(*, engine: Engine, settings: Settings, actor: User) -> VisibilityPublic:
+    """Who may see the actor's analytics: by name, the managers of each team the actor is in (the only
+    ones who may open their dashboard); the organisation's admins and viewers see groups of k or more."""
+    org = orgs.my_organization(engine=engine, user=actor)
+    drill_down = []
+    for team in orgs.my_teams(engine=engine, user_id=actor.id):
+        names = [name for uid, _email, name, role in orgs.team_roster(engine=engine, team_id=team.id)
+                 if role == "manager" and uid != actor.id]
+        if names:
+            drill_down.append(TeamManagersPublic(team=team.name, managers=names))
+    return VisibilityPublic(organization=Subject(id=org.id, name=org.name) if org is not None else None,
+                            k=settings.ANALYTICS_K, drill_down=drill_down)
 
 
 def _mastery_estimates(*, engine: Engine, user_id: str) -> dict[str, float]:
@@ -532,8 +635,9 @@ def org_dashboard(*, engine: Engine, settings: Settings, catalog_db: Path, actor
     sqlite = is_sqlite(engine)
     members: Members = select(User.id).where(User.organization_id == org_id, User.is_active.is_(True))
     with read_session(engine) as session:
-        people = _people(session, members, now=now, index=index, sqlite=sqlite)
+        people = _people(session, members, now=now, index=index, sqlite=sqlite, skill_rows=False)
         weekly = _weekly(session, members, now=now, sqlite=sqlite)
+        skill_rows, hidden_skills = _skill_gaps(session, members, k=k, now=now, sqlite=sqlite)
         teams = orgs.team_members_of(session, team_ids=set(orgs.teams_of_org(engine=engine, org_id=org_id)))
     everyone = list(people.values())
     small = len(everyone) < k
@@ -547,7 +651,6 @@ def org_dashboard(*, engine: Engine, settings: Settings, catalog_db: Path, actor
             continue
         row["percent_done"] = round(100 * row["done"] / row["assigned"], 1)
         compliance.append(row)
-    skill_rows, hidden_skills = _skill_gaps(everyone, k=k, now=now)
     roi = [{"week": r["week"], "hours": r["hours"], "lessons": r["lessons"], "learners": r["learners"]}
            for r in weekly]
     courses_done = sum(1 for p in everyone for c in p.courses if sizes.get(c.course_id)
@@ -579,25 +682,28 @@ def org_dashboard(*, engine: Engine, settings: Settings, catalog_db: Path, actor
                            metrics=_group_metrics(everyone, suppressed=small), charts=charts)
 
 
-def _skill_gaps(people: Sequence[Person], *, k: int, now: datetime) -> tuple[list[dict[str, Any]], int]:
-    per: dict[str, list[Any]] = defaultdict(list)
-    for p in people:
-        for s in p.skills:
-            per[s.skill].append(s)
+def _skill_gaps(session: Session, members: Members, *, k: int, now: datetime,
+                sqlite: bool) -> tuple[list[dict[str, Any]], int]:
+    """Per skill over the members practising it (one grouped query): share mastered, the mastered ones'
+    mean decay risk, and how many are wheel-spinning; skills practised by fewer than k left out."""
+    skills = AnalyticsSkill.__table__.c
+    mastered = skills.mastered_at.is_not(None)
+    spinning = and_(skills.mastered_at.is_(None), skills.attempts >= m.WHEEL_SPINNING_ATTEMPTS)
+    found = session.execute(
+        select(skills.skill, func.count(), func.count(skills.mastered_at), func.sum(case((spinning, 1), else_=0)),
+               func.avg(case((and_(mastered, skills.stability.is_not(None)), _risk_sql(skills, sqlite=sqlite,
+                                                                                       now=now)))))
+        .where(skills.user_id.in_(members)).group_by(skills.skill))
     rows: list[dict[str, Any]] = []
     hidden = 0
-    for skill, records in per.items():
-        if len(records) < k:
+    for skill, learners, mastered_count, wheel_spinning, risk in found:
+        if learners < k:
             hidden += 1
             continue
-        mastered = [s for s in records if s.mastered_at is not None]
-        risks = [r for s in mastered if (r := m.decay_risk(stability=s.stability, last_at=s.last_at, now=now))
-                 is not None]
-        rows.append({"skill": skill, "label": _skill_label(skill), "learners": len(records),
-                     "mastered_percent": round(100 * len(mastered) / len(records), 1),
-                     "decay_risk": round(100 * sum(risks) / len(risks), 1) if risks else None,
-                     "wheel_spinning": sum(1 for s in records if m.wheel_spinning(
-                         attempts=s.attempts, mastered=s.mastered_at is not None))})
+        rows.append({"skill": skill, "label": _skill_label(skill), "learners": int(learners),
+                     "mastered_percent": round(100 * int(mastered_count) / int(learners), 1),
+                     "decay_risk": None if risk is None else round(100 * float(risk), 1),
+                     "wheel_spinning": int(wheel_spinning or 0)})
     rows.sort(key=lambda r: (r["mastered_percent"], -r["learners"], r["skill"]))
     return rows[:SKILL_GAP_ROWS], hidden
 
@@ -619,7 +725,7 @@ def platform_dashboard(*, engine: Engine, settings: Settings, actor: User,
             AnalyticsUser.last_at >= now - timedelta(days=m.WINDOW_DAYS))) or 0)
         days = session.execute(select(AnalyticsPlatformDaily).where(AnalyticsPlatformDaily.day >= first)
                                .order_by(AnalyticsPlatformDaily.day)).scalars().all()
-        weekly = _weekly(session, None, now=now, sqlite=is_sqlite(engine))
+        weekly = _platform_weekly(session, days, now=now)
     window = [d for d in days if d.day > since]
 
     def total(name: str, rows: Sequence[Any] = window) -> float:

@@ -48,14 +48,9 @@ class AnalyticsUser(Base):
     pending_hints: Mapped[str] = mapped_column(String(2000), default="")  # object ids hinted, not yet passed
 
 
-class AnalyticsDaily(Base):
-    """One learner's counts on one UTC day: the trends and the recent-window metrics."""
+class _DayCounts:
+    """What is counted per day, for one learner (AnalyticsDaily) and for the whole platform."""
 
-    __tablename__ = "analytics_daily"
-    __table_args__ = (Index("ix_analytics_daily_day", "day"),)
-
-    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
     events: Mapped[int] = mapped_column(Integer, default=0)
     sessions: Mapped[int] = mapped_column(Integer, default=0)
     active_s: Mapped[float] = mapped_column(Float, default=0.0)
@@ -66,6 +61,16 @@ class AnalyticsDaily(Base):
     tutor_turns: Mapped[int] = mapped_column(Integer, default=0)
     reviews: Mapped[int] = mapped_column(Integer, default=0)
     reviews_correct: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AnalyticsDaily(_DayCounts, Base):
+    """One learner's counts on one UTC day: the trends and the recent-window metrics."""
+
+    __tablename__ = "analytics_daily"
+    __table_args__ = (Index("ix_analytics_daily_day", "day"),)
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
 
 
 class AnalyticsSkill(Base):
@@ -104,7 +109,7 @@ class AnalyticsCourse(Base):
     last_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class AnalyticsPlatformDaily(Base):
+class AnalyticsPlatformDaily(_DayCounts, Base):
     """The whole platform on one UTC day (the super admins' dashboard reads only this and counts)."""
 
     __tablename__ = "analytics_platform_daily"
@@ -112,15 +117,24 @@ class AnalyticsPlatformDaily(Base):
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     active_users: Mapped[int] = mapped_column(Integer, default=0)
     new_users: Mapped[int] = mapped_column(Integer, default=0)  # learners whose first statement was that day
-    events: Mapped[int] = mapped_column(Integer, default=0)
-    sessions: Mapped[int] = mapped_column(Integer, default=0)
-    active_s: Mapped[float] = mapped_column(Float, default=0.0)
-    lessons_completed: Mapped[int] = mapped_column(Integer, default=0)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    successes: Mapped[int] = mapped_column(Integer, default=0)
-    hints: Mapped[int] = mapped_column(Integer, default=0)
     hinted: Mapped[int] = mapped_column(Integer, default=0)
     hint_passes: Mapped[int] = mapped_column(Integer, default=0)
-    tutor_turns: Mapped[int] = mapped_column(Integer, default=0)
-    reviews: Mapped[int] = mapped_column(Integer, default=0)
-    reviews_correct: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AnalyticsUserWeek(Base):
+    """That a learner was active in a week (Monday, UTC): the fold counts each learner once per week."""
+
+    __tablename__ = "analytics_user_weeks"
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    week: Mapped[date] = mapped_column(Date, primary_key=True)
+
+
+class AnalyticsPlatformWeekly(Base):
+    """Learners active on the platform in a week (Monday, UTC): the platform trend's one distinct count,
+    so that the super admins' dashboard never counts distinct learners over the daily rows."""
+
+    __tablename__ = "analytics_platform_weekly"
+
+    week: Mapped[date] = mapped_column(Date, primary_key=True)
+    active_users: Mapped[int] = mapped_column(Integer, default=0)

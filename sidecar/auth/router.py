@@ -197,6 +197,7 @@ class SettingsUpdate(BaseModel):
     gamification_mode: str | None = Field(None, description="full, moderate, minimal, off, or 'default'.")
     leaderboard_opt_in: bool | None = None
     leaderboard_anonymous: bool | None = None
+    weekly_digest: bool | None = Field(None, description="Email me my week each Monday (the weekly digest).")
 
 
 class SettingsPublic(BaseModel):
@@ -205,13 +206,15 @@ class SettingsPublic(BaseModel):
     gamification_mode: str | None
     leaderboard_opt_in: bool
     leaderboard_anonymous: bool
+    weekly_digest: bool
 
 
 def _settings_public(user: User, profile: UserProfile) -> SettingsPublic:
     return SettingsPublic(display_name=user.display_name, timezone=profile.timezone,
                           gamification_mode=profile.gamification_mode,
                           leaderboard_opt_in=profile.leaderboard_opt_in,
-                          leaderboard_anonymous=profile.leaderboard_anonymous)
+                          leaderboard_anonymous=profile.leaderboard_anonymous,
+                          weekly_digest=profile.weekly_digest)
 
 
 @router.get("/me/settings", response_model=SettingsPublic, summary="Profile settings")
@@ -239,4 +242,6 @@ def update_settings(body: SettingsUpdate, principal: CurrentPrincipal, engine: E
             profile.leaderboard_opt_in = body.leaderboard_opt_in
         if body.leaderboard_anonymous is not None:
             profile.leaderboard_anonymous = body.leaderboard_anonymous
+        if body.weekly_digest is not None:
+            profile.weekly_digest = body.weekly_digest
         return _settings_public(user, profile)

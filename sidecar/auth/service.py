@@ -550,6 +550,15 @@ def account(*, engine: Engine, user_id: str) -> AccountRecord:
         return _record(user)
 
 
+def digest_opted_out(*, engine: Engine, user_ids: set[str]) -> set[str]:
+    """Of these accounts, those who turned the weekly digest off (Profile and settings)."""
+    if not user_ids:
+        return set()
+    with read_session(engine) as session:
+        return set(session.scalars(select(UserProfile.user_id).where(UserProfile.user_id.in_(user_ids),
+                                                                     UserProfile.weekly_digest.is_(False))))
+
+
 def session_summary(*, engine: Engine, user_id: str) -> tuple[int, datetime | None]:
     """(signed-in browsers now, when the latest session began)."""
     now = utcnow()

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sidecar.db.base import Base, UTCDateTime, utcnow
@@ -18,7 +18,9 @@ class User(Base):
     display_name: Mapped[str] = mapped_column(String(80))
     role: Mapped[str] = mapped_column(String(32), default="learner")
     learner_kind: Mapped[str | None] = mapped_column(String(32))
-    organization_id: Mapped[str | None] = mapped_column(ForeignKey("organizations.id", ondelete="SET NULL"))
+    # Indexed: an organisation's dashboards, reports and seat counts select its members by it.
+    organization_id: Mapped[str | None] = mapped_column(ForeignKey("organizations.id", ondelete="SET NULL"),
+                                                        index=True)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -38,6 +40,7 @@ class UserProfile(Base):
     gamification_mode: Mapped[str | None] = mapped_column(String(16))  # None: the default for the learner kind
     leaderboard_opt_in: Mapped[bool] = mapped_column(Boolean, default=False)
     leaderboard_anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
+    weekly_digest: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())  # the Monday email
     onboarding: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     onboarded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     streak_current: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,5 +1,6 @@
 """The weekly digest (§10.3): each learner's week by email: lessons completed, their courses, what is due,
-certificates earned. For the learners who were active that week or have an unfinished required course."""
+certificates earned. For the learners who were active that week or have an unfinished required course,
+unless they turned it off in Profile and settings (each email says where)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from sidecar.settings import Settings
 from .common import MemberFacts, fmt_date, member_facts
 from .messages import Message
 
+DIGEST_SETTING = "Email me my week each Monday"  # the checkbox's label in site/src/account/settings.js
 STATE_TEXT = {"overdue": "overdue", "due_soon": "due soon", "open": "open"}
 
 
@@ -37,7 +39,9 @@ def digest_text(*, name: str, facts: MemberFacts, start: datetime, end: datetime
         lines += ["", "Your courses:"]
         lines += [f"- {c.course_title}: {c.percent:g}% ({c.completed_lessons} of {c.total_lessons} lessons)"
                   for c in started]
-    lines += ["", f"Continue at {app_url.rstrip('/')}/dashboard/", ""]
+    lines += ["", f"Continue at {app_url.rstrip('/')}/dashboard/", "",
+              f"You get this email each Monday. To stop it, untick \"{DIGEST_SETTING}\" in Profile and settings: "
+              f"{app_url.rstrip('/')}/account/settings/", ""]
     return "\n".join(lines)
 
 
@@ -49,7 +53,8 @@ def weekly_digests(*, engine: Engine, settings: Settings, catalog_db: Path, star
     for org_id in orgs.org_ids(engine=engine):
         for user_id, _email, _name, _role in orgs.org_roster(engine=engine, org_id=org_id):
             members[user_id] = org_id
-    for user_id in sorted(readers | set(members)):
+    wanted = readers | set(members)
+    for user_id in sorted(wanted - auth.digest_opted_out(engine=engine, user_ids=wanted)):
         person = auth.account(engine=engine, user_id=user_id)
         if not person.is_active:
             continue

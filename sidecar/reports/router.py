@@ -59,7 +59,7 @@ def skills(org_id: Id, principal: CurrentPrincipal, engine: EngineDep, settings:
 @router.get("/orgs/{org_id}/reports/executive", summary="Executive summary of a month (PDF)", responses=PDF)
 def executive(org_id: Id, principal: CurrentPrincipal, engine: EngineDep, settings: SettingsDep,
               catalog_db: CatalogDbDep,
-              month: Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$",
+              month: Annotated[str | None, Query(pattern=r"^(19|2\d)\d\d-(0[1-9]|1[0-2])$",
                                                  description="YYYY-MM; default: last month")] = None) -> Response:
     """Counts only (no one named), each hidden below k people. For the organisation's admins."""
     now = utcnow()

@@ -111,19 +111,26 @@ function summaryOf(chart, what) {
     + "The table view lists every value.";
 }
 
-function lineChart(chart) {
+// A chart with categories along x and values up y (line and bar): its frame, value axis and labels.
+// `place(box, n)` gives the x of the i-th category.
+function columnFrame(chart, kind, place) {
   const height = 260;
   const box = { left: 48, right: WIDTH - 12, y0: height - 34, y1: 12 };
   const scale = valueRange(chart);
   const labels = chart.rows.map((r) => axisLabel(r[chart.x]));
-  const n = chart.rows.length;
-  const xOf = (i) => (n === 1 ? (box.left + box.right) / 2 : box.left + ((box.right - box.left) * i) / (n - 1));
-  const yOf = (v) => box.y0 - ((box.y0 - box.y1) * v) / scale.top;
-  const root = frame(chart, height, summaryOf(chart, "Line chart"));
+  const xOf = place(box, chart.rows.length);
+  const root = frame(chart, height, summaryOf(chart, kind));
   const axes = svg("g", { "aria-hidden": "true" });
   valueAxis(axes, scale, box);
   categoryLabels(axes, labels, xOf, height - 12);
   root.append(axes);
+  return { box, scale, labels, xOf, root };
+}
+
+function lineChart(chart) {
+  const { box, scale, labels, xOf, root } = columnFrame(chart, "Line chart", (b, n) => (i) => (n === 1
+    ? (b.left + b.right) / 2 : b.left + ((b.right - b.left) * i) / (n - 1)));
+  const yOf = (v) => box.y0 - ((box.y0 - box.y1) * v) / scale.top;
   chart.series.forEach((s, si) => {
     const group = svg("g", { class: seriesClass(si), "data-series": s.key });
     let d = "";
@@ -146,19 +153,10 @@ function lineChart(chart) {
 }
 
 function barChart(chart) {
-  const height = 260;
-  const box = { left: 48, right: WIDTH - 12, y0: height - 34, y1: 12 };
-  const scale = valueRange(chart);
-  const labels = chart.rows.map((r) => axisLabel(r[chart.x]));
-  const n = Math.max(1, chart.rows.length);
-  const slot = (box.right - box.left) / n;
-  const barWidth = Math.min(48, (slot * 0.8) / chart.series.length);
-  const xOf = (i) => box.left + slot * (i + 0.5);
-  const root = frame(chart, height, summaryOf(chart, "Bar chart"));
-  const axes = svg("g", { "aria-hidden": "true" });
-  valueAxis(axes, scale, box);
-  categoryLabels(axes, labels, xOf, height - 12);
-  root.append(axes);
+  const slotOf = (b, n) => (b.right - b.left) / Math.max(1, n);
+  const { box, scale, labels, xOf, root } = columnFrame(chart, "Bar chart",
+    (b, n) => (i) => b.left + slotOf(b, n) * (i + 0.5));
+  const barWidth = Math.min(48, (slotOf(box, chart.rows.length) * 0.8) / chart.series.length);
   chart.series.forEach((s, si) => {
     const group = svg("g", { class: seriesClass(si), "data-series": s.key });
     chart.rows.forEach((row, i) => {

@@ -42,9 +42,9 @@ def _sql(site: DemoSite, query: str, *args: Any) -> None:
         db.execute(query, args)
 
 
-def _team_with_progress(site: DemoSite) -> tuple[dict[str, Any], str, list[str]]:
+def _team_with_progress(site: DemoSite) -> tuple[dict[str, Any], str, list[str], list[str]]:
     """An organisation with a team of TEAM_SIZE learners (each has completed a lesson) and its manager:
-    returns (the team, the manager's email, the members' names)."""
+    returns (the team, the manager's email, the members' names, the members' emails)."""
     tag = uuid.uuid4().hex[:8]
     admin = _client(site)
     try:
@@ -62,7 +62,7 @@ def _team_with_progress(site: DemoSite) -> tuple[dict[str, Any], str, list[str]]
         _sql(site, "UPDATE users SET role = 'team_manager', organization_id = ? WHERE email = ?", org["id"], manager)
         _post(admin, f"api/teams/{team['id']}/members", {"email": manager, "role": "manager"})
         lesson = reading_lesson(site)
-        names = []
+        names, emails = [], []
         for i in range(TEAM_SIZE):
             email, name = f"member{i}-{tag}@e2e-analytics.example.com", f"Member {i} {tag}"
             member = _client(site)
@@ -75,9 +75,10 @@ def _team_with_progress(site: DemoSite) -> tuple[dict[str, Any], str, list[str]]
                 member.close()
             _post(admin, f"api/teams/{team['id']}/members", {"email": email})
             names.append(name)
+            emails.append(email)
     finally:
         admin.close()
-    return team, manager, names
+    return team, manager, names, emails
 
 
 def _lesson_skills(lesson: dict[str, Any]) -> list[str]:
@@ -97,7 +98,7 @@ def _axe(page: Any, where: str) -> None:
 
 def test_a_manager_opens_the_team_dashboard_and_exports_a_chart(browser: Any, demo_site: DemoSite) -> None:
     site = demo_site
-    team, manager, names = _team_with_progress(site)
+    team, manager, names, emails = _team_with_progress(site)
     with learner_page(browser, accept_downloads=True) as page:
         call(page, site, "POST", "auth/login", {"email": manager, "password": PASSWORD})
         # From the organisation page, where a manager follows the team's progress.
@@ -148,6 +149,19 @@ def test_a_manager_opens_the_team_dashboard_and_exports_a_chart(browser: Any, de
             assert any(names[0] in row for row in rows[1:]), "the member's row is in the CSV"
         toggle.click()
         assert table.is_hidden() and section.locator(".drona-chart__view").is_visible()
+
+    # A member of the team reads, on the organisation's page, who may open their own dashboard: the manager.
+    with learner_page(browser) as page:
+        call(page, site, "POST", "auth/login", {"email": emails[0], "password": PASSWORD})
+        page.goto(site.base_url + "organisation/")
+        app = page.locator('[data-drona-app="org"][data-state=ready]')
+        app.wait_for()
+        policy = app.get_by_role("heading", name="who sees your learning")
+        assert policy.count() == 1
+        text = app.inner_text()
+        assert f"{team['name']}: Mona Manager" in text
+        assert "groups of 5 or more people, never yours alone" in text
+        _axe(page, "the organisation's policy, as a member reads it")
 
 
 def test_a_learner_sees_the_skill_map(browser: Any, demo_site: DemoSite) -> None:

@@ -114,6 +114,8 @@ class OrgPage {
       // The read-only dashboard: the organisation's analytics viewers and admins (null: not theirs).
       const dashboardOrg = this.org ? this.org.id : user.organization_id;
       this.dashboard = dashboardOrg ? await api.get(`orgs/${dashboardOrg}/dashboard`).catch(() => null) : null;
+      // The organisation's analytics policy, as it applies to this member (null: none to show).
+      this.visibility = user.organization_id ? await api.get("analytics/who-sees-me").catch(() => null) : null;
     } catch (err) {
       if (err instanceof ServerUnavailable) return needsServer(this.root);
       this.root.replaceChildren(el("p", { class: "drona-notice drona-notice--error", role: "alert" }, err.message));
@@ -134,9 +136,26 @@ class OrgPage {
       parts.push(el("p", { class: "drona-notice", role: "status" },
         "You do not administer an organisation or manage a team. Your assigned courses are on your dashboard."));
     }
+    if (this.visibility && this.visibility.organization) parts.push(this.policySection(this.visibility));
     // A section an admin cannot use (its API refused) is null: left out.
     this.root.replaceChildren(...parts.filter(Boolean));
     this.root.dataset.state = "ready";
+  }
+
+  // What the organisation may see of this member's learning (issue #17: drill-down is for their team's
+  // managers only; everything else is counted over groups of k or more).
+  policySection(visibility) {
+    const drill = visibility.drill_down.length
+      ? el("ul", {}, ...visibility.drill_down.map((t) => el("li", {}, `${t.team}: ${t.managers.join(", ")}`)))
+      : el("p", {}, "You are in no team with a manager, so nobody but you can open your progress dashboard.");
+    return section(`${visibility.organization.name}: who sees your learning`,
+      el("p", {}, "Only the managers of a team you are in can open your own progress dashboard (your skill map, "
+        + "metrics and weekly trend):"),
+      drill,
+      el("p", {}, `Your organisation's admins and analytics viewers see team and organisation figures only for `
+        + `groups of ${visibility.k} or more people, never yours alone. For required courses, its admins see `
+        + "each member's progress, deadlines and certificates (the compliance report), and each member's skill "
+        + "estimates (the skill inventory)."));
   }
 
   overview() {

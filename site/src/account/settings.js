@@ -57,6 +57,9 @@ export async function mountSettings(root) {
   const anon = checkbox({ name: "leaderboard_anonymous", label: "Appear anonymously on leaderboards",
     hint: "Others see “Anonymous learner” instead of your name; you still see yourself.",
     checked: settings.leaderboard_anonymous });
+  const digest = checkbox({ name: "weekly_digest", label: "Email me my week each Monday",
+    hint: "The weekly digest: lessons completed, your courses, what is due, certificates earned.",
+    checked: settings.weekly_digest });
   const prefs = form({
     label: "Profile and preferences",
     submitLabel: "Save changes",
@@ -65,6 +68,8 @@ export async function mountSettings(root) {
       name.wrap, tz.wrap, mode.wrap,
       el("fieldset", { class: "drona-choices" }, el("legend", { class: "drona-field__label" }, "Leaderboards"),
         optIn.wrap, anon.wrap),
+      el("fieldset", { class: "drona-choices" }, el("legend", { class: "drona-field__label" }, "Email"),
+        digest.wrap),
     ],
     onSubmit: async ({ status }) => {
       status.textContent = "Saving…";
@@ -74,6 +79,7 @@ export async function mountSettings(root) {
         gamification_mode: mode.value || "default",
         leaderboard_opt_in: optIn.input.checked,
         leaderboard_anonymous: anon.input.checked,
+        weekly_digest: digest.input.checked,
       });
       name.input.value = saved.display_name;
       tz.input.value = saved.timezone;
