@@ -573,6 +573,52 @@ def db_upgrade_command() -> None:
     click.echo(f"Database is at revision {revision}.")
 
 
+def _size(size: int) -> str:
+    return f"{size / 1_000_000:.1f} MB" if size >= 100_000 else f"{size / 1000:.1f} kB"
+
+
+@db_group.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace PATH if it exists.")
+def db_backup_command(path: Path, force: bool) -> None:
+    """Copy the SQLite database to PATH, consistently, while drona serve runs (PostgreSQL: pg_dump)."""
+    from sidecar.db.backup import BackupError, backup
+
+    settings = _settings()
+    try:
+        info = backup(url=settings.DATABASE_URL, dest=path, force=force)
+    except BackupError as exc:
+        click.echo(f"error: {exc.message}", err=True)
+        sys.exit(exc.exit_code)
+    click.echo(f"Backed up to {info.path}: {_size(info.size)}, {info.tables} tables, revision {info.revision}.")
+
+
+@db_group.command("restore")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Confirm replacing the current database (it is kept aside first).")
+def db_restore_command(path: Path, yes: bool) -> None:
+    """Replace the SQLite database with the backup at PATH, then migrate it to the current schema."""
+    from sidecar.db.backup import BackupError, check_backup, restore, sqlite_database
+
+    settings = _settings()
+    try:
+        target = sqlite_database(url=settings.DATABASE_URL)
+        if not yes:
+            info = check_backup(path=path)
+            click.echo(f"error: this replaces the database at {target} with {path} (revision {info.revision}); "
+                       "pass --yes to confirm. The current database is kept as "
+                       f"{target.name}.before-restore-<UTC time>.", err=True)
+            sys.exit(2)
+        result = restore(url=settings.DATABASE_URL, source=path)
+    except BackupError as exc:
+        click.echo(f"error: {exc.message}", err=True)
+        sys.exit(exc.exit_code)
+    if result.saved_as:
+        click.echo(f"Kept the previous database as {result.saved_as}.")
+    click.echo(f"Restored {result.target} from {path} (revision {result.source.revision}); "
+               f"now at revision {result.revision}.")
+
+
 @main.group("admin")
 def admin_group() -> None:
     """Administration from the command line."""
