@@ -43,11 +43,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
 import shutil
-import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -63,7 +60,10 @@ from typing import Any
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
-MINIMAL = ROOT / "tests" / "fixtures" / "minimal"
+# The fuzzer's way of building the fixture course and running a throwaway server (scripts/fuzz_api.py).
+sys.path.insert(0, str(ROOT / "scripts"))
+from fuzz_api import build_catalog, free_port, local_env, stop  # noqa: E402
+
 HOST = "127.0.0.1"
 PASSWORD = "load testing is fun 123"  # noqa: S105 - throwaway learners of a benchmark
 # What a learner's browser sends, by weight (percent of all requests). Every page asks for the
@@ -93,29 +93,6 @@ def log(message: str) -> None:
 
 # --- the server ---------------------------------------------------------------------------------
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
-
-
-def local_env(**extra: str) -> dict[str, str]:
-    """The server's environment: no proxies (loopback only), our settings."""
-    env = {k: v for k, v in os.environ.items() if k.lower() not in ("http_proxy", "https_proxy", "all_proxy")}
-    env["NO_PROXY"] = env["no_proxy"] = "*"
-    env.update(extra)
-    return env
-
-
-def build_catalog(work: Path) -> Path:
-    from sidecar.compiler.build import build
-
-    started = time.monotonic()
-    report = build(repo=ROOT, content_dir=MINIMAL / "content", build_dir=work / "build", log=lambda _: None)
-    log(f"built the fixture course in {time.monotonic() - started:.0f} s")
-    return Path(report.site_dir).parent
-
-
 def start_server(work: Path, build_dir: Path, port: int, database: Path) -> subprocess.Popen[bytes]:
     origin = f"http://{HOST}:{port}"
     server_log = work / "server.log"
@@ -144,16 +121,6 @@ def start_server(work: Path, build_dir: Path, port: int, database: Path) -> subp
     stop(proc)
     raise RuntimeError("the server did not answer within 120 s")
 
-
-def stop(proc: subprocess.Popen[Any]) -> None:
-    if proc.poll() is not None:
-        return
-    os.killpg(proc.pid, signal.SIGTERM)  # its own process group (start_new_session): it and its children
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
 
 
 # --- learners and lessons -------------------------------------------------------------------------

@@ -130,6 +130,13 @@ def _outbox(engine: Any) -> list[LrsOutbox]:
     return rows
 
 
+
+def _drained(engine: Any, seconds: float = 30) -> None:
+    """Wait (at most `seconds`) for the background forwarder to empty the outbox."""
+    deadline = time.monotonic() + seconds
+    while forward.pending(engine=engine) and time.monotonic() < deadline:
+        time.sleep(0.2)
+
 def test_statements_reach_ralphs_lrs_exactly_once_through_a_crash(lrs: RalphLrs, make_client: Any,
                                                                    db_url: str) -> None:
     client = make_client(db_url, LRS_URL=lrs.url, LRS_USERNAME=USER, LRS_PASSWORD=PASSWORD)
@@ -244,15 +251,11 @@ def test_serve_forwards_in_the_background(lrs: RalphLrs, make_client: Any, sqlit
     thread = forward.start_in_background(Settings(DATABASE_URL=sqlite_url, LRS_URL=lrs.url, LRS_USERNAME=USER,
                                                   LRS_PASSWORD=PASSWORD), poll_s=0.2, stop=stop)
     try:
-        deadline = time.monotonic() + 30
-        while forward.pending(engine=engine) and time.monotonic() < deadline:
-            time.sleep(0.2)
+        _drained(engine)
         assert forward.pending(engine=engine) == 0
         assert {s["id"] for s in lrs.statements()} == set(ids)
         more = _record(engine, user_id, 2, prefix="t")  # later statements follow on their own
-        deadline = time.monotonic() + 30
-        while forward.pending(engine=engine) and time.monotonic() < deadline:
-            time.sleep(0.2)
+        _drained(engine)
         assert {s["id"] for s in lrs.statements()} == set(ids) | set(more)
     finally:
         stop.set()
