@@ -18,7 +18,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.routing import BaseRoute, Match, Route
 from starlette.types import Receive, Scope, Send
 
-from sidecar import __version__
+from sidecar import __version__, observability
 from sidecar.agents.api.router import router as agents_router
 from sidecar.analytics.router import router as analytics_router
 from sidecar.assessments.router import router as assessments_router
@@ -39,6 +39,8 @@ from sidecar.errors import MethodNotAllowed, NotFound, install_error_handlers
 from sidecar.gamification import service as gamification_service
 from sidecar.gamification.router import router as gamification_router
 from sidecar.grading.router import router as grading_router
+from sidecar.live import bus as live_bus
+from sidecar.live.router import router as live_router
 from sidecar.lti import router as lti
 from sidecar.onboarding.router import router as onboarding_router
 from sidecar.openapi import install_openapi
@@ -52,6 +54,7 @@ from sidecar.scim import router as scim
 from sidecar.settings import Settings, get_settings
 from sidecar.sso.router import router as sso_router
 from sidecar.support.router import router as support_router
+from sidecar.web.csp import SITE_POLICY_FILE, ApiPolicyHeaders, PolicyFile
 from sidecar.web.limits import ROUTE_LIMITS, RequestBodyGuard
 from sidecar.web.livereload import EVENTS_PATH, SCRIPT_PATH, LiveReload
 from sidecar.web.static import IsolationHeaders, SiteFiles, sitemap_response
@@ -142,9 +145,11 @@ class _IssueContext:
 def _sandbox_factory(settings: Settings) -> Callable[[], Sandbox]:
     """The grading sandbox, started (host processes and all) on the first request that grades."""
     def sandbox() -> Sandbox:
-        from sidecar.sandbox import get_sandbox  # imported late: serving pages never needs it
+        # Imported late: serving pages never needs it. With GRADER_QUEUE_URL the grader fleet runs
+        # learner code (sidecar/grading/fleet.py), and this process never does.
+        from sidecar.grading.fleet import sandbox_for
 
-        return get_sandbox(settings.GRADING_WORKERS)
+        return sandbox_for(settings)
 
     return sandbox
 
@@ -173,7 +178,14 @@ def create_app(settings: Settings | None = None, *, serve_site: bool = False,
         threading.Thread(target=_warm_retrieval, args=(settings,), daemon=True, name="drona-warm-retrieval").start()
         for start in background:
             start(settings)
-        yield
+        # Live updates (XP, achievements) for open tabs: over Redis when REDIS_URL is set, so every
+        # sidecar process sees every award; open streams end the moment the server is told to stop.
+        bus = await live_bus.start(settings.REDIS_URL)
+        live_bus.close_streams_on_signals()
+        try:
+            yield
+        finally:
+            await live_bus.stop(bus)
 
     # (No default_response_class: a custom one turns off FastAPI's fast path, which serialises
     # response models straight to JSON bytes, on every endpoint. Text that predates the request
@@ -192,7 +204,7 @@ def create_app(settings: Settings | None = None, *, serve_site: bool = False,
                    gamification_router, orgs_router, grading_router, drafts_router, agents_router,
                    certificates_router, assessments_router, projects.router, review_router, assignments_router,
                    privacy_router, audit_router, support_router, sso_router, scim.router, lti.router,
-                   reports_router, analytics_router):
+                   reports_router, analytics_router, live_router):
         api.include_router(router)
     app.include_router(api)
     # LTI's login and launch are cross-site form posts from LMS platforms: outside the CSRF check, with
@@ -219,7 +231,10 @@ def create_app(settings: Settings | None = None, *, serve_site: bool = False,
 
         # Mounted last so /api routes win; html=True serves index.html and the site's 404 page.
         # A preview build's draft courses go to content creators only (DraftGate).
-        site = SiteFiles(directory=settings.site_dir, html=True, check_dir=False, live_reload=live_reload is not None)
+        # Every file of the site carries the build's Content-Security-Policy (csp.txt; docs/security.md).
+        site_policy = PolicyFile(settings.DRONA_BUILD_DIR / SITE_POLICY_FILE)
+        site = SiteFiles(directory=settings.site_dir, html=True, check_dir=False, live_reload=live_reload is not None,
+                         policy=site_policy.policy)
         app.mount("/", DraftGate(site, catalog_db=settings.catalog_db, engine=engine, settings=settings), name="site")
     # HTML and API JSON are compressed on the fly; wasm/JS come precompressed (SiteFiles).
     # Innermost, so its refusals get the headers below; before any endpoint reads a body.
@@ -229,6 +244,9 @@ def create_app(settings: Settings | None = None, *, serve_site: bool = False,
     app.add_middleware(RequestBodyGuard, limits=app.state.body_limits)
     app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
     app.add_middleware(IsolationHeaders)
+    app.add_middleware(ApiPolicyHeaders)  # JSON answers: default-src 'none'; frame-ancestors 'none'
     app.add_middleware(_IssueContext, engine=engine, context=certificates_service.IssueContext(
         settings=settings, catalog_db=settings.catalog_db, db_key=str(engine.url)))
+    # Last, so outermost: request ids, latency metrics and spans cover everything above (docs/observability.md).
+    observability.install(app, settings=settings, engine=engine, version=__version__)
     return app

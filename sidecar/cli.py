@@ -21,6 +21,8 @@ from sidecar.courseware.lesson_types import LESSON_TYPES
 from sidecar.settings import Settings, env_file
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
+
     from sidecar.compiler.build import BuildSettings
     from sidecar.courseware.changes import ChangeSet
     from sidecar.courseware.problems import Problem
@@ -208,9 +210,12 @@ def build_command(content_dir: Path | None, build_dir: Path | None, no_run: bool
 @click.option("--watch", is_flag=True,
               help="Rebuild when content (or mkdocs.yml) is saved, and reload the pages open in the browser.")
 @preview_option
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Sidecar processes sharing the port (uvicorn workers). More than 1 needs REDIS_URL: live "
+                   "updates and rate limits cross processes through it (docs/scale-out.md).")
 def serve_command(host: str | None, port: int | None, content_dir: Path | None, build_dir: Path | None,
-                  no_build: bool, watch: bool, preview: bool) -> None:
-    """Build if needed, then serve the site and the API (/api) in one process."""
+                  no_build: bool, watch: bool, preview: bool, workers: int) -> None:
+    """Build if needed, then serve the site and the API (/api): in one process, or in --workers N."""
     import uvicorn
 
     from sidecar.app import create_app
@@ -220,6 +225,14 @@ def serve_command(host: str | None, port: int | None, content_dir: Path | None, 
                          DRONA_BUILD_DIR=build_dir)
     if watch and no_build:
         click.echo("error: --watch rebuilds on every save, so it cannot be combined with --no-build", err=True)
+        sys.exit(2)
+    if workers > 1 and watch:
+        click.echo("error: --watch reloads pages from one process: use it with --workers 1", err=True)
+        sys.exit(2)
+    if workers > 1 and not settings.REDIS_URL:
+        click.echo("error: --workers above 1 needs REDIS_URL (e.g. redis://127.0.0.1:6379/0): without it each "
+                   "process would keep its own live updates and AI rate limits, so a tab served by one process "
+                   "would miss what another awarded. See docs/scale-out.md.", err=True)
         sys.exit(2)
     reloads, watcher = None, None
     if watch:
@@ -248,18 +261,13 @@ def serve_command(host: str | None, port: int | None, content_dir: Path | None, 
     if not settings.site_dir.is_dir():
         click.echo(f"No site at {settings.site_dir}: run `drona build` first.", err=True)
         sys.exit(1)
-    _warm_sandbox()
-    background: list[Callable[[Settings], object]] = [_remind_hourly]
-    if settings.LRS_URL:
-        from sidecar.xapi.forward import start_in_background as forward_statements
-
-        background.append(forward_statements)
-    if settings.JOBS_IN_SERVE:
-        from sidecar.jobs.schedule import start_in_background as schedule_jobs
-
-        background.append(schedule_jobs)
+    if workers > 1:
+        _serve_workers(settings, workers)
+        return
+    if not settings.GRADER_QUEUE_URL:  # with the grader fleet, learner code never runs here
+        _warm_sandbox()
     # They start once the app has upgraded the database: a fresh one has no tables before that.
-    app = create_app(settings, serve_site=True, live_reload=reloads, background=background)
+    app = create_app(settings, serve_site=True, live_reload=reloads, background=_background(settings))
     click.echo(f"Serving Dronacharya on http://{settings.DRONA_HOST}:{settings.DRONA_PORT} (Ctrl+C to stop)")
     if watcher is not None:
         click.echo(f"Watching {watcher.describe()} for changes.")
@@ -271,6 +279,55 @@ def serve_command(host: str | None, port: int | None, content_dir: Path | None, 
     finally:
         if watcher is not None:
             watcher.stop()
+
+
+def _serve_workers(settings: Settings, workers: int) -> None:
+    """`drona serve --workers N`: uvicorn's supervisor binds the port once and runs N worker processes
+    (`worker_app`), restarting any that dies. The background work (hourly housekeeping, the job
+    scheduler, the LRS forwarder) runs once, here in the supervisor, not in every worker."""
+    import uvicorn
+
+    from sidecar.db.engine import get_engine, is_sqlite
+    from sidecar.db.migrate import upgrade
+
+    if is_sqlite(get_engine(settings.DATABASE_URL)):
+        # Once, before the workers start: N processes migrating one fresh SQLite file at once would collide.
+        upgrade(settings.DATABASE_URL)
+    # The workers read their settings from the environment: pass on what the command line changed.
+    os.environ.update({"DRONA_HOST": settings.DRONA_HOST, "DRONA_PORT": str(settings.DRONA_PORT),
+                       "DRONA_CONTENT_DIR": str(settings.DRONA_CONTENT_DIR),
+                       "DRONA_BUILD_DIR": str(settings.DRONA_BUILD_DIR)})
+    for start in _background(settings):
+        start(settings)
+    click.echo(f"Serving Dronacharya on http://{settings.DRONA_HOST}:{settings.DRONA_PORT} with {workers} worker "
+               "processes (Ctrl+C to stop)")
+    uvicorn.run("sidecar.cli:worker_app", factory=True, workers=workers, host=settings.DRONA_HOST,
+                port=settings.DRONA_PORT, log_level="warning", access_log=False, timeout_graceful_shutdown=3)
+
+
+def worker_app() -> FastAPI:
+    """One worker process of `drona serve --workers N` (uvicorn imports it by name): the site and the API,
+    with the settings the supervisor passed on in the environment."""
+    from sidecar.app import create_app
+
+    settings = _settings()
+    if not settings.GRADER_QUEUE_URL:  # with the grader fleet, learner code never runs here
+        _warm_sandbox()
+    return create_app(settings, serve_site=True)
+
+
+def _background(settings: Settings) -> list[Callable[[Settings], object]]:
+    """What `drona serve` runs beside the requests: housekeeping every hour, the LRS forwarder, the jobs."""
+    background: list[Callable[[Settings], object]] = [_remind_hourly]
+    if settings.LRS_URL:
+        from sidecar.xapi.forward import start_in_background as forward_statements
+
+        background.append(forward_statements)
+    if settings.JOBS_IN_SERVE:
+        from sidecar.jobs.schedule import start_in_background as schedule_jobs
+
+        background.append(schedule_jobs)
+    return background
 
 
 REMIND_EVERY_SECONDS = 3600
@@ -313,6 +370,36 @@ def remind_command() -> None:
     engine = upgrade(settings.DATABASE_URL)
     sent = send_due_reminders(engine=engine, settings=settings, catalog_db=settings.catalog_db, now=utcnow())
     click.echo(f"Sent {sent.due_soon} due-soon reminder(s) and {sent.overdue} overdue notice(s).")
+
+
+@main.command("grader")
+@click.option("--threads", type=click.IntRange(1, 64), default=None,
+              help="Submissions graded at once: the sandbox pool's size (default: GRADER_THREADS).")
+@click.option("--status", "show_status", is_flag=True,
+              help="Print the queue's depth, its dead letters and the jobs by state as JSON, then exit.")
+def grader_command(threads: int | None, show_status: bool) -> None:
+    """A grader of the fleet: consume GRADER_QUEUE_URL's queue with a sandbox pool of its own and record
+    verdicts in DATABASE_URL (the same database and build as the sidecar). Run any number, anywhere;
+    stop with SIGTERM or Ctrl-C (unfinished submissions go back to the queue). docs/scale-out.md."""
+    import logging
+
+    from sidecar.grading import fleet
+
+    settings = _settings(GRADER_THREADS=threads)
+    if not settings.GRADER_QUEUE_URL:
+        click.echo("error: GRADER_QUEUE_URL is not set (a Redis URL, e.g. redis://127.0.0.1:6379/1)", err=True)
+        sys.exit(2)
+    if show_status:
+        from sidecar.db.engine import get_engine
+
+        click.echo(json.dumps(fleet.fleet_status(engine=get_engine(settings.DATABASE_URL), settings=settings)))
+        return
+    if not settings.catalog_db.is_file():
+        click.echo(f"error: no catalog at {settings.catalog_db}: run `drona build` (the grader reads exercises "
+                   "from the same build as the sidecar)", err=True)
+        sys.exit(2)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    fleet.run_grader(settings)
 
 
 @main.group("jobs")

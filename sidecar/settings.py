@@ -53,6 +53,22 @@ class Settings(BaseSettings):
                                            "behind their running one; more get 429 with Retry-After.")
     GRADING_QUEUE_PER_WORKER: int = Field(4, ge=1, le=100, description="Submissions waiting overall, per grading "
                                           "worker; beyond that new ones get 429 with Retry-After.")
+    GRADER_QUEUE_URL: str | None = Field(None, description="Redis URL of the grader fleet's queue (Dramatiq), e.g. "
+                                         "`redis://127.0.0.1:6379/1`: submissions are graded by `drona grader` "
+                                         "processes and the sidecar runs no sandbox. Unset: graded in process.")
+    GRADER_QUEUE_NAME: str = Field("drona-grading", pattern=r"^[A-Za-z0-9_-]{1,64}$",
+                                   description="The fleet's queue name (and its Redis key prefix).")
+    GRADER_QUEUE_MAX: int = Field(200, ge=1, le=100_000, description="Submissions waiting in the fleet's queue; "
+                                  "at this depth new ones get 429 with Retry-After.")
+    GRADER_THREADS: int = Field(2, ge=1, le=64, description="Submissions one `drona grader` grades at once "
+                                "(its sandbox pool's size).")
+    GRADER_HEARTBEAT_SECONDS: float = Field(60.0, ge=1, le=3600, description="A grader silent this long is "
+                                            "taken for dead and its unfinished submissions are redelivered.")
+    GRADER_MAX_RETRIES: int = Field(2, ge=0, le=20, description="Redeliveries of a submission whose grading "
+                                    "failed (not the learner's code: the grader's) before it is dead-lettered.")
+    GRADER_WAIT_SECONDS: float = Field(60.0, ge=1, le=600, description="How long a submission request waits "
+                                       "for the fleet's verdict before answering 503 still_grading (the same "
+                                       "submission_id then waits again).")
     ENABLE_GAMIFICATION: bool = Field(True, description="false turns XP, levels, streaks, badges and boards off.")
     SESSION_DAYS: int = Field(30, ge=1, le=365, description="How long a sign-in lasts without activity.")
     LOGIN_MAX_FAILURES: int = Field(5, ge=1, description="Failed sign-ins per account in LOGIN_WINDOW_SECONDS "
@@ -97,7 +113,9 @@ class Settings(BaseSettings):
     MAX_AI_REQUESTS_PER_MINUTE: int = Field(30, ge=1, description="Tutor requests per learner per minute; shared "
                                             "across sidecar processes when REDIS_URL is set.")
     REDIS_URL: str | None = Field(None, description="Redis for state shared by several sidecar processes (the AI "
-                                  "rate limit), e.g. `redis://127.0.0.1:6379/0`. Unset: kept in process.")
+                                  "rate limit, live XP and achievement events over pub/sub, the cap on open live "
+                                  "streams), e.g. `redis://127.0.0.1:6379/0`. Unset: kept in process. Required by "
+                                  "`drona serve --workers` above 1.")
     QDRANT_URL: str | None = Field(None, description="Qdrant server for lesson vectors, e.g. `http://127.0.0.1:6333`. "
                                    "Unset: qdrant-client's local mode in process.")
     QDRANT_API_KEY: str | None = Field(None, description="API key for QDRANT_URL, if the server needs one.")
@@ -137,6 +155,21 @@ class Settings(BaseSettings):
     LEARNER_MODEL_PARAMS: Path | None = Field(
         None, description="Parameters of the learner model (a JSON file written by `drona learner-model fit`) "
         "for the tutor's and the Assessor's skill estimates; unset: the bundled defaults.")
+    # --- Observability (issue 18, design §15.5; docs/observability.md) ---------------------------
+    METRICS_TOKEN: SecretStr | None = Field(
+        None, description="Bearer token that `GET /metrics` (Prometheus) requires: `Authorization: Bearer <token>`. "
+        "Unset (default): /metrics answers 404. At least 16 characters, and not the placeholder, outside local "
+        "development. Never logged or returned.")
+    LOG_FORMAT: Literal["text", "json"] = Field("text", description="`text` (default) or `json`: one JSON object "
+                                                "per log line, each with the request id of the request it belongs "
+                                                "to (also sent back as `X-Request-ID`).")
+    OTEL_EXPORTER_OTLP_ENDPOINT: str | None = Field(
+        None, description="OpenTelemetry collector base URL, e.g. `http://otel-collector:4318`: a server span per "
+        "request is exported over OTLP/HTTP to `{endpoint}/v1/traces`. Unset (default): no tracing.")
+    OTEL_SERVICE_NAME: str = Field("drona-sidecar", description="The `service.name` of the exported spans.")
+    SENTRY_DSN: SecretStr | None = Field(None, description="Sentry (or a Sentry-compatible server such as GlitchTip) "
+                                         "DSN for unhandled errors; sent without cookies, authorization headers, "
+                                         "request bodies or other personal data. Unset (default): off.")
 
     @property
     def secure_cookies(self) -> bool:
@@ -193,6 +226,10 @@ class Settings(BaseSettings):
             # A movable clock would let anyone reopen deadlines and cool-downs: never outside local.
             raise ValueError("DRONA_TEST_CLOCK is for local development and tests only: it is refused when "
                              "DRONA_ENV is not 'local'")
+        token = self.METRICS_TOKEN.get_secret_value() if self.METRICS_TOKEN is not None else None
+        if self.DRONA_ENV != "local" and token is not None and (token == PLACEHOLDER_SECRET or len(token) < 16):
+            raise ValueError("METRICS_TOKEN must be a random value of at least 16 characters when DRONA_ENV is not "
+                             "'local' (or unset, which turns /metrics off)")
         return self
 
 

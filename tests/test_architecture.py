@@ -18,6 +18,7 @@ SIDECAR = REPO_ROOT / "sidecar"
 # Bottom to top, as in docs/architecture.md ("Layers: who may import whom").
 LAYERS: list[set[str]] = [
     {"project", "settings", "text", "errors", "timezones", "engine", "db", "deps", "web", "__init__"},
+    {"observability"},  # metrics, request ids and logs, traces, Sentry: recorded by the domains above
     {"credentials"},  # pure: keys, Data Integrity proofs, Open Badges, status lists, the Merkle log
     {"learner_model"},  # pure: the fitted knowledge-tracing model, its fit, its evaluation, FSRS's check
     {"courseware"},
@@ -29,6 +30,7 @@ LAYERS: list[set[str]] = [
     {"auth"},
     {"audit"},  # the audit log: recorded in the transaction of the change it describes (orgs, assignments)
     {"xapi"},  # the learning record: xAPI statements written by the domains above, forwarded to an LRS
+    {"live"},  # live updates: the event bus (in process or Redis pub/sub) and the learner's SSE stream
     {"orgs"},
     {"sso"},  # single sign-on per organisation and verified domains: joins through orgs, signs in through auth
     {"scim"},  # SCIM provisioning: the IdP's users and groups, joined and changed through orgs

@@ -19,7 +19,7 @@ from sidecar.courseware.problems import Problems
 from sidecar.courseware.validate import validate
 from sidecar.engine import EngineFiles, engine_files
 
-from . import assets, drafts
+from . import assets, csp, drafts
 from .catalogdb import write_catalog_db
 from .inputs import inputs_digest
 from .pages import app_urls, write_pages
@@ -63,6 +63,7 @@ class BuildReport:
     seconds: float = 0.0
     stages: list[tuple[str, float]] = field(default_factory=list)
     site_bytes: int = 0
+    inline_scripts: int = 0  # distinct inline scripts the Content-Security-Policy allows by hash
 
 
 def project_config(project: Path, engine: EngineFiles) -> Path | None:
@@ -80,6 +81,8 @@ def is_up_to_date(content_dir: Path, build_dir: Path, *, project: Path | None = 
     stamp = build_dir / STAMP
     if not stamp.is_file() or not (build_dir / "catalog.db").is_file() or not (build_dir / "site").is_dir():
         return False
+    if not (build_dir / csp.SITE_POLICY_FILE).is_file():
+        return False  # built before the site had a Content-Security-Policy
     try:
         stamped = json.loads(stamp.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
@@ -266,10 +269,12 @@ def build(
             log("warning: no Pyodide snapshot was made (is node installed?); Python still starts, only slower")
         assets.precompress(site_dir / "pyodide")
         assets.precompress(site_dir / "assets" / "drona")
+        # The policy names the hash of every inline script MkDocs and our templates wrote (docs/security.md).
+        report.inline_scripts = len(csp.write_policy(site_dir, build_dir).scripts)
 
     try:
         stage(4, f"render {len(pageset.pages)} pages with MkDocs", render_site)
-    except assets.AssetError as exc:
+    except (assets.AssetError, csp.InlineCodeError) as exc:
         raise BuildFailed(str(exc)) from None
     digest = inputs_digest(content_dir, project_config=config_path, engine=engine)
     meta = {"built_at": datetime.now(UTC).isoformat(timespec="seconds"), "inputs": digest,

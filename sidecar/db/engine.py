@@ -13,9 +13,10 @@ costs ~5 µs, and on SQLite it runs while this process's single writer lock is h
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from functools import lru_cache
 from pathlib import Path
@@ -81,16 +82,55 @@ _sqlite_writer = threading.Lock()
 
 @contextmanager
 def write_session(engine: Engine) -> Iterator[Session]:
-    """One transaction that may read and write; commits on success, rolls back on error."""
+    """One transaction that may read and write; commits on success, rolls back on error.
+
+    Its CommitHooks (through `Tx.of_session`) run: `before` last inside it, `after` once it committed."""
     lock = _sqlite_writer if is_sqlite(engine) else nullcontext()
-    with lock, _factories(engine)[0]() as session, session.begin():
-        yield session
+    hooks: CommitHooks | None = None
+    with lock, _factories(engine)[0]() as session:
+        with session.begin():
+            yield session
+            hooks = session.info.get(_HOOKS_KEY)
+            if hooks is not None and hooks.before:
+                hooks.run_before(Tx.of_session(session))
+        session.info.pop(_HOOKS_KEY, None)
+    if hooks is not None:
+        hooks.run_after()
 
 
 @contextmanager
 def read_session(engine: Engine) -> Iterator[Session]:
     with _factories(engine)[1]() as session, session.begin():
         yield session
+
+
+_HOOKS_KEY = "drona.commit_hooks"
+_log = logging.getLogger("drona")
+
+
+class CommitHooks:
+    """Work tied to a write transaction's commit (write_tx, write_session): each `before` entry runs
+    last inside the transaction (it may read and write through the Tx it is given), each `after`
+    entry once the transaction has committed, never after a rollback (live events: sidecar/live).
+    Entries are keyed, so a domain registers its own once per transaction however often it asks;
+    `state` holds what a domain gathers meanwhile."""
+
+    def __init__(self) -> None:
+        self.before: dict[str, Callable[[Tx], None]] = {}
+        self.after: dict[str, Callable[[], None]] = {}
+        self.state: dict[str, Any] = {}
+
+    def run_before(self, tx: Tx) -> None:
+        for hook in list(self.before.values()):
+            hook(tx)
+
+    def run_after(self) -> None:
+        after, self.after = list(self.after.values()), {}
+        for hook in after:
+            try:
+                hook()
+            except Exception:  # noqa: BLE001 - committed: a failed notice must not fail the request
+                _log.warning("an after-commit hook failed", exc_info=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -126,9 +166,11 @@ class Tx:
     It bypasses the ORM: a caller must not also hold ORM copies of the rows it writes here.
     """
 
-    def __init__(self, connection: Any, dialect: Dialect) -> None:
+    def __init__(self, connection: Any, dialect: Dialect, hooks: CommitHooks | None = None) -> None:
         self.connection = connection
         self.dialect = dialect
+        # What to do when the transaction commits (write_tx and write_session run them).
+        self.hooks = hooks if hooks is not None else CommitHooks()
         self.sqlite = dialect.name == "sqlite"
         # SQLite has no row locks (BEGIN IMMEDIATE already serialises writers); PostgreSQL does.
         self.for_update = "" if self.sqlite else " FOR UPDATE"
@@ -141,7 +183,8 @@ class Tx:
         """
         session.flush()
         connection = session.connection()
-        return cls(connection.connection.driver_connection, connection.dialect)
+        hooks = session.info.setdefault(_HOOKS_KEY, CommitHooks())
+        return cls(connection.connection.driver_connection, connection.dialect, hooks)
 
     def execute(self, sql: str, params: dict[str, Any]) -> Any:
         return self.connection.execute(_driver_sql(sql, self.dialect.name), params)
@@ -172,13 +215,16 @@ def write_tx(engine: Engine) -> Iterator[Tx]:
             if is_sqlite(engine):
                 # The connect hook put sqlite3 in autocommit mode: we say where transactions begin.
                 connection.execute("BEGIN IMMEDIATE")
-            yield Tx(connection, engine.dialect)
+            tx = Tx(connection, engine.dialect)
+            yield tx
+            tx.hooks.run_before(tx)
             connection.commit()
         except BaseException:
             connection.rollback()
             raise
         finally:
             pooled.close()  # back to the pool
+    tx.hooks.run_after()  # committed: outside the writer lock
 
 
 @contextmanager

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from sidecar.auth.tables import User, UserProfile
@@ -25,7 +25,7 @@ from sidecar.db.upsert import insert_ignore
 from sidecar.errors import Forbidden, InvalidInput, NotFound, Unavailable
 from sidecar.orgs.tables import Organization, Team, TeamMember
 
-from . import levels, rules, streaks
+from . import levels, live, rules, streaks
 from . import metrics as achievement_metrics
 from .models import (
     AchievementPublic,
@@ -68,11 +68,15 @@ _STREAK_COLUMNS = "timezone, streak_current, streak_longest, streak_last_day, st
 
 
 def award_xp(*, session: Session | Tx, user_id: str, source_key: str, award: XpAward) -> int:
-    """Append to the ledger once per (user, source_key); returns the XP actually added."""
-    inserted = insert_ignore(_tx(session), XpTransaction, {
+    """Append to the ledger once per (user, source_key); returns the XP actually added (announced to the
+    learner's open tabs once the transaction commits: live.py)."""
+    tx = _tx(session)
+    inserted = insert_ignore(tx, XpTransaction, {
         "user_id": user_id, "source_key": source_key, "activity": str(award.activity), "base": award.base,
         "bonuses": [list(b) for b in award.bonuses], "amount": award.amount, "created_at": utcnow(),
     }, ["user_id", "source_key"])
+    if inserted:
+        live.xp_added(tx, user_id=user_id, amount=award.amount, source_key=source_key, activity=str(award.activity))
     return award.amount if inserted else 0
 
 
@@ -170,6 +174,9 @@ def evaluate_achievements(*, session: Session | Tx, user_id: str, courses_comple
         definition = by_id[str(candidate["id"])]
         if insert_ignore(tx, UserAchievement, {"user_id": user_id, "achievement_id": definition.id,
                                                "earned_at": now}, ["user_id", "achievement_id"]):
+            live.achievement_unlocked(tx, user_id=user_id, achievement_id=definition.id, slug=definition.slug,
+                                      title=definition.title, description=definition.description,
+                                      category=definition.category, earned_at=now)
             if definition.xp:
                 award_xp(session=tx, user_id=user_id, source_key=f"achievement:{definition.id}",
                          award=XpAward(activity=_achievement_activity(), base=definition.xp, bonuses=()))
@@ -207,10 +214,13 @@ def sync_achievements(*, engine: Engine, catalog_db: Path) -> int:
         keep = {r.id for r in rows}
         session.execute(delete(AchievementDefinition).where(AchievementDefinition.id.not_in(keep)))
         for row in rows:
-            definition = session.get(AchievementDefinition, row.id) or AchievementDefinition(id=row.id)
-            definition.slug, definition.title, definition.category = row.slug, row.title, row.category
-            definition.description, definition.xp, definition.rule = row.description, row.xp, row.rule
-            session.add(definition)
+            # Insert-or-update without a read first: several sidecar processes starting together on
+            # PostgreSQL would otherwise each insert the same new definitions (a unique violation).
+            fields = {"slug": row.slug, "title": row.title, "category": row.category,
+                      "description": row.description, "xp": row.xp, "rule": row.rule}
+            if not insert_ignore(session, AchievementDefinition, {"id": row.id, **fields}, ["id"]):
+                session.execute(update(AchievementDefinition).where(AchievementDefinition.id == row.id)
+                                .values(**fields))
     return len(rows)
 
 

@@ -125,9 +125,13 @@ def grade_pending(*, pending: Pending, sandbox: Callable[[], Any]) -> Any:
 
 
 def record_submission(*, engine: Engine, catalog_db: Path, user_id: str, pending: Pending, graded: Any,
-                      gamification_enabled: bool) -> SubmissionPublic:
+                      gamification_enabled: bool,
+                      finish: Callable[[Session, SubmissionPublic], None] | None = None) -> SubmissionPublic:
+    """Store the verdict, once per (learner, submission id), with what it earns, in one transaction;
+    Conflict when that submission id is stored already (nothing is written then). `finish` runs last,
+    inside the same transaction (the grader fleet marks its job graded there)."""
     return _record(engine=engine, catalog_db=catalog_db, user_id=user_id, pending=pending, graded=graded,
-                   gamification_enabled=gamification_enabled)
+                   gamification_enabled=gamification_enabled, finish=finish)
 
 
 def submit(*, engine: Engine, catalog_db: Path, user_id: str, exercise_id: str, code: str, client_id: str | None,
@@ -143,7 +147,8 @@ def submit(*, engine: Engine, catalog_db: Path, user_id: str, exercise_id: str, 
 
 
 def _record(*, engine: Engine, catalog_db: Path, user_id: str, pending: Pending, graded: Any,
-            gamification_enabled: bool) -> SubmissionPublic:
+            gamification_enabled: bool,
+            finish: Callable[[Session, SubmissionPublic], None] | None = None) -> SubmissionPublic:
     exercise, code, client_id, at = pending.exercise, pending.code, pending.client_id, pending.at
     with write_session(engine) as session:
         earlier = session.scalar(select(func.count()).select_from(Submission).where(
@@ -174,8 +179,10 @@ def _record(*, engine: Engine, catalog_db: Path, user_id: str, pending: Pending,
         else:
             reward = completion.unchanged(tx, user_id=user_id, lesson_id=exercise.lesson_id,
                                           gamification_enabled=gamification_enabled, at=at)
-    public = _to_public(submission, reward=reward.public(), duplicate=False, message=graded.message)
-    public.challenge_mode = pending.challenge_mode
+        public = _to_public(submission, reward=reward.public(), duplicate=False, message=graded.message)
+        public.challenge_mode = pending.challenge_mode
+        if finish is not None:
+            finish(session, public)
     return public
 
 

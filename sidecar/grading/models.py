@@ -86,6 +86,16 @@ class SubmissionPublic(BaseModel):
         "completes the lesson without the timed XP). Null elsewhere, in listings and for retries.")
 
 
+class SubmissionStatusPublic(BaseModel):
+    submission_id: str
+    exercise_id: str
+    state: Literal["pending", "graded", "failed"] = Field(
+        description="pending: waiting for or being graded on the grader fleet; graded: `submission` holds the "
+        "verdict; failed: not graded (send the code again with a new submission id).")
+    message: str = ""
+    submission: SubmissionPublic | None = None
+
+
 class HintPublic(BaseModel):
     rung: int
     text: str = Field(description="Markdown.")

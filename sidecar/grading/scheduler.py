@@ -6,8 +6,8 @@ the bounds a submission is refused at once with 429 and Retry-After rather than 
 someone's flood. Grading itself then runs in threads of its own (GRADING_THREADS), so it never
 takes the threads the other endpoints use, and never blocks the event loop.
 
-The queue is per sidecar process; with several processes each has its own (issue #18 will share
-it through Redis).
+The queue is per sidecar process; with several processes each has its own. The grader fleet
+(fleet.py, GRADER_QUEUE_URL) shares one queue through Redis instead, and this one is not used then.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from typing import Any
 import anyio
 
 from sidecar.errors import RateLimited
+from sidecar.observability import metrics
 from sidecar.settings import Settings
 
 
@@ -81,6 +82,7 @@ class GradingQueue:
     async def turn(self, learner: str) -> AsyncIterator[None]:
         """Wait for this learner's turn (or raise RateLimited at once); hold a worker while inside."""
         self._admit(learner)
+        enqueued = asyncio.get_running_loop().time()
         ticket: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.queued.setdefault(learner, deque()).append(ticket)
         if learner not in self.rotation:
@@ -95,6 +97,7 @@ class GradingQueue:
                 self._drop(learner, ticket)
             raise
         started = asyncio.get_running_loop().time()
+        metrics.record_grading_wait(started - enqueued)
         try:
             yield
         finally:

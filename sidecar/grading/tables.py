@@ -70,3 +70,33 @@ class ChallengeAttempt(Base):
     attempt: Mapped[int] = mapped_column(Integer, primary_key=True)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     deadline: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class GradingJob(Base):
+    """A submission handed to the grader fleet (GRADER_QUEUE_URL), written before its message is sent.
+
+    Acknowledged and never lost: the row exists before the queue hears of it, keyed by the learner's
+    own submission id (unique per learner, like `submissions`). `state` goes pending → graded or
+    failed, each once (conditional updates); the verdict itself is the `submissions` row, which the
+    grader inserts idempotently with the XP award, and `response` what the request answers.
+    """
+
+    __tablename__ = "grading_jobs"
+    __table_args__ = (UniqueConstraint("user_id", "client_id"), Index("ix_grading_jobs_state", "state"))
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    client_id: Mapped[str] = mapped_column(String(64))
+    exercise_id: Mapped[str] = mapped_column(String(36))
+    code: Mapped[str] = mapped_column(Text)
+    seed: Mapped[int] = mapped_column(Integer, default=0)
+    challenge_mode: Mapped[str | None] = mapped_column(String(16))
+    practice_xp: Mapped[bool] = mapped_column(Boolean, default=True)
+    gamification: Mapped[bool] = mapped_column(Boolean, default=True)
+    state: Mapped[str] = mapped_column(String(16))  # pending | graded | failed
+    deliveries: Mapped[int] = mapped_column(Integer, default=0)  # times a grader started on it
+    worker: Mapped[str | None] = mapped_column(String(120))  # host:pid of the grader that took it last
+    error: Mapped[str | None] = mapped_column(Text)  # why it failed: an exception's type or 'stale', nothing more
+    response: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the SubmissionPublic answered
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sidecar.observability import metrics
+
 from ._process import HostProcess, JudgeProcess, Layers, Limits, WorkerDied, WorkerOverMemory
 
 BOOT_TIMEOUT = 90.0  # seconds for a host to boot and prepare its first isolate (2 busy cores)
@@ -172,8 +174,10 @@ class HostPool:
         self._hosts: set[HostProcess] = set()
         self._threads: list[threading.Thread] = []
         self._closing = threading.Event()
+        self._out: set[HostProcess] = set()  # hosts handed out, not yet released or retired (the metrics)
         for _ in range(size):
             self._spawn()
+        metrics.track_worker_pool(self)
 
     # ---- handing hosts out -------------------------------------------------------------------
     def acquire(self, wait_until: float) -> HostProcess:
@@ -187,6 +191,7 @@ class HostPool:
                     if self._idle and self._waiters[0] is ticket:
                         host = self._pick()
                         if host.alive():
+                            self._out.add(host)
                             return host
                         self.retire(host)  # died while idle (killed from outside): start its replacement
                         continue
@@ -216,6 +221,8 @@ class HostPool:
 
     def release(self, host: HostProcess, *, healthy: bool) -> None:
         host.jobs += 1
+        with self._cond:
+            self._out.discard(host)
         if healthy and host.alive() and host.jobs < self.recycle_after:
             with self._cond:
                 if not self.closed:
@@ -236,6 +243,7 @@ class HostPool:
     def _forget(self, host: HostProcess) -> None:
         with self._cond:
             self._hosts.discard(host)
+            self._out.discard(host)
             if host in self._idle:
                 self._idle.remove(host)
 
@@ -287,6 +295,13 @@ class HostPool:
     def idle_count(self) -> int:
         with self._cond:
             return len(self._idle)
+
+    def pool_state(self) -> metrics.WorkerPoolState:
+        """Workers idle (booted, waiting), busy (running a job) and starting (booting or replacing one)."""
+        with self._cond:
+            idle, busy = len(self._idle), len(self._out)
+        return metrics.WorkerPoolState(size=self.size, idle=idle, busy=busy,
+                                       starting=max(0, self.size - idle - busy))
 
     def close(self) -> None:
         with self._cond:

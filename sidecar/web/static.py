@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import mimetypes
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,11 +41,15 @@ class SiteFiles(StaticFiles):
     """StaticFiles that prefers a precompressed .gz sibling when the client accepts gzip.
 
     live_reload: add the live-reload script to HTML pages (`drona serve --watch`).
+    policy: the site's Content-Security-Policy (csp.txt, sidecar/web/csp.py), sent with every file
+    (pages, and worker scripts: a dedicated worker may follow its own script's policy).
     """
 
-    def __init__(self, *args: Any, live_reload: bool = False, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, live_reload: bool = False, policy: Callable[[], str | None] | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.live_reload = live_reload
+        self.policy = policy
 
     async def get_response(self, path: str, scope: Scope) -> Response:
         response = await super().get_response(path, scope)
@@ -56,6 +61,14 @@ class SiteFiles(StaticFiles):
 
     def file_response(self, full_path: os.PathLike[str] | str, stat_result: os.stat_result, scope: Scope,
                       status_code: int = 200) -> Response:
+        response = self._file_response(full_path, stat_result, scope, status_code)
+        value = self.policy() if self.policy is not None else None
+        if value:
+            response.headers["content-security-policy"] = value
+        return response
+
+    def _file_response(self, full_path: os.PathLike[str] | str, stat_result: os.stat_result, scope: Scope,
+                       status_code: int) -> Response:
         path = Path(full_path)
         if self.live_reload and path.suffix == ".html":
             return Response(inject(path.read_bytes()), status_code=status_code, media_type="text/html",

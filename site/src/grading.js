@@ -18,16 +18,28 @@ export function newSubmissionId() {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-/** Submit code for grading; a network error is retried once with the same submission id. */
+const STILL_GRADING_TRIES = 5;
+
+/**
+ * Submit code for grading; a network error is retried once with the same submission id. With the
+ * grader fleet a long queue may answer 503 still_grading: the same id is sent again, which waits on
+ * the same submission (never a second grading).
+ */
 export async function submitCode(exerciseId, code, submissionId = newSubmissionId()) {
   const path = `exercises/${encodeURIComponent(exerciseId)}/submissions`;
   const payload = { code, submission_id: submissionId };
-  try {
-    return await api.post(path, payload);
-  } catch (err) {
-    if (!(err instanceof ServerUnavailable)) throw err;
-    await new Promise((resolve) => setTimeout(resolve, RETRY_DELAY_MS));
-    return api.post(path, payload); // the same id: graded at most once
+  for (let tries = 1; ; tries += 1) {
+    try {
+      return await api.post(path, payload);
+    } catch (err) {
+      if (err instanceof ApiError && err.code === "still_grading" && tries < STILL_GRADING_TRIES) {
+        await new Promise((resolve) => setTimeout(resolve, (err.retryAfter || 2) * 1000));
+        continue;
+      }
+      if (!(err instanceof ServerUnavailable)) throw err;
+      await new Promise((resolve) => setTimeout(resolve, RETRY_DELAY_MS));
+      return api.post(path, payload); // the same id: graded at most once
+    }
   }
 }
 

@@ -15,6 +15,7 @@ import { ensureUserBar } from "./userbar.js";
 import { progressQueue, onQueue, setQueueUser } from "./progress-queue.js";
 import { currentUser, onSession } from "./session.js";
 import { applyReward } from "./rewards.js";
+import { startLive } from "./live.js";
 
 const WIDGETS = [
   // Skip link to the editor and header fixes (a11y.js): the skip box is replaced with each page.
@@ -64,6 +65,8 @@ function mountAll() {
   } catch (err) {
     console.error("drona: could not show the user bar", err);
   }
+  // XP and achievements from the learner's other tabs and devices (one stream per tab: live.js).
+  startLive();
 }
 
 function bootPython() {

@@ -53,10 +53,18 @@ export function toast({ title, body, tone = "info", celebrate = false }) {
   return node;
 }
 
-/** Announce newly earned achievements according to the gamification mode. */
+// Achievements toasted in this tab: one arrives both in this tab's own answer (rewards.js) and as a
+// live event (live.js), in either order, and is shown once. A learner earns each one once.
+const announced = new Set();
+
+/** Announce newly earned achievements according to the gamification mode (each once per tab). */
 export function announceAchievements(achievements, mode) {
   if (!achievements || !achievements.length || mode === "off") return;
   for (const a of achievements) {
+    if (a.id) {
+      if (announced.has(a.id)) continue;
+      announced.add(a.id);
+    }
     toast({
       title: `Achievement unlocked: ${a.title}`,
       body: a.description || "",

@@ -59,7 +59,7 @@ def test_pass_a_silver_attempt_with_its_section_timers(browser: Any, demo_site: 
         action.click()
         page.locator('[data-action="start-attempt"]').click()
         app = page.locator(".drona-app--assessment")
-        page.wait_for_function("document.querySelector('.drona-app--assessment').dataset.state === 'running'")
+        page.wait_for_function("() => document.querySelector('.drona-app--assessment').dataset.state === 'running'")
 
         _start_section(page, "conceptual")
         for _ in range(40):

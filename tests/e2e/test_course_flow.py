@@ -64,7 +64,7 @@ def test_pass_a_lesson_follow_next_and_see_the_ticks_and_the_resume_card(browser
         sign_up_and_onboard(page, site)
         page.goto(_absolute(site, lesson["url"]))
         lesson_status(page, "ready")
-        page.wait_for_function("!localStorage.getItem('drona:progress-queue')")  # the "started" event is sent
+        page.wait_for_function("() => !localStorage.getItem('drona:progress-queue')")  # the "started" event is sent
         _wait_mark(page, site, lesson["url"], "started")  # the "started" reward marks it, no reload
         page.get_by_role("button", name="Mark complete").click()
         status = lesson_status(page, "completed")
@@ -123,7 +123,7 @@ def test_signed_out_the_course_page_offers_the_start(browser: Any, demo_site: De
         page.goto(_absolute(site, course["url"]))
         card = page.locator("[data-drona-course-card]")
         card.wait_for()
-        page.wait_for_function("window.drona !== undefined")
+        page.wait_for_function("() => window.drona !== undefined")
         page.wait_for_timeout(500)  # time for a widget to ask, were it to
         assert card.get_attribute("data-state") is None
         assert "Start the course" in card.inner_text()

@@ -262,7 +262,7 @@ def test_offline_completion_is_queued_then_delivered(browser: Any, demo_site: De
         profile = call(page, site, "GET", "gamification/profile")
         assert profile["xp"] > 0
         wait_header_xp(page, profile["xp"])
-        page.wait_for_function("!localStorage.getItem('drona:progress-queue')")
+        page.wait_for_function("() => !localStorage.getItem('drona:progress-queue')")
         toast = page.locator(".drona-toast--celebrate").first
         toast.wait_for()
         animation = toast.evaluate("t => getComputedStyle(t).animationName")
@@ -281,7 +281,7 @@ def test_queued_events_survive_a_reload_and_are_sent_once(browser: Any, demo_sit
                  "occurred_at": "2020-01-01T00:00:00Z", "user_id": None}
         page.evaluate("e => localStorage.setItem('drona:progress-queue', JSON.stringify([e, e]))", event)
         page.reload()
-        page.wait_for_function("!localStorage.getItem('drona:progress-queue')")
+        page.wait_for_function("() => !localStorage.getItem('drona:progress-queue')")
         lesson_status(page, "completed")
         history = call(page, site, "GET", "gamification/profile")["history"]
         assert len([h for h in history if h["source_key"] == f"lesson:{lesson['id']}"]) == 1
@@ -385,7 +385,8 @@ def test_leaderboard_highlights_you_when_opted_in(browser: Any, demo_site: DemoS
         mine = page.locator("table.drona-board tr.is-you")
         assert mine.count() == 1 and "Opted In" in mine.inner_text()
         page.get_by_text("All time").click()
-        page.wait_for_function("document.querySelector('table.drona-board caption')?.textContent.includes('all time')")
+        page.wait_for_function(
+            "() => document.querySelector('table.drona-board caption')?.textContent.includes('all time')")
         assert page.locator("table.drona-board tr.is-you").count() == 1
 
 
@@ -438,7 +439,7 @@ def test_instant_navigation_mounts_once(browser: Any, demo_site: DemoSite) -> No
             assert page.locator("[data-drona-userbar]").count() == 1
             assert page.locator("[data-drona-lesson-status]").count() == 1
         assert page.evaluate("window.__sameDocument === true"), "a click reloaded the page"
-        page.wait_for_function("!localStorage.getItem('drona:progress-queue')")
+        page.wait_for_function("() => !localStorage.getItem('drona:progress-queue')")
         started = {s["lesson_id"] for s in call(page, site, "GET", "progress")["lessons"]}
         assert {lesson["id"] for lesson in lessons[:4]} <= started
 
@@ -590,7 +591,7 @@ def test_an_enterprise_admin_assigns_a_course_and_the_learner_sees_it(browser: A
         settings.get_by_text("Settings saved.").wait_for()
         assert call(boss, site, "GET", f"orgs/{org['id']}")["ai_tone"] == "direct"
         page.reload()
-        page.wait_for_function("document.documentElement.dataset.dronaBranded === 'true'")
+        page.wait_for_function("() => document.documentElement.dataset.dronaBranded === 'true'")
         style = page.evaluate("""() => { const s = getComputedStyle(document.documentElement);
             return ['--md-primary-fg-color', '--md-primary-bg-color'].map((p) => s.getPropertyValue(p).trim()); }""")
         assert style[0] == "#f4d03f"

@@ -76,7 +76,7 @@ def _start_with_consent(page: Any, site: DemoSite, *, consent: bool = True) -> s
     if consent:
         box.check()
     page.locator('[data-action="start-attempt"]').click()
-    page.wait_for_function("document.querySelector('.drona-app--assessment').dataset.state === 'running'")
+    page.wait_for_function("() => document.querySelector('.drona-app--assessment').dataset.state === 'running'")
     return str(page.locator(".drona-app--assessment").get_attribute("data-attempt-id"))
 
 
@@ -91,7 +91,8 @@ def test_camera_checks_send_events_never_images(camera_browser: Any, proctoring_
         indicator = page.locator("[data-drona-proctoring]")
         indicator.wait_for()
         page.wait_for_function(
-            "document.querySelector('[data-drona-proctoring]').dataset.dronaProctoring === 'missing'", timeout=60_000)
+            "() => document.querySelector('[data-drona-proctoring]').dataset.dronaProctoring === 'missing'",
+            timeout=60_000)
         shown = indicator.inner_text()
         assert "Camera check on" in shown and "No picture leaves your browser" in shown
         events = _wait_for_event(site, attempt_id, "camera_face_missing")
@@ -134,7 +135,7 @@ def test_without_a_camera_the_check_reports_it_unavailable(browser: Any, proctor
         page.on("request", lambda r: urls.append(r.url))
         attempt_id = _start_with_consent(page, site)
         page.wait_for_function(
-            "document.querySelector('[data-drona-proctoring]').dataset.dronaProctoring === 'unavailable'")
+            "() => document.querySelector('[data-drona-proctoring]').dataset.dronaProctoring === 'unavailable'")
         events = _wait_for_event(site, attempt_id, "camera_unavailable")
     assert [kind for kind, _ in events if kind.startswith("camera_")] == ["camera_unavailable"]
     assert not [url for url in urls if "/proctoring/" in url]  # the detector is loaded only with a camera

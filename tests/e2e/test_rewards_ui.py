@@ -96,7 +96,7 @@ def test_mark_complete_updates_the_page_from_its_reward(browser: Any, demo_site:
         page.goto(demo_site.base_url + reading_lesson(demo_site)["url"])
         lesson_status(page, "ready")
         wait_header_xp(page, 0)
-        page.wait_for_function("!localStorage.getItem('drona:progress-queue')")  # the "started" event is sent
+        page.wait_for_function("() => !localStorage.getItem('drona:progress-queue')")  # the "started" event is sent
         with watching(page, "/progress/events") as seen:
             page.get_by_role("button", name="Mark complete").click()
             status = lesson_status(page, "completed")

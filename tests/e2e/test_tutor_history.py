@@ -117,7 +117,7 @@ def test_tutor_history_lists_opens_and_deletes_conversations(browser: Any, demo_
 
         page.once("dialog", accept)
         items.nth(0).locator("[data-drona-history-delete]").click()
-        page.wait_for_function(f"document.querySelectorAll('{ITEMS}').length === 1")
+        page.wait_for_function(f"() => document.querySelectorAll('{ITEMS}').length === 1")
         assert sessions[0]["title"] in dialogs[0]
         status = page.locator(f"{APP} [data-drona-history-status]")
         assert status.get_attribute("role") == "status"

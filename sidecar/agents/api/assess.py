@@ -79,12 +79,12 @@ def _review_grading(*, engine: Engine, settings: Settings, user_id: str, exercis
     learner's latest recorded submission is this very code, its stored hidden-test results (their
     feedback only) come along, read back, not run again.
     """
-    from sidecar.sandbox import get_sandbox
+    from sidecar.grading.fleet import sandbox_for
 
     record = readers.exercise(settings.catalog_db, exercise_id)
     # The exercise's own memory budget, as its submissions get (when the catalog sets one).
     memory = record.memory_mb
-    graded = get_sandbox().grade(code, record.visible_tests, seed=0, time_limit=record.time_limit,
+    graded = sandbox_for(settings).grade(code, record.visible_tests, seed=0, time_limit=record.time_limit,
                                  **({"memory_mb": memory} if memory else {}))
     results = [{"name": r["name"], "passed": r["passed"], "message": r["message"], "hidden": False}
                for r in graded.results]

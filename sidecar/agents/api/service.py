@@ -32,6 +32,7 @@ from sidecar.db.engine import read_session, write_session
 from sidecar.errors import InvalidInput, NotFound
 from sidecar.grading import exercises as grading
 from sidecar.grading import hints
+from sidecar.observability import metrics
 from sidecar.settings import Settings
 from sidecar.xapi import service as xapi
 
@@ -103,12 +104,13 @@ class TurnServices:
 
     def generate_item(self, turn: Turn) -> dict[str, Any] | None:
         from sidecar.agents.quiz.quizgen import generate_items
-        from sidecar.sandbox import get_sandbox
+        from sidecar.grading.fleet import sandbox_for
 
         if turn.lesson is None:
             return None
         seed = turn.interactions
-        items = generate_items(catalog_db=self.settings.catalog_db, sandbox=get_sandbox(), lesson_id=turn.lesson.id,
+        items = generate_items(catalog_db=self.settings.catalog_db, sandbox=sandbox_for(self.settings),
+                               lesson_id=turn.lesson.id,
                                count=2, seed=seed)
         # Items built from an exercise's reference solution (find-the-bug, completion) show most of
         # it: only for a learner who has already solved that exercise.
@@ -297,6 +299,7 @@ def log_leak(*, engine: Engine, user_id: str | None, session_id: str | None, exe
              verdict: Any) -> None:
     logger.warning("answer leak stopped: source=%s kind=%s score=%.2f exercise=%s (%s)", source, verdict.kind,
                    verdict.score, exercise_id, verdict.detail)
+    metrics.record_leak(source=source, kind=verdict.kind or "code")
     with write_session(engine) as session:
         session.add(AiLeakEvent(id=str(uuid.uuid4()), user_id=user_id, session_id=session_id, exercise_id=exercise_id,
                                 source=source, kind=verdict.kind or "code", score=float(verdict.score), replaced=True,
@@ -337,6 +340,8 @@ def finish(*, engine: Engine, prepared: Prepared, text: str, llm_used: bool, gua
         learner_state.after_reply(engine=engine, user_id=turn.user_id, lesson_id=turn.lesson.id,
                                   seen_submissions=turn.activity.attempts if turn.activity else None,
                                   checkin=bool(reply.meta.get("checkin")), pending_item=reply.pending_item)
+    metrics.record_tutor_turn(agent=reply.agent, outcome="guarded" if guarded or prepared.stopped
+                              else "model" if llm_used else "policy")
     return ReplyPublic(session_id=prepared.session_id, message_id=message_id, text=text, agent=reply.agent,
                        mode=reply.mode, llm=llm_used, guarded=guarded, citations=reply.citations, hint=reply.hint,
                        item=reply.item)
