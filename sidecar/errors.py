@@ -140,5 +140,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         # Never leak internals (paths, SQL, secrets) to clients; the server log has the traceback.
-        logger.exception("unhandled error on %s %s", request.method, request.url.path)
+        # The route's template, not the path: a path may carry a token (an invitation, a sign-in link).
+        route = getattr(request.scope.get("route"), "path_format", None) or "(no route)"
+        logger.exception("unhandled error on %s %s", request.method, route)
         return JSONResponse(error_body("internal_error", "Something went wrong on our side."), status_code=500)

@@ -340,14 +340,14 @@ def test_an_incoming_request_id_is_kept_only_when_safe(shared: Any, given: str, 
 def test_an_unhandled_error_answers_500_with_the_request_id_in_header_and_log(json_log) -> None:
     client, stream = json_log
 
-    def boom() -> None:
+    def boom(token: str) -> None:
         raise RuntimeError("kaboom")
 
     from fastapi.routing import APIRoute
 
-    client.app.router.routes.insert(0, APIRoute("/api/test/boom", boom, methods=["GET"]))
+    client.app.router.routes.insert(0, APIRoute("/api/test/boom/{token}", boom, methods=["GET"]))
     with TestClient(client.app, raise_server_exceptions=False) as plain:
-        response = plain.get("/api/test/boom", headers={"X-Request-ID": "trace-me-1"})
+        response = plain.get("/api/test/boom/secret-link-token-42", headers={"X-Request-ID": "trace-me-1"})
     assert response.status_code == 500
     assert response.json()["error"]["code"] == "internal_error" and "kaboom" not in response.text
     assert response.headers["x-request-id"] == "trace-me-1"
@@ -355,6 +355,8 @@ def test_an_unhandled_error_answers_500_with_the_request_id_in_header_and_log(js
     errors = [entry for entry in lines if entry["level"] == "ERROR"]
     assert errors and all(entry["request_id"] == "trace-me-1" for entry in errors)
     assert "RuntimeError: kaboom" in errors[0]["exception"]
+    # The route's template is logged, never the path: a path may carry a token (a sign-in link).
+    assert "/api/test/boom/{token}" in stream.getvalue() and "secret-link-token-42" not in stream.getvalue()
 
 
 # ---- traces -------------------------------------------------------------------------------------------
