@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 from sidecar.app import create_app
 from sidecar.compiler.build import BuildReport
 from sidecar.settings import Settings
+from sidecar.web import static
 
 QUIZ = "00000000-0000-4000-8000-000000000016"
 MC, PREDICT, BUG, COMPLETE = (f"00000000-0000-4000-8000-0000000000{n}" for n in ("17", "18", "19", "20"))
@@ -117,6 +118,11 @@ def test_pyodide_is_precompressed_and_cached_for_long(client: TestClient, minima
     assert len(response.content) == (version_dir / "pyodide.asm.wasm").stat().st_size
     plain = client.get(url, headers={"accept-encoding": "identity"})
     assert "content-encoding" not in plain.headers and plain.content[:4] == b"\0asm"
+    # The start-up snapshot depends on the engine's scripts as well as Pyodide: revalidated, not immutable.
+    if (version_dir / "snapshot.bin").exists():  # made where Node.js is installed (CI has it)
+        snapshot = client.get(f"/pyodide/{version_dir.name}/snapshot.bin")
+        assert snapshot.status_code == 200 and snapshot.headers["cache-control"] == "no-cache"
+    assert static.cache_control(f"pyodide/{version_dir.name}/snapshot.bin") == "no-cache"
 
 
 def test_missing_page_is_404(client: TestClient) -> None:

@@ -29,9 +29,14 @@ mimetypes.add_type("text/javascript", ".mjs")
 mimetypes.add_type("text/x-python", ".py")
 
 
+# The start-up snapshot (sidecar/compiler/assets.py) sits in the versioned Pyodide folder but depends on
+# the engine's own scripts too: a rebuild may replace it under the same address, so it is revalidated.
+SNAPSHOT = "snapshot.bin"
+
+
 def cache_control(path: str) -> str:
     if path.startswith("pyodide/"):
-        return IMMUTABLE
+        return REVALIDATE if path.endswith("/" + SNAPSHOT) else IMMUTABLE
     if path.endswith(".html") or path.endswith("/") or path == "":
         return REVALIDATE
     return SHORT
