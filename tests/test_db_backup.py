@@ -98,7 +98,7 @@ def test_restore_into_a_fresh_database(sqlite_url: str, tmp_path: Path) -> None:
     fresh_url = f"sqlite:///{fresh}"
     result = _drona(fresh_url, "db", "restore", str(copy), "--yes")
     assert result.exit_code == 0, result.output
-    assert result.output.strip() == f"Restored {fresh} from {copy} (revision {HEAD}); now at revision {HEAD}."
+    assert result.stdout.strip() == f"Restored {fresh} from {copy} (revision {HEAD}); now at revision {HEAD}."
     assert _emails(fresh_url) == {"ada@example.com"}
     assert not list(fresh.parent.glob("*.before-restore-*"))  # nothing was there to keep
 

@@ -170,7 +170,7 @@ def test_cli_evaluate_prints_the_three_models(tmp_path: Path) -> None:
     train, test = _write_split(tmp_path)
     result = CliRunner().invoke(main, ["learner-model", "evaluate", "--train", str(train), "--test", str(test)])
     assert result.exit_code == 0, result.output
-    lines = result.output.splitlines()
+    lines = result.stdout.splitlines()
     assert lines[0].startswith("train: 14400 rows; test: 4800 rows; fitted decay ")
     assert lines[1].split() == ["model", "AUC", "log-loss", "RMSE"]
     for line, label in zip(lines[2:], evaluate.NAMES.values(), strict=True):

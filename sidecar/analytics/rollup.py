@@ -52,6 +52,8 @@ _USER_COUNTS = ("events", "sessions", "active_s", "lessons_completed", "attempts
                 "hint_passes", "tutor_turns", "reviews", "reviews_correct")
 _DAY_COUNTS = ("events", "sessions", "active_s", "lessons_completed", "attempts", "successes", "hints",
                "tutor_turns", "reviews", "reviews_correct")
+# What a learner's week sums (analytics_user_weeks): the figures of the group trends (service._weekly).
+WEEK_SUMS = frozenset({"lessons_completed", "active_s", "attempts", "successes"})
 _PLATFORM_COUNTS = ("active_users", "new_users", *_DAY_COUNTS, "hinted", "hint_passes")
 
 
@@ -70,7 +72,7 @@ class _Rows:
         if new:
             session.execute(insert(self.table), new)
         columns = [c.name for c in self.table.columns if c.name not in self.keys]
-        if old and columns:  # (a table of keys alone, like analytics_user_weeks, has nothing to update)
+        if old and columns:
             statement = (update(self.table).where(and_(*(self.table.c[c] == bindparam(f"k_{c}") for c in self.keys)))
                          .values({c: bindparam(c) for c in columns}))
             session.connection().execute(statement, old)
@@ -143,8 +145,10 @@ class _Batch:
             daily = self.days.rows[(s.user_id, day)] = _zero(self.days.table, user_id=s.user_id, day=day)
             plat["active_users"] += 1
         week = week_of(day)
-        if (s.user_id, week) not in self.user_weeks.rows:
-            self.user_weeks.rows[(s.user_id, week)] = {"user_id": s.user_id, "week": week}
+        user_week = self.user_weeks.rows.get((s.user_id, week))
+        if user_week is None:
+            user_week = self.user_weeks.rows[(s.user_id, week)] = _zero(self.user_weeks.table, user_id=s.user_id,
+                                                                        week=week)
             weekly = self.platform_weeks.rows.setdefault((week,), _zero(self.platform_weeks.table, week=week))
             weekly["active_users"] += 1
         rows = (user, daily, plat)
@@ -152,6 +156,8 @@ class _Batch:
         def add(name: str, amount: float = 1) -> None:
             for row in rows:
                 row[name] += amount
+            if name in WEEK_SUMS:
+                user_week[name] += amount
 
         add("events")
         if gap is None or gap > SESSION_GAP:

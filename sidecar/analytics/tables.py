@@ -122,12 +122,17 @@ class AnalyticsPlatformDaily(_DayCounts, Base):
 
 
 class AnalyticsUserWeek(Base):
-    """That a learner was active in a week (Monday, UTC): the fold counts each learner once per week."""
+    """A learner's week (Monday, UTC) with any activity: the fold counts each learner once per week, and
+    sums the week's trend figures, so a group's 12-week trend reads 12 rows per member, not 84 daily ones."""
 
     __tablename__ = "analytics_user_weeks"
 
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     week: Mapped[date] = mapped_column(Date, primary_key=True)
+    lessons_completed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    active_s: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    successes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class AnalyticsPlatformWeekly(Base):
