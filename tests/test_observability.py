@@ -456,7 +456,8 @@ def test_unhandled_errors_reach_sentry_without_credentials(make_client, sqlite_u
     import sentry_sdk
 
     dsn = f"http://publickey@127.0.0.1:{receiver.server_address[1]}/1"
-    app = make_client(sqlite_url, SENTRY_DSN=dsn).app
+    client = make_client(sqlite_url, SENTRY_DSN=dsn)
+    app = client.app
 
     def boom() -> None:
         raise RuntimeError("sentry test kaboom")
@@ -470,12 +471,19 @@ def test_unhandled_errors_reach_sentry_without_credentials(make_client, sqlite_u
                                   headers={"Authorization": "Bearer auth-secret",
                                            "Cookie": "drona_session=cookie-secret; drona_csrf=csrf-secret"})
         assert response.status_code == 500 and response.json()["error"]["code"] == "internal_error"
+        # With Sentry on, a body the API refuses is still answered.
+        client.signup("sentry@example.com")
+        refused = client.request("PATCH", "/api/me/settings", content=b'{"timezone": "\\ud800"}',
+                                 headers={"Content-Type": "application/json"})
+        assert refused.status_code == 422, refused.text
         sentry_sdk.flush(timeout=10)
         deadline = time.monotonic() + 10
         while not receiver.bodies and time.monotonic() < deadline:
             time.sleep(0.1)
     finally:
-        sentry_sdk.init()  # off again: no DSN
+        sentry_sdk.get_client().close(timeout=2)
+        # Off again (no DSN), patching nothing: what later tests in this process run must not change.
+        sentry_sdk.init(default_integrations=False, auto_enabling_integrations=False)
     envelopes = [_decompress(headers, body).decode("utf-8", "replace") for path, headers, body in receiver.bodies
                  if path.startswith("/api/1/envelope")]
     assert envelopes, [path for path, _, _ in receiver.bodies]

@@ -38,9 +38,11 @@ def init_sentry(settings: Settings, version: str) -> bool:
     """sentry_sdk.init when SENTRY_DSN is set; True when it was."""
     if settings.SENTRY_DSN is None or not settings.SENTRY_DSN.get_secret_value().strip():
         return False
+    import logging
     import warnings
 
     import sentry_sdk
+    from sentry_sdk.integrations.logging import LoggingIntegration
 
     with warnings.catch_warnings():
         # Newer SDKs prefer `data_collection`, but read send_default_pii=False the same way; it is
@@ -52,5 +54,12 @@ def init_sentry(settings: Settings, version: str) -> bool:
                         traces_sample_rate=None, include_local_variables=False,
                         # No Sentry trace headers on the sidecar's own outgoing requests (LLM providers,
                         # the LRS, identity providers): third parties learn nothing from us.
-                        trace_propagation_targets=[])
+                        trace_propagation_targets=[],
+                        # Errors reach Sentry through the log: the app's one handler for unhandled errors
+                        # logs each with its traceback (sidecar/errors.py). No framework or library
+                        # integrations: they patch Starlette, httpx and threading process-wide and stay
+                        # patched (in the tests, a process that had turned Sentry on and off again then
+                        # left a later request with a refused body waiting forever).
+                        default_integrations=False, auto_enabling_integrations=False,
+                        integrations=[LoggingIntegration(level=None, event_level=logging.ERROR)])
     return True
