@@ -50,7 +50,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
@@ -62,7 +61,8 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 # The fuzzer's way of building the fixture course and running a throwaway server (scripts/fuzz_api.py).
 sys.path.insert(0, str(ROOT / "scripts"))
-from fuzz_api import build_catalog, free_port, local_env, stop  # noqa: E402
+import fuzz_api  # noqa: E402
+from fuzz_api import build_catalog, free_port, stop  # noqa: E402
 
 HOST = "127.0.0.1"
 PASSWORD = "load testing is fun 123"  # noqa: S105 - throwaway learners of a benchmark
@@ -94,32 +94,10 @@ def log(message: str) -> None:
 # --- the server ---------------------------------------------------------------------------------
 
 def start_server(work: Path, build_dir: Path, port: int, database: Path) -> subprocess.Popen[bytes]:
-    origin = f"http://{HOST}:{port}"
-    server_log = work / "server.log"
-    env = local_env(DRONA_ENV="local", APP_URL=origin, DATABASE_URL=f"sqlite:///{database}",
-                    DRONA_BUILD_DIR=str(build_dir), DRONA_DATA_DIR=str(work / "data"),
-                    # The per-learner tutor limit (30/min by default) is a guard, not what we measure.
-                    MAX_AI_REQUESTS_PER_MINUTE="100000", EMBEDDING_MODEL="none")
-    # The tutor offline and no outside services: the sidecar alone is measured. Gamification keeps
-    # its default (on), as in a deployment: progress events then award XP and streaks.
-    for name in ("AI_MODEL", "REDIS_URL", "QDRANT_URL", "SMTP_HOST", "ENABLE_GAMIFICATION"):
-        env.pop(name, None)
-    with server_log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "sidecar.app:create_app", "--factory", "--host", HOST, "--port",
-             str(port), "--log-level", "warning", "--no-access-log"],
-            cwd=work, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the server exited early:\n{server_log.read_text(errors='replace')}")
-        try:
-            with urllib.request.urlopen(f"{origin}/api/health", timeout=2):  # noqa: S310 - loopback
-                return proc
-        except OSError:
-            time.sleep(0.2)
-    stop(proc)
-    raise RuntimeError("the server did not answer within 120 s")
+    # The fuzzer's server: offline, no outside services, the per-learner tutor limit lifted (a guard, not
+    # what we measure); gamification keeps its default (on), so progress events award XP and streaks.
+    proc, _log = fuzz_api.start_server(work, build_dir, port, database)
+    return proc
 
 
 

@@ -95,10 +95,13 @@ def build_catalog(work: Path) -> Path:
     return Path(report.site_dir).parent
 
 
-def start_server(work: Path, build_dir: Path, port: int) -> tuple[subprocess.Popen[bytes], Path]:
+def start_server(work: Path, build_dir: Path, port: int,
+                 database: Path | None = None) -> tuple[subprocess.Popen[bytes], Path]:
+    """`drona serve`'s app on SQLite (work/fuzz.db unless `database`), offline, answering /api/health; also
+    bench/bench_load.py's server (gamification on, its default, as in a deployment)."""
     origin = f"http://{HOST}:{port}"
     server_log = work / "server.log"
-    env = local_env(DRONA_ENV="local", APP_URL=origin, DATABASE_URL=f"sqlite:///{work / 'fuzz.db'}",
+    env = local_env(DRONA_ENV="local", APP_URL=origin, DATABASE_URL=f"sqlite:///{database or work / 'fuzz.db'}",
                     DRONA_BUILD_DIR=str(build_dir), DRONA_DATA_DIR=str(work / "data"),
                     # The tutor's per-learner limit would answer most AI requests with 429 (fine, but
                     # then the fuzzer never reaches the tutor itself).
