@@ -6,6 +6,15 @@
     .venv/bin/python bench/bench_load.py --scenario progress --rate 50 --seconds 10
     .venv/bin/python bench/bench_load.py --scenario mix --url http://127.0.0.1:8000 \\
         --database sqlite:///data/drona.db                                   # a running server
+    .venv/bin/python bench/bench_load.py --database postgresql://postgres@127.0.0.1:5432/postgres \
+        --workers 2                                                          # drona serve --workers 2, PostgreSQL
+    .venv/bin/python bench/bench_load.py --scaling                           # capacity, 1 then 2 processes
+
+--database postgresql://... without --url creates a throwaway database there (dropped after); --workers N
+starts `drona serve --workers N` with REDIS_URL from --redis; --scaling ramps the offered rate to find the
+highest rate sustained with 1, then 2 processes on PostgreSQL and prints the ratio (docs/load.md explains
+the criterion). For a server it started, the CPU time per request of the server, PostgreSQL and this
+generator is printed too.
 
 What it does:
 1. starts the sidecar itself (the fixture course tests/fixtures/minimal built into a throwaway
@@ -42,19 +51,25 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import os
 import random
 import shutil
 import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
@@ -65,6 +80,9 @@ import fuzz_api  # noqa: E402
 from fuzz_api import build_catalog, free_port, stop  # noqa: E402
 
 HOST = "127.0.0.1"
+DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
+# Redis database 13: the tests use 15 (tests/conftest.py) and bench_live.py 14.
+DEFAULT_REDIS = "redis://127.0.0.1:6379/13"
 PASSWORD = "load testing is fun 123"  # noqa: S105 - throwaway learners of a benchmark
 # What a learner's browser sends, by weight (percent of all requests). Every page asks for the
 # session and, signed in, the gamification profile (site/src/session.js); the dashboard adds
@@ -93,12 +111,141 @@ def log(message: str) -> None:
 
 # --- the server ---------------------------------------------------------------------------------
 
-def start_server(work: Path, build_dir: Path, port: int, database: Path) -> subprocess.Popen[bytes]:
+def start_server(work: Path, build_dir: Path, port: int, database: str, *, workers: int | None = None,
+                 redis_url: str | None = None) -> subprocess.Popen[bytes]:
     # The fuzzer's server: offline, no outside services, the per-learner tutor limit lifted (a guard, not
     # what we measure); gamification keeps its default (on), so progress events award XP and streaks.
-    proc, _log = fuzz_api.start_server(work, build_dir, port, database)
+    # With `workers`, `drona serve --workers N` itself, as deployed on more than one core (docs/scale-out.md).
+    proc, _log = fuzz_api.start_server(work, build_dir, port, database_url=database, workers=workers,
+                                       redis_url=redis_url)
     return proc
 
+
+def is_postgres(url: str | None) -> bool:
+    return bool(url) and str(url).startswith(("postgresql://", "postgres://"))
+
+
+@contextmanager
+def throwaway_postgres(admin_url: str) -> Iterator[str]:
+    """A fresh PostgreSQL database on the server of `admin_url`, migrated; dropped afterwards."""
+    import psycopg
+
+    from sidecar.db.engine import get_engine
+    from sidecar.db.migrate import upgrade
+
+    name = f"bench_load_{uuid.uuid4().hex[:10]}"
+    parts = urlsplit(admin_url)
+    url = urlunsplit(parts._replace(path=f"/{name}"))
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        upgrade(url)  # `drona serve` migrates SQLite itself, not PostgreSQL (`drona db upgrade` does)
+        get_engine(url).dispose()
+        yield url
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# --- CPU time: what a request costs, where ------------------------------------------------------
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _proc_stat(pid: int) -> tuple[int, float] | None:
+    """(parent pid, CPU seconds of the process and of its children that ended) of a live process; None once
+    gone. Counting ended children (cutime, cstime) keeps a tree's sum from dropping when one exits."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = text[text.rindex(")") + 2:].split()  # after "pid (name) ": state, ppid, ..., utime (12) to cstime (15)
+    return int(fields[1]), sum(int(v) for v in fields[11:15]) / CLOCK_TICKS
+
+
+def tree_cpu(root: int) -> float:
+    """CPU seconds of a process and all its descendants (uvicorn's workers, the sandbox hosts)."""
+    stats: dict[int, tuple[int, float]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (stat := _proc_stat(int(entry.name))) is not None:
+            stats[int(entry.name)] = stat
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _) in stats.items():
+        children.setdefault(ppid, []).append(pid)
+    total, todo = 0.0, [root]
+    while todo:
+        pid = todo.pop()
+        total += stats.get(pid, (0, 0.0))[1]
+        todo += children.get(pid, [])
+    return total
+
+
+def postgres_backends(database: str) -> dict[int, float]:
+    """CPU seconds of each PostgreSQL backend connected to `database` now (our own query's excepted)."""
+    import psycopg
+
+    name = urlsplit(database).path.lstrip("/")
+    with psycopg.connect(database, autocommit=True) as conn:
+        pids = [int(row[0]) for row in conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", [name])]
+    return {pid: stat[1] for pid in pids if (stat := _proc_stat(pid)) is not None}
+
+
+@dataclass
+class CpuMeter:
+    """CPU seconds used over a run by the server (its process tree), PostgreSQL (the backends of our
+    database) and this generator: on a shared machine what a request costs is steadier than its latency.
+    Backends come and go with the server's pool, and a backend's time leaves with it: they are sampled
+    every 0.5 s and each counts from its first sample (0 if it started during the run)."""
+    server_pid: int | None
+    database: str | None
+    start: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    backends_start: dict[int, float] = field(default_factory=dict)
+    backends_last: dict[int, float] = field(default_factory=dict)
+    stop_sampling: threading.Event = field(default_factory=threading.Event)
+    sampler: threading.Thread | None = None
+
+    def _sample(self) -> tuple[float, float, float]:
+        server = tree_cpu(self.server_pid) if self.server_pid else 0.0
+        return time.perf_counter(), server, time.process_time()
+
+    def _sample_backends(self) -> None:
+        while True:
+            with contextlib.suppress(Exception):  # a sample missed is a little time uncounted, not a failure
+                self.backends_last.update(postgres_backends(str(self.database)))
+            if self.stop_sampling.wait(0.5):
+                return
+
+    def begin(self) -> None:
+        self.start = self._sample()
+        if is_postgres(self.database):
+            self.backends_start = postgres_backends(str(self.database))
+            self.backends_last = dict(self.backends_start)
+            self.stop_sampling.clear()
+            self.sampler = threading.Thread(target=self._sample_backends, daemon=True)
+            self.sampler.start()
+
+    def end(self) -> dict[str, float]:
+        now = self._sample()
+        if self.sampler is not None:
+            self.stop_sampling.set()
+            self.sampler.join()
+            self.sampler = None
+        postgres = sum(cpu - self.backends_start.get(pid, 0.0) for pid, cpu in self.backends_last.items())
+        return {"wall_s": now[0] - self.start[0], "server_cpu_s": now[1] - self.start[1], "postgres_cpu_s": postgres,
+                "generator_cpu_s": now[2] - self.start[2]}
+
+    def settle(self, *, idle_cores: float = 0.1, limit_s: float = 90.0) -> None:
+        """Wait until the server's processes are idle (its start-up: the grading sandbox warms in the background
+        after the server answers), so that start-up is not counted as load."""
+        deadline = time.monotonic() + limit_s
+        before = self._sample()
+        while time.monotonic() < deadline:
+            time.sleep(1.0)
+            now = self._sample()
+            if (now[1] - before[1]) / (now[0] - before[0]) < idle_cores:
+                return
+            before = now
 
 
 # --- learners and lessons -------------------------------------------------------------------------
@@ -112,7 +259,11 @@ class Learner:
 async def sign_up(origin: str, n: int, tag: str, timeout: float) -> Learner:
     """A fresh learner with the cookies and headers a signed-in browser tab sends."""
     client = httpx.AsyncClient(base_url=origin, timeout=timeout, trust_env=False, follow_redirects=False,
-                               limits=httpx.Limits(max_connections=200, max_keepalive_connections=20))
+                               # Idle connections dropped before uvicorn's 5-s keep-alive ends them: httpx's
+                               # default (5 s too) races it, and a POST sent on a connection the server is
+                               # closing fails with ReadError, a client artefact, not the server's answer.
+                               limits=httpx.Limits(max_connections=200, max_keepalive_connections=20,
+                                                   keepalive_expiry=2.0))
     response = await client.get("/api/auth/csrf")
     response.raise_for_status()
     token = response.json()["csrf_token"]
@@ -317,8 +468,17 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000
 
 
+def cpu_line(cpu: dict[str, float], answered: int) -> str:
+    """CPU per answered request and cores kept busy, per part: the server, PostgreSQL, this generator."""
+    per = max(answered, 1)
+    parts = [f"{label} {cpu[key] / per * 1000:.2f} ms ({cpu[key] / cpu['wall_s']:.2f} cores)"
+             for key, label in (("server_cpu_s", "server"), ("postgres_cpu_s", "PostgreSQL"),
+                                ("generator_cpu_s", "generator")) if cpu[key] > 0]
+    return "CPU per answered request: " + ", ".join(parts)
+
+
 def report(stats: Stats, *, scenario: str, rate: float, seconds: float,
-           events: dict[str, int] | None) -> dict[str, Any]:
+           events: dict[str, int] | None, cpu: dict[str, float] | None = None) -> dict[str, Any]:
     elapsed = max(stats.last_done - stats.first_at, seconds)  # until the last answer came back
     rows: dict[str, dict[str, Any]] = {}
     for name in sorted(stats.sent, key=lambda n: -stats.sent[n]):
@@ -347,6 +507,8 @@ def report(stats: Stats, *, scenario: str, rate: float, seconds: float,
     print(f"  sched lag (generator): p50 {pct(stats.lag, 50):.1f} ms, p99 {lag_p99:.1f} ms, "
           f"max {max(stats.lag, default=0) * 1000:.1f} ms" + ("  <- the client was late: the machine limited the "
                                                              "run" if lag_p99 > 20 else ""))
+    if cpu is not None:
+        print(f"  {cpu_line(cpu, len(every))}")
     if events is not None:
         print(f"  progress events: {events['acknowledged']} acknowledged, lost {events['lost']}, duplicated "
               f"{events['duplicated']}, stored without an answer {events['stored_without_ack']}; re-sent "
@@ -372,7 +534,7 @@ def report(stats: Stats, *, scenario: str, rate: float, seconds: float,
     for _, ok, text in verdicts:
         print(f"    {'met   ' if ok else 'MISSED'}  {text}")
     result = {"scenario": scenario, "rate": rate, "seconds": seconds, "endpoints": rows, "overall": overall,
-              "sched_lag_p99_ms": lag_p99, "events": events,
+              "sched_lag_p99_ms": lag_p99, "events": events, "cpu": cpu,
               "targets_met": all(ok for _, ok, _ in verdicts), "missed": [k for k, ok, _ in verdicts if not ok]}
     return result
 
@@ -390,41 +552,196 @@ def no_nan(value: Any) -> Any:
 
 # --- main ---------------------------------------------------------------------------------------
 
-async def bench(origin: str, database: str | None, args: argparse.Namespace) -> dict[str, Any]:
+@dataclass
+class Setup:
+    learners: list[Learner]
+    lessons: list[str]
+    readable: list[str]
+
+
+async def prepare(origin: str, args: argparse.Namespace) -> Setup:
+    """Sign up and onboard the learners; the catalog's lessons. The caller closes the learners' clients."""
     tag = uuid.uuid4().hex[:8]  # fresh addresses, so a running server can be loaded again
-    learners: list[Learner] = []
+    setup = Setup([], [], [])
+    for start in range(0, args.learners, 10):
+        setup.learners += await asyncio.gather(*(sign_up(origin, n, tag, args.timeout)
+                                                 for n in range(start, min(start + 10, args.learners))))
+    catalog = (await setup.learners[0].client.get("/api/catalog")).json()
+    setup.lessons, setup.readable = readable_lessons(catalog)
+    tracks = [str(track["id"]) for track in catalog.get("tracks", [])]
+    if not setup.lessons or not tracks:
+        raise RuntimeError("the catalog has no lessons")
+    # Onboarded learners, as most are: the dashboard's progress/path then has a path to answer
+    # with (a learner without one gets a 404, which the dashboard expects).
+    for start in range(0, len(setup.learners), 10):
+        await asyncio.gather(*(onboard(learner, tracks[n % len(tracks)])
+                               for n, learner in enumerate(setup.learners[start:start + 10], start)))
+    log(f"{len(setup.learners)} learners signed up; {len(setup.lessons)} lessons ({len(setup.readable)} complete "
+        f"on reading)")
+    return setup
+
+
+async def close(setup: Setup) -> None:
+    await asyncio.gather(*(learner.client.aclose() for learner in setup.learners))
+
+
+async def warm_up(setup: Setup, args: argparse.Namespace, meter: CpuMeter) -> None:
+    """Before measuring: a started server's processes idle, then a few seconds of load not counted (a fresh
+    process fills its caches and its database pool on its first requests)."""
+    if meter.server_pid:
+        await asyncio.to_thread(meter.settle)
+    if args.warm_up > 0:
+        await run_load(setup.learners, scenario=args.scenario, rate=min(args.rate, 50.0), seconds=args.warm_up,
+                       seed=args.seed - 1, lessons=setup.lessons, readable=setup.readable)
+
+
+async def bench(origin: str, database: str | None, args: argparse.Namespace, meter: CpuMeter) -> dict[str, Any]:
+    setup = Setup([], [], [])
     try:
-        for start in range(0, args.learners, 10):
-            learners += await asyncio.gather(*(sign_up(origin, n, tag, args.timeout)
-                                               for n in range(start, min(start + 10, args.learners))))
-        catalog = (await learners[0].client.get("/api/catalog")).json()
-        lessons, readable = readable_lessons(catalog)
-        tracks = [str(track["id"]) for track in catalog.get("tracks", [])]
-        if not lessons or not tracks:
-            raise RuntimeError("the catalog has no lessons")
-        # Onboarded learners, as most are: the dashboard's progress/path then has a path to answer
-        # with (a learner without one gets a 404, which the dashboard expects).
-        for start in range(0, len(learners), 10):
-            await asyncio.gather(*(onboard(learner, tracks[n % len(tracks)])
-                                   for n, learner in enumerate(learners[start:start + 10], start)))
-        log(f"{len(learners)} learners signed up; {len(lessons)} lessons ({len(readable)} complete on reading); "
-            f"{args.rate:g}/s for {args.seconds:g} s")
-        stats = await run_load(learners, scenario=args.scenario, rate=args.rate, seconds=args.seconds,
-                               seed=args.seed, lessons=lessons, readable=readable)
+        setup = await prepare(origin, args)
+        await warm_up(setup, args, meter)
+        log(f"{args.rate:g}/s for {args.seconds:g} s")
+        meter.begin()
+        stats = await run_load(setup.learners, scenario=args.scenario, rate=args.rate, seconds=args.seconds,
+                               seed=args.seed, lessons=setup.lessons, readable=setup.readable)
+        cpu = meter.end() if meter.server_pid else None
         events = None
         if stats.acked or stats.unanswered:
             if database is None:
                 log("no --database: the stored events are not checked")
             else:
                 before = sum(stored_counts(database, stats.acked + stats.unanswered).values())
-                resent = await resend_sample(learners, stats, args.resend, args.seed)
+                resent = await resend_sample(setup.learners, stats, args.resend, args.seed)
                 events = check_events(database, stats, resent, before)
-        return report(stats, scenario=args.scenario, rate=args.rate, seconds=args.seconds, events=events)
+        return report(stats, scenario=args.scenario, rate=args.rate, seconds=args.seconds, events=events, cpu=cpu)
     finally:
-        await asyncio.gather(*(learner.client.aclose() for learner in learners))
+        await close(setup)
 
 
-def main(argv: list[str] | None = None) -> int:
+# --- scaling: capacity with 1 and 2 processes ------------------------------------------------------
+
+SCALING_TARGET = 1.6  # issue #18: throughput from 1 to 2 processes on PostgreSQL
+STEP_GROWTH = 1.5  # offered rate multiplied by this after a sustained step, until one is not
+# Capacity is "keeps up", not the latency target: a server past its capacity builds a queue that passes a
+# second within a 10-s step, while one that keeps up stays far below it even on a busy shared machine.
+SCALING_P99_BOUND_MS = 1000.0
+
+
+def step_verdict(stats: Stats, rate: float, seconds: float, bound_ms: float) -> dict[str, Any]:
+    """One step of the ramp: sustained when every request was answered 2xx, p99 <= bound, and the answers
+    kept pace with the arrivals (achieved >= 95% of offered: otherwise a queue grew during the step)."""
+    every = [x for lat in stats.latencies.values() for x in lat]
+    sent = sum(stats.sent.values())
+    elapsed = max(stats.last_done - stats.first_at, seconds)
+    errors = sum(sum(c.values()) for c in stats.errors.values())
+    row = {"rate": rate, "answered": len(every), "offered_rps": sent / seconds, "achieved_rps": len(every) / elapsed,
+           "p50_ms": pct(every, 50), "p99_ms": pct(every, 99), "errors": errors,
+           "sched_lag_p99_ms": pct(stats.lag, 99)}
+    row["sustained"] = (errors == 0 and row["p99_ms"] <= bound_ms
+                        and row["achieved_rps"] >= 0.95 * row["offered_rps"])
+    return row
+
+
+async def ramp(origin: str, args: argparse.Namespace, meter: CpuMeter) -> dict[str, Any]:
+    """The highest offered rate this server sustains (step_verdict): up by STEP_GROWTH until a step is not
+    sustained, then --refine bisections between the last sustained rate and the first that was not. A step
+    that fails is run once more before it counts (the machine is shared; one burst of other work must not
+    decide the figure)."""
+    setup = Setup([], [], [])
+    steps: list[dict[str, Any]] = []
+    try:
+        setup = await prepare(origin, args)
+        await warm_up(setup, args, meter)
+
+        async def step(rate: float) -> bool:
+            for attempt in (1, 2):
+                meter.begin()
+                stats = await run_load(setup.learners, scenario=args.scenario, rate=rate, seconds=args.step_seconds,
+                                       seed=args.seed + len(steps), lessons=setup.lessons, readable=setup.readable)
+                row = step_verdict(stats, rate, args.step_seconds, args.p99_bound)
+                row["cpu"] = cpu = meter.end()
+                row["attempt"] = attempt
+                steps.append(row)
+                print(f"    {rate:>7.1f}/s offered {row['offered_rps']:>7.1f} achieved {row['achieved_rps']:>7.1f}  "
+                      f"p50 {row['p50_ms']:>7.1f} p99 {row['p99_ms']:>7.1f} ms  errors {row['errors']:>4}  "
+                      f"{'sustained' if row['sustained'] else 'NOT sustained'}"
+                      f"{' (again)' if attempt == 2 else ''}; {cpu_line(cpu, row['answered'])}",
+                      flush=True)
+                await asyncio.sleep(1)  # let the last answers and the server's own work settle
+                if row["sustained"]:
+                    return True
+            return False
+
+        sustained, failed = 0.0, 0.0
+        rate = args.start_rate
+        while rate <= args.max_rate:
+            if not await step(rate):
+                failed = rate
+                break
+            sustained, rate = rate, rate * STEP_GROWTH
+        if sustained and failed:
+            for _ in range(args.refine):
+                middle = (sustained + failed) / 2
+                if await step(middle):
+                    sustained = middle
+                else:
+                    failed = middle
+    finally:
+        await close(setup)
+    best = max((s for s in steps if s["sustained"] and s["rate"] == sustained), key=lambda s: s["achieved_rps"],
+               default=None)
+    return {"capacity_rps": sustained, "first_not_sustained_rps": failed or None,
+            "peak_achieved_rps": max((s["achieved_rps"] for s in steps), default=0.0),
+            "at_capacity": best, "steps": steps}
+
+
+def per_core(result: dict[str, Any]) -> dict[str, float] | None:
+    """From the step at capacity: requests per CPU-second of the sidecar, and of PostgreSQL."""
+    best = result["at_capacity"]
+    if best is None:
+        return None
+    cpu, answered = best["cpu"], best["answered"]
+    return {"server_cores_busy": cpu["server_cpu_s"] / cpu["wall_s"],
+            "requests_per_server_cpu_s": answered / max(cpu["server_cpu_s"], 1e-9),
+            "postgres_ms_per_request": cpu["postgres_cpu_s"] / max(answered, 1) * 1000,
+            "generator_ms_per_request": cpu["generator_cpu_s"] / max(answered, 1) * 1000}
+
+
+def scaling(args: argparse.Namespace, build_dir: Path, work: Path) -> dict[str, Any]:
+    """Capacity with `drona serve --workers 1`, then 2, each on a fresh PostgreSQL database with Redis."""
+    print(f"\nScaling, scenario {args.scenario}: sustained rate (p99 <= {args.p99_bound:g} ms, no errors, achieved "
+          f">= 95% of offered; {args.step_seconds:g}-s steps from {args.start_rate:g}/s, x{STEP_GROWTH:g}, then "
+          f"{args.refine} bisections) with 1, then 2 processes on PostgreSQL", flush=True)
+    results: dict[int, dict[str, Any]] = {}
+    for workers in (1, 2):
+        with throwaway_postgres(str(args.database)) as database:
+            port = free_port()
+            server = start_server(work, build_dir, port, database, workers=workers, redis_url=args.redis)
+            try:
+                print(f"  drona serve --workers {workers} (pid {server.pid}), {database}", flush=True)
+                results[workers] = asyncio.run(ramp(f"http://{HOST}:{port}", args,
+                                                    CpuMeter(server.pid, database)))
+            finally:
+                stop(server)
+    one, two = results[1]["capacity_rps"], results[2]["capacity_rps"]
+    ratio = two / one if one else float("nan")
+    core = per_core(results[1])
+    print(f"\n  sustained: {one:.1f}/s with 1 process, {two:.1f}/s with 2: x{ratio:.2f} "
+          f"({'met' if ratio >= SCALING_TARGET else 'MISSED'}: target x{SCALING_TARGET:g}); peak achieved "
+          f"{results[1]['peak_achieved_rps']:.1f}/s and {results[2]['peak_achieved_rps']:.1f}/s")
+    if core is not None:
+        print(f"  per core (1 process at capacity): {core['requests_per_server_cpu_s']:.0f} requests per sidecar "
+              f"CPU-second ({core['server_cores_busy']:.2f} cores busy), PostgreSQL "
+              f"{core['postgres_ms_per_request']:.2f} ms CPU per request, the generator "
+              f"{core['generator_ms_per_request']:.2f} ms")
+    return {"scenario": args.scenario, "p99_bound_ms": args.p99_bound, "step_seconds": args.step_seconds,
+            "workers": results, "ratio": ratio, "target_ratio": SCALING_TARGET,
+            "targets_met": ratio >= SCALING_TARGET, "per_core": core}
+
+
+# --- main ---------------------------------------------------------------------------------------
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scenario", choices=("progress", "mix"), default="progress")
     parser.add_argument("--rate", type=float, help="requests per second offered (default: 200 progress, 100 mix)")
@@ -432,7 +749,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--learners", type=int, default=50, help="learners signed up and used (default 50)")
     parser.add_argument("--url", help="a running server (e.g. http://127.0.0.1:8000) instead of starting one")
     parser.add_argument("--database", help="with --url: its database (sqlite:///path or postgresql://...) for the "
-                        "stored-events check")
+                        "stored-events check; without: a PostgreSQL server's URL (postgresql://postgres@127.0.0.1"
+                        ":5432/postgres) on which a throwaway database is created for the started server, and "
+                        "dropped after")
+    parser.add_argument("--workers", type=int, help="start `drona serve --workers N` (REDIS_URL from --redis) "
+                        "instead of one uvicorn process")
+    parser.add_argument("--redis", default=DEFAULT_REDIS, help=f"REDIS_URL for `drona serve` started with --workers "
+                        f"or --scaling (default {DEFAULT_REDIS})")
+    parser.add_argument("--scaling", action="store_true", help="sustained rate with 1, then 2 processes on "
+                        "PostgreSQL (--database, default postgresql://postgres@127.0.0.1:5432/postgres) and the "
+                        f"ratio (target x{SCALING_TARGET:g})")
+    parser.add_argument("--step-seconds", type=float, default=10.0, help="--scaling: length of each step (10)")
+    parser.add_argument("--start-rate", type=float, default=50.0, help="--scaling: the first step's rate (50)")
+    parser.add_argument("--max-rate", type=float, default=3000.0, help="--scaling: the ramp stops here (3000)")
+    parser.add_argument("--refine", type=int, default=2, help="--scaling: bisections after the ramp (2)")
+    parser.add_argument("--p99-bound", type=float, default=SCALING_P99_BOUND_MS, help="--scaling: a step is "
+                        f"sustained only with p99 at most this (ms; default {SCALING_P99_BOUND_MS:g})")
+    parser.add_argument("--warm-up", type=float, default=3.0, help="seconds of load at up to 50/s before "
+                        "measuring, not counted (3; 0: none)")
     parser.add_argument("--build-dir", type=Path, help="a built catalog (catalog.db and site/) for the server")
     parser.add_argument("--resend", type=int, default=200, help="acknowledged events re-sent to check idempotency")
     parser.add_argument("--timeout", type=float, default=30.0, help="per-request timeout in seconds (an error)")
@@ -440,38 +774,69 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the work folder (server log, database)")
     args = parser.parse_args(argv)
     args.rate = args.rate if args.rate is not None else DEFAULT_RATE[args.scenario]
-    if args.rate <= 0 or args.seconds <= 0 or args.learners < 1:
-        print("error: --rate, --seconds and --learners must be positive", file=sys.stderr)
-        return 2
-    if args.database and not args.url:
-        print("error: --database goes with --url (a started server uses its own database)", file=sys.stderr)
-        return 2
+    if args.scaling and not args.database:
+        args.database = DEFAULT_POSTGRES
+    if args.rate <= 0 or args.seconds <= 0 or args.learners < 1 or args.step_seconds <= 0 or args.start_rate <= 0:
+        parser.error("--rate, --seconds, --learners, --step-seconds and --start-rate must be positive")
+    if args.workers is not None and not 1 <= args.workers <= 64:
+        parser.error("--workers takes 1 to 64")
+    if args.url and (args.workers is not None or args.scaling):
+        parser.error("--workers and --scaling start their own server: not with --url")
+    if args.database and not args.url and not is_postgres(args.database):
+        parser.error("without --url, --database is a PostgreSQL server's URL (a started server on SQLite uses "
+                     "a throwaway file)")
+    if args.scaling and args.workers is not None:
+        parser.error("--scaling runs 1, then 2 processes: not with --workers")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    load_start = os.getloadavg()
+    log(f"load average (1, 5, 15 min) at start: {load_start[0]:.2f} {load_start[1]:.2f} {load_start[2]:.2f} "
+        f"on {os.cpu_count()} cores")
     work = None
     server = None
+    result: dict[str, Any]
     try:
-        if args.url:
-            origin, database = args.url.rstrip("/"), args.database
-        else:
-            work = Path(tempfile.mkdtemp(prefix="drona-load-"))
-            build_dir = args.build_dir.resolve() if args.build_dir else build_catalog(work)
-            port = free_port()
-            origin = f"http://{HOST}:{port}"
-            db_path = work / "load.db"
-            server = start_server(work, build_dir, port, db_path)
-            database = f"sqlite:///{db_path}"
-            log(f"server on {origin} (pid {server.pid}), database {db_path}")
-        result = asyncio.run(bench(origin, database, args))
+        with contextlib.ExitStack() as stack:
+            if args.url:
+                origin, database = args.url.rstrip("/"), args.database
+            else:
+                work = Path(tempfile.mkdtemp(prefix="drona-load-"))
+                build_dir = args.build_dir.resolve() if args.build_dir else build_catalog(work)
+            if args.scaling:
+                assert work is not None
+                result = scaling(args, build_dir, work)
+            else:
+                meter = CpuMeter(None, None)
+                if not args.url:
+                    assert work is not None
+                    if is_postgres(args.database):
+                        database = stack.enter_context(throwaway_postgres(args.database))
+                    else:
+                        database = f"sqlite:///{work / 'load.db'}"
+                    port = free_port()
+                    origin = f"http://{HOST}:{port}"
+                    server = start_server(work, build_dir, port, database, workers=args.workers,
+                                          redis_url=args.redis if args.workers else None)
+                    stack.callback(stop, server)
+                    meter = CpuMeter(server.pid, database)
+                    how = f"drona serve --workers {args.workers}" if args.workers else "uvicorn, one process"
+                    log(f"server on {origin} ({how}, pid {server.pid}), database {database}")
+                result = asyncio.run(bench(origin, database, args, meter))
     except (RuntimeError, OSError, httpx.HTTPError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     finally:
-        if server is not None:
-            stop(server)
         if work is not None:
             if args.keep:
                 log(f"the server log and database are in {work}")
             else:
                 shutil.rmtree(work, ignore_errors=True)
+    load_end = os.getloadavg()
+    log(f"load average (1, 5, 15 min) at end: {load_end[0]:.2f} {load_end[1]:.2f} {load_end[2]:.2f}")
+    result["loadavg"] = {"start": load_start, "end": load_end}
     print(json.dumps(no_nan(result), allow_nan=False, default=str))
     return 0
 

@@ -90,8 +90,12 @@ def _warm_retrieval(settings: Settings) -> None:
 
 
 def _allowed_methods(routes: list[BaseRoute], scope: Scope, *, besides: object) -> list[str]:
-    """The methods of the routes (other than the one of endpoint `besides`) whose path matches the request's."""
-    allowed: set[str] = set()
+    """The methods of the routes (other than the one of endpoint `besides`) whose path matches the request's.
+
+    Only the most specific paths count (the fewest parameters): .../invitations/import is the import, not
+    an invitation called "import" that DELETE .../invitations/{invitation_id} would look for, so Allow
+    lists what the OpenAPI document says that path takes (schemathesis checks it)."""
+    allowed: dict[int, set[str]] = {}
     # iter_route_contexts: the routes of included routers, with their prefixes.
     for route in iter_route_contexts(routes):
         methods = route.methods
@@ -99,8 +103,8 @@ def _allowed_methods(routes: list[BaseRoute], scope: Scope, *, besides: object) 
             continue  # the static site's mount has no methods: it is not an API path
         match, _ = route.matches(scope)
         if match is not Match.NONE:
-            allowed |= set(methods)
-    return sorted(allowed)
+            allowed.setdefault((route.path_format or "").count("{"), set()).update(methods)
+    return sorted(allowed[min(allowed)]) if allowed else []
 
 
 class _ApiFallback:

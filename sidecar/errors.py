@@ -109,6 +109,12 @@ class ErrorResponse(BaseModel):
     error: ErrorDetail
 
 
+def documented_errors(descriptions: dict[int, str]) -> dict[int | str, dict[str, Any]]:
+    """A route's `responses=`: the errors its handler answers with beyond those sidecar/openapi.py derives
+    from what the route is (sign-in, CSRF, inputs, limits), e.g. a sign-in's 401 for a wrong password."""
+    return {status: {"model": ErrorResponse, "description": text} for status, text in descriptions.items()}
+
+
 _STATUS_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
                  405: "method_not_allowed", 409: "conflict", 413: "too_large", 422: "invalid_input",
                  429: "rate_limited"}

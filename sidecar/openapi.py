@@ -25,10 +25,15 @@ from sidecar.web.limits import body_limit, describe_size
 ERROR_SCHEMA = "ErrorResponse"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Throttled: sign-in, sign-up and emailed links (per account and address), the tutor (per learner),
-# organisation invitations (per organisation and day).
-RATE_LIMITED = re.compile(r"^POST (/api/auth/(?!logout)|/api/ai/|/api/orgs/\{[^}]+\}/invitations$)")
+# organisation invitations (per organisation and day), grading (the queue: sidecar/grading/scheduler.py).
+RATE_LIMITED = re.compile(r"^POST (/api/auth/(?!logout)|/api/ai/|/api/orgs/\{[^}]+\}/invitations$"
+                          r"|/api/exercises/\{[^}]+\}/submissions$|/api/review/answers$)")
+# The headers an error response always carries (sidecar/errors.py: RateLimited).
+_HEADERS = {429: {"Retry-After": {"description": "Seconds to wait before trying again.",
+                                  "schema": {"type": "integer", "minimum": 0}}}}
 
 _DESCRIPTIONS = {
+    400: "The form or multipart body cannot be parsed.",
     401: "Not signed in (or the session expired).",
     403: "Not allowed: a missing or wrong CSRF token on a state-changing request, or a role or mode that does "
          "not allow this.",
@@ -103,13 +108,24 @@ def complete_document(app: FastAPI, document: dict[str, Any]) -> dict[str, Any]:
             if operation is None:
                 continue
             responses = operation.setdefault("responses", {})
-            for status in error_statuses(route, path, method):
+            statuses = error_statuses(route, path, method)
+            # A form body that does not parse is refused before validation (Starlette: "Invalid multipart data").
+            if {"multipart/form-data", "application/x-www-form-urlencoded"} & set(
+                    operation.get("requestBody", {}).get("content", {})):
+                statuses = [400, *statuses]
+            for status in statuses:
                 description = _DESCRIPTIONS[status].format(limit=_limit_text(app, method, path))
                 entry = responses.get(str(status)) or {"description": description}
                 if str(status) == "422":
                     entry["description"] = description
-                entry["content"] = {"application/json": {"schema": ref}}
                 responses[str(status)] = entry
+            # Every error, derived above or declared by the route (sidecar.errors.documented_errors), has the
+            # one error body, and the headers that always come with it.
+            for status, entry in responses.items():
+                if status.isdigit() and int(status) >= 400:
+                    entry["content"] = {"application/json": {"schema": ref}}
+                    if int(status) in _HEADERS:
+                        entry["headers"] = _HEADERS[int(status)]
     return document
 
 

@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     GRADER_WAIT_SECONDS: float = Field(60.0, ge=1, le=600, description="How long a submission request waits "
                                        "for the fleet's verdict before answering 503 still_grading (the same "
                                        "submission_id then waits again).")
+    GRADER_METRICS_PORT: int | None = Field(None, ge=1, le=65535, description="`drona grader` serves Prometheus "
+                                            "metrics on this port (no token: counts only). Unset: none.")
+    GRADER_METRICS_HOST: str = Field("127.0.0.1", description="Address GRADER_METRICS_PORT binds: 0.0.0.0 for "
+                                     "a scraper on another host (a pod's IP).")
     ENABLE_GAMIFICATION: bool = Field(True, description="false turns XP, levels, streaks, badges and boards off.")
     SESSION_DAYS: int = Field(30, ge=1, le=365, description="How long a sign-in lasts without activity.")
     LOGIN_MAX_FAILURES: int = Field(5, ge=1, description="Failed sign-ins per account in LOGIN_WINDOW_SECONDS "

@@ -45,9 +45,12 @@ def content_tree(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def demo_build(tmp_path_factory: pytest.TempPathFactory) -> BuildReport:
-    """The demo course (content/) built once per test session."""
+    """The demo course (content/) built once per test session. Its authored programs are not run again
+    here (check_code=False, as tests/e2e builds it): scripts/test runs them all in `drona validate`
+    before pytest, and running its 1,500 programs here cost the suite minutes for nothing new."""
     build_dir = tmp_path_factory.mktemp("demo-build")
-    return build(repo=REPO_ROOT, content_dir=REPO_ROOT / "content", build_dir=build_dir, log=lambda _: None)
+    return build(repo=REPO_ROOT, content_dir=REPO_ROOT / "content", build_dir=build_dir, check_code=False,
+                 log=lambda _: None)
 
 
 @pytest.fixture(scope="session")
@@ -99,12 +102,30 @@ def _truncate_pg(url: str) -> None:
         conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty SQLite learner database migrated once per session. Tests get a copy of the file: the
+    same database as migrating their own, without running every migration again for each of hundreds
+    of tests."""
+    path = tmp_path_factory.mktemp("migrated-sqlite") / "learners.db"
+    url = f"sqlite:///{path}"
+    upgrade(url)
+    get_engine(url).dispose()  # its last connection closed: the write-ahead log is folded into the file
+    assert not path.with_name("learners.db-wal").exists(), "the template must be one self-contained file"
+    return path
+
+
+def _fresh_sqlite(migrated_sqlite: Path, tmp_path: Path) -> str:
+    path = tmp_path / "learners.db"
+    shutil.copyfile(migrated_sqlite, path)
+    return f"sqlite:///{path}"
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path, pg_url: str | None) -> Iterator[str]:
     """A migrated, empty learner database: each test runs once on SQLite and once on PostgreSQL."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'learners.db'}"
-        upgrade(url)
+        url = _fresh_sqlite(request.getfixturevalue("migrated_sqlite"), tmp_path)
         yield url
         get_engine(url).dispose()
         return
@@ -115,10 +136,8 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path, pg_url: str | None) -
 
 
 @pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'learners.db'}"
-    upgrade(url)
-    return url
+def sqlite_url(tmp_path: Path, migrated_sqlite: Path) -> str:
+    return _fresh_sqlite(migrated_sqlite, tmp_path)
 
 
 # ---------------------------------------------------------------------------------------------

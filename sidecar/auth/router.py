@@ -5,7 +5,7 @@ from pydantic import BaseModel, Field
 
 from sidecar.db.engine import write_session
 from sidecar.deps import EngineDep, SettingsDep
-from sidecar.errors import InvalidInput
+from sidecar.errors import InvalidInput, documented_errors
 from sidecar.settings import Settings
 
 from . import security, service
@@ -93,7 +93,8 @@ def signup(body: UserCreate, request: Request, response: Response, engine: Engin
     return signed_in.user
 
 
-@router.post("/auth/login", response_model=UserPublic, summary="Sign in")
+@router.post("/auth/login", response_model=UserPublic, summary="Sign in",
+             responses=documented_errors({401: "The email or the password is not right (or the account is disabled)."}))
 def login(body: LoginIn, request: Request, response: Response, engine: EngineDep, settings: SettingsDep) -> UserPublic:
     signed_in = service.login(engine=engine, settings=settings, email=body.email, password=body.password,
                               ip=client_ip(request, settings), user_agent=_user_agent(request),

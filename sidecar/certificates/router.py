@@ -37,6 +37,12 @@ MAX_LOG_SIZE = 2**53  # far beyond any log; keeps indexes within every database'
 LogIndex = Annotated[int, Path(ge=0, le=MAX_LOG_SIZE)]
 
 
+class CredentialResponse(JSONResponse):
+    """A W3C Verifiable Credential, sent (and so documented in the OpenAPI document) as application/vc+ld+json."""
+
+    media_type = "application/vc+ld+json"
+
+
 @router.get("/certifications", response_model=list[CertificationTierPublic], summary="The certificate tiers")
 def list_tiers(catalog_db: CatalogDbDep) -> list[CertificationTierPublic]:
     """Bronze, Silver and Gold as content/certifications.yaml defines them: titles, XP and requirements."""
@@ -70,12 +76,12 @@ def verify(credential_id: str, engine: EngineDep, settings: SettingsDep) -> Veri
     return service.verification(engine=engine, settings=settings, certificate_id=credential_id)
 
 
-@router.get("/certificates/{credential_id}/credential.json", summary="The signed Open Badges 3.0 credential")
-def credential(credential_id: str, engine: EngineDep) -> JSONResponse:
+@router.get("/certificates/{credential_id}/credential.json", summary="The signed Open Badges 3.0 credential",
+            response_class=CredentialResponse)
+def credential(credential_id: str, engine: EngineDep) -> CredentialResponse:
     """An OpenBadgeCredential (W3C Verifiable Credentials 2.0) with an eddsa-rdfc-2022 Data Integrity proof."""
     document = service.credential_document(engine=engine, certificate_id=credential_id)
-    return JSONResponse(document, media_type="application/vc+ld+json",
-                        headers={"Content-Disposition": f'attachment; filename="{credential_id}.json"'})
+    return CredentialResponse(document, headers={"Content-Disposition": f'attachment; filename="{credential_id}.json"'})
 
 
 @router.get("/certificates/{credential_id}/bundle.json", summary="Everything needed to verify offline")
@@ -120,12 +126,11 @@ def issuer_keys(engine: EngineDep, settings: SettingsDep) -> JSONResponse:
     return JSONResponse(service.issuer_keys(engine=engine, settings=settings), headers=_PUBLIC_CACHE)
 
 
-@router.get("/issuer/status/1", summary="The revocation status list")
-def status_list(engine: EngineDep, settings: SettingsDep) -> JSONResponse:
+@router.get("/issuer/status/1", summary="The revocation status list", response_class=CredentialResponse)
+def status_list(engine: EngineDep, settings: SettingsDep) -> CredentialResponse:
     """A signed BitstringStatusListCredential: a credential's `credentialStatus.statusListIndex` bit is 1
     when it was revoked."""
-    return JSONResponse(service.status_list_document(engine=engine, settings=settings),
-                        media_type="application/vc+ld+json", headers=_PUBLIC_CACHE)
+    return CredentialResponse(service.status_list_document(engine=engine, settings=settings), headers=_PUBLIC_CACHE)
 
 
 @router.get("/transparency/entries/{index}/proof", summary="Inclusion proof of a log entry")

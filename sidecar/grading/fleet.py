@@ -34,7 +34,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
 
@@ -49,6 +49,7 @@ from sidecar.db.base import utcnow
 from sidecar.db.engine import read_session, write_session
 from sidecar.db.upsert import insert_ignore
 from sidecar.errors import Conflict, DomainError, NotFound, RateLimited, Unavailable
+from sidecar.observability import metrics
 from sidecar.settings import Settings
 
 from . import exercises
@@ -188,6 +189,7 @@ class _DeadLetters(Middleware):
         job_id = str(message.args[0])
         log.warning("dead-lettered %s after %s retries: %s", job_id, message.options.get("retries", 0),
                     type(exception).__name__)
+        metrics.record_grader_job("dead_lettered")
         grader = _grader
         if grader is not None:
             # The exception's type only: its text may name internals (hosts, paths), and the row is the
@@ -384,6 +386,13 @@ class Grader:
         self.settings, self.engine, self.sandbox = settings, engine, sandbox
         self.fleet = fleet_for(settings)
         self.name = worker_name()
+        self._in_flight = 0
+        self._in_flight_lock = threading.Lock()
+
+    @property
+    def in_flight(self) -> int:
+        """Submissions this grader is grading now (its metrics' drona_grading_running)."""
+        return self._in_flight
 
     def _claim(self, job_id: str) -> GradingJob | None:
         """The job when it still needs grading (its delivery counted), None when it is done."""
@@ -401,7 +410,10 @@ class Grader:
             job.worker = self.name
             session.flush()
             session.expunge(job)
-            return job
+        if job.deliveries == 1:  # the queue's wait, as the in-process scheduler counts it (once per job)
+            created = job.created_at if job.created_at.tzinfo else job.created_at.replace(tzinfo=UTC)
+            metrics.record_grading_wait((utcnow() - created).total_seconds())
+        return job
 
     def _mark_graded_from_storage(self, session: Session, job: GradingJob) -> None:
         from sidecar.progress import completion
@@ -417,10 +429,23 @@ class Grader:
             state="graded", response=public.model_dump(mode="json"), finished_at=utcnow()))
 
     def grade(self, job_id: str) -> None:
+        """Grade one job, counted in the metrics by outcome (an exception: `error`, and Dramatiq retries)."""
+        started = time.monotonic()
+        with self._in_flight_lock:
+            self._in_flight += 1
+        outcome = "error"
+        try:
+            outcome = self._grade(job_id)
+        finally:
+            with self._in_flight_lock:
+                self._in_flight -= 1
+            metrics.record_grader_job(outcome, time.monotonic() - started if outcome != "skipped" else None)
+
+    def _grade(self, job_id: str) -> str:
         job = self._claim(job_id)
         if job is None:
             log.info("skipped %s: already done", job_id)
-            return
+            return "skipped"
         log.info("grading %s on %s (delivery %d)", job_id, self.name, job.deliveries)
         started = time.monotonic()
         exercise = exercises.load_exercise(self.settings.catalog_db, job.exercise_id)
@@ -446,9 +471,10 @@ class Grader:
                 if fresh is not None and fresh.state == "pending":
                     self._mark_graded_from_storage(session, fresh)
             log.info("graded %s elsewhere already", job_id)
-            return
+            return "skipped"
         log.info("graded %s: %s in %.0f ms", job_id, "passed" if graded.passed else graded.status,
                  (time.monotonic() - started) * 1000)
+        return "passed" if graded.passed else "failed"
 
     def fail(self, job_id: str, error: str) -> None:
         """Dead-lettered: the learner is told grading failed (a pending job only: a verdict stays)."""
@@ -470,6 +496,44 @@ class Grader:
 
 
 _grader: Grader | None = None
+
+
+class _FleetQueueView:
+    """The fleet's queue as metrics.LiveCollector reads a grading queue, so that a grader exports the
+    sidecar's drona_grading_* gauges (one metric per fact, and the alert rules apply to graders):
+    depth is the fleet's waiting messages, running this grader's submissions in flight."""
+
+    def __init__(self, grader: Grader) -> None:
+        self.grader = grader
+
+    @property
+    def total_queued(self) -> int:
+        try:
+            return self.grader.fleet.depth()
+        except (RedisError, OSError):  # a scrape while Redis is away still answers: the rest is true
+            return 0
+
+    @property
+    def total_running(self) -> int:
+        return self.grader.in_flight
+
+    @property
+    def slots(self) -> int:
+        return self.grader.settings.GRADER_THREADS
+
+    @property
+    def max_queued(self) -> int:
+        return self.grader.settings.GRADER_QUEUE_MAX
+
+
+def _serve_metrics(settings: Settings, engine: Engine, grader: Grader) -> Any:
+    """GRADER_METRICS_PORT: prometheus-client's server with the sidecar's metrics as they apply to a grader."""
+    view = _FleetQueueView(grader)
+    live = metrics.LiveCollector(engine=engine, grading_queue=lambda: view)
+    server, _thread = metrics.serve(live, port=int(settings.GRADER_METRICS_PORT or 0),
+                                    addr=settings.GRADER_METRICS_HOST)
+    log.info("metrics on http://%s:%d/metrics", settings.GRADER_METRICS_HOST, server.server_port)
+    return server
 
 
 def fleet_status(*, engine: Engine, settings: Settings) -> dict[str, int]:
@@ -498,6 +562,7 @@ def run_grader(settings: Settings, *, stop: threading.Event | None = None) -> No
     engine = get_engine(settings.DATABASE_URL, max(settings.DATABASE_POOL_SIZE, settings.GRADER_THREADS + 1))
     sandbox = Sandbox(pool_size=settings.GRADER_THREADS)
     _grader = Grader(settings, engine, lambda: sandbox)
+    server = _serve_metrics(settings, engine, _grader) if settings.GRADER_METRICS_PORT else None
     worker = Worker(fleet.broker, queues={fleet.queue_name}, worker_threads=settings.GRADER_THREADS,
                     worker_timeout=500)
     worker.queue_prefetch = settings.GRADER_THREADS  # take no more than it can grade: the others may
@@ -519,4 +584,7 @@ def run_grader(settings: Settings, *, stop: threading.Event | None = None) -> No
     finally:
         worker.stop(timeout=int((settings.GRADER_WAIT_SECONDS + TIME_LIMIT_MARGIN) * 1000))
         sandbox.close()
+        if server is not None:
+            server.shutdown()
+            server.server_close()
         _grader = None

@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from sidecar.auth.deps import CurrentPrincipal
 from sidecar.auth.router import _set_cookies
 from sidecar.deps import EngineDep, SettingsDep
+from sidecar.errors import documented_errors
 
 from . import passback, service
 from .models import PlatformCreate, PlatformPublic
@@ -75,7 +76,8 @@ _LOGIN_FIELDS = ("iss", "login_hint", "target_link_uri", "lti_message_hint", "cl
 
 
 @public.get("/lti/login", summary="LTI 1.3 login initiation (third-party initiated login)",
-            response_class=RedirectResponse, status_code=302)
+            response_class=RedirectResponse, status_code=302,
+            responses=documented_errors({403: "No platform is registered for this login (or it is not valid)."}))
 def login_get(request: Request, engine: EngineDep, settings: SettingsDep) -> Response:
     params = {k: request.query_params.get(k, "")[:FIELD] for k in _LOGIN_FIELDS}
     return _login(params, request, engine, settings)

@@ -50,6 +50,18 @@ LEAK_EVENTS = Counter(
     "drona_tutor_leak_events_total",
     "Tutor replies the answer-leak guard stopped, by source (policy, llm) and kind (code, translation, answer).",
     ["source", "kind"])
+GRADER_OUTCOMES = ("passed", "failed", "skipped", "error", "dead_lettered")
+GRADER_JOBS = Counter(
+    "drona_grader_jobs_total",
+    "Deliveries a `drona grader` handled, by outcome: passed, failed (graded, tests failed), skipped (graded "
+    "already), error (the grader's failure: retried), dead_lettered (given up on, the learner told).",
+    ["outcome"])
+GRADER_DURATION = Histogram(
+    "drona_grader_job_duration_seconds",
+    "Time a `drona grader` took over one submission, from claiming it to its verdict recorded.",
+    buckets=WAIT_BUCKETS)
+for _outcome in GRADER_OUTCOMES:
+    GRADER_JOBS.labels(outcome=_outcome)  # present at 0 from the start, as the leak events
 for _source in LEAK_SOURCES:
     for _kind in LEAK_KINDS:
         # Present from the start at 0, so that increase() sees the first leak.
@@ -79,6 +91,12 @@ def record_leak(*, source: str, kind: str | None) -> None:
 
 def record_grading_wait(seconds: float) -> None:
     GRADING_WAIT.observe(max(0.0, seconds))
+
+
+def record_grader_job(outcome: str, seconds: float | None = None) -> None:
+    GRADER_JOBS.labels(outcome=outcome if outcome in GRADER_OUTCOMES else "error").inc()
+    if seconds is not None:
+        GRADER_DURATION.observe(max(0.0, seconds))
 
 
 # ---- state read at scrape time ------------------------------------------------------------------------
@@ -194,12 +212,25 @@ class _Events(Collector):
 _events: _Events | None = None
 
 
-def exposition(live: LiveCollector) -> bytes:
-    """The text exposition format of the events and the live state."""
+def _registry(live: LiveCollector) -> CollectorRegistry:
     global _events
     if _events is None:
         _events = _Events()
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_events)
     registry.register(live)
-    return generate_latest(registry)
+    return registry
+
+
+def exposition(live: LiveCollector) -> bytes:
+    """The text exposition format of the events and the live state."""
+    return generate_latest(_registry(live))
+
+
+def serve(live: LiveCollector, *, port: int, addr: str) -> tuple[Any, threading.Thread]:
+    """prometheus-client's own HTTP server (a daemon thread) for a process with no web app of its own
+    (`drona grader`): the same exposition as the sidecar's /metrics. Returns (server, thread);
+    server.shutdown() stops it."""
+    from prometheus_client import start_http_server
+
+    return start_http_server(port, addr=addr, registry=_registry(live))

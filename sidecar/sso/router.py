@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse
 from sidecar.auth.deps import DEVICE_COOKIE, CurrentPrincipal
 from sidecar.auth.router import set_session_cookies
 from sidecar.deps import EngineDep, SettingsDep
-from sidecar.errors import DomainError
+from sidecar.errors import DomainError, documented_errors
 from sidecar.settings import Settings
 
 from . import service
@@ -104,7 +104,12 @@ def sso_start(request: Request, engine: EngineDep, settings: SettingsDep,
 
 
 @router.get("/sso/callback", status_code=303, response_class=RedirectResponse,
-            summary="Where the identity provider sends the browser back (register this as the redirect URI)")
+            summary="Where the identity provider sends the browser back (register this as the redirect URI)",
+            # An API client gets these as errors; a browser is sent back to the sign-in page with the message.
+            responses=documented_errors({
+                401: "The account is disabled.",
+                403: "The identity provider refused or did not vouch for the sign-in.",
+                409: "The account belongs to another organisation."}))
 def sso_callback(request: Request, engine: EngineDep, settings: SettingsDep,
                  state: Annotated[str | None, Query(max_length=200)] = None,
                  code: Annotated[str | None, Query(max_length=2000)] = None,
