@@ -95,8 +95,12 @@ def test_a_gold_project_from_upload_to_certificate(browser: Any, demo_site: Demo
                                   "deployment": 8}.items():
             reviewer.locator(f'[data-criterion="{criterion}"] input[type="number"]').fill(str(points))
             reviewer.locator(f'[data-criterion="{criterion}"] textarea').fill(f"{criterion}: well done.")
-        reviewer.locator('[data-action="approve"]').click()
-        reviewer.get_by_text("Gold", exact=False).first.wait_for()
+        # Wait for the decision itself: the button's own label says "Gold", so waiting for that text could
+        # return before the request was sent, and closing the page would cancel it.
+        with reviewer.expect_response(lambda r: r.request.method == "POST"
+                                      and f"/api/reviews/submissions/{submission_id}" in r.url) as decided:
+            reviewer.locator('[data-action="approve"]').click()
+        assert decided.value.ok, decided.value.text()
 
     with learner_page(browser) as check:
         # Anyone can verify it: the certificate's verification page, signed out.
