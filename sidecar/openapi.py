@@ -14,7 +14,7 @@ import typing
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, params
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 
@@ -75,6 +75,8 @@ def error_statuses(route: APIRoute, path: str, method: str) -> list[int]:
         statuses |= {404, 422}
     if has_body or method in UNSAFE_METHODS:
         statuses.add(413)
+    if route.body_field is not None and isinstance(route.body_field.field_info, params.Form):  # File is a Form too
+        statuses.add(400)  # a form body that does not parse is refused before validation (Starlette)
     if RATE_LIMITED.match(f"{method} {path}"):
         statuses.add(429)
     return sorted(statuses)
@@ -108,12 +110,7 @@ def complete_document(app: FastAPI, document: dict[str, Any]) -> dict[str, Any]:
             if operation is None:
                 continue
             responses = operation.setdefault("responses", {})
-            statuses = error_statuses(route, path, method)
-            # A form body that does not parse is refused before validation (Starlette: "Invalid multipart data").
-            if {"multipart/form-data", "application/x-www-form-urlencoded"} & set(
-                    operation.get("requestBody", {}).get("content", {})):
-                statuses = [400, *statuses]
-            for status in statuses:
+            for status in error_statuses(route, path, method):
                 description = _DESCRIPTIONS[status].format(limit=_limit_text(app, method, path))
                 entry = responses.get(str(status)) or {"description": description}
                 if str(status) == "422":
