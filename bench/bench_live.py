@@ -18,12 +18,10 @@ import time
 import uuid
 from pathlib import Path
 
-import psycopg
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.throwaway import throwaway_postgres  # noqa: E402
 from sidecar.compiler.build import build  # noqa: E402
-from sidecar.db.migrate import upgrade  # noqa: E402
 from sidecar.settings import REPO_ROOT  # noqa: E402
 from tests.conftest import MINIMAL  # noqa: E402
 from tests.engine_repo import free_port  # noqa: E402
@@ -50,46 +48,40 @@ def main() -> None:
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres", help="an admin URL")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/14")
     args = parser.parse_args()
-    name = f"drona_bench_live_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(args.pg, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = args.pg.rsplit("/", 1)[0] + f"/{name}"
     procs = []
-    try:
-        upgrade(url)
-        with tempfile.TemporaryDirectory() as folder:
-            tmp = Path(folder)
-            report = build(repo=REPO_ROOT, content_dir=MINIMAL / "content", build_dir=tmp / "build",
-                           log=lambda _: None)
-            env = _env(url, args.redis, tmp)
-            ports = free_port(), free_port()
-            procs = [_serve(_serve_args(report, port), env) for port in ports]
-            a, b = (f"http://127.0.0.1:{port}" for port in ports)
-            for base, proc in zip((a, b), procs, strict=True):
-                _wait_up(base, proc)
-            after_response: list[float] = []
-            total: list[float] = []
-            for _ in range(args.rounds):
-                email = f"bench-{uuid.uuid4().hex[:8]}@example.com"
-                on_a, on_b = _signed_in(a, email, signup=True), _signed_in(b, email, signup=False)
-                with on_b.stream("GET", "/api/me/events") as stream:
-                    frames = _frames(stream)
-                    assert next(frames)[0] == "ready"
-                    sent = time.perf_counter()
-                    _complete(on_a)
-                    answered = time.perf_counter()
-                    assert next(frames)[0] == "xp"
-                    arrived = time.perf_counter()
-                total.append((arrived - sent) * 1000)
-                after_response.append((arrived - answered) * 1000)
+    with throwaway_postgres(args.pg, prefix="drona_bench_live") as url:
+        try:
+            with tempfile.TemporaryDirectory() as folder:
+                tmp = Path(folder)
+                report = build(repo=REPO_ROOT, content_dir=MINIMAL / "content", build_dir=tmp / "build",
+                               log=lambda _: None)
+                env = _env(url, args.redis, tmp)
+                ports = free_port(), free_port()
+                procs = [_serve(_serve_args(report, port), env) for port in ports]
+                a, b = (f"http://127.0.0.1:{port}" for port in ports)
+                for base, proc in zip((a, b), procs, strict=True):
+                    _wait_up(base, proc)
+                after_response: list[float] = []
+                total: list[float] = []
+                for _ in range(args.rounds):
+                    email = f"bench-{uuid.uuid4().hex[:8]}@example.com"
+                    on_a, on_b = _signed_in(a, email, signup=True), _signed_in(b, email, signup=False)
+                    with on_b.stream("GET", "/api/me/events") as stream:
+                        frames = _frames(stream)
+                        assert next(frames)[0] == "ready"
+                        sent = time.perf_counter()
+                        _complete(on_a)
+                        answered = time.perf_counter()
+                        assert next(frames)[0] == "xp"
+                        arrived = time.perf_counter()
+                    total.append((arrived - sent) * 1000)
+                    after_response.append((arrived - answered) * 1000)
+                for proc in procs:
+                    _stop(proc)
+                procs = []
+        finally:
             for proc in procs:
                 _stop(proc)
-            procs = []
-    finally:
-        for proc in procs:
-            _stop(proc)
-        with psycopg.connect(args.pg, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     print(json.dumps({
         "rounds": args.rounds,
         "response_to_event_ms": {"p50": round(statistics.median(after_response), 1),

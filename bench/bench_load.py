@@ -64,20 +64,21 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 # The fuzzer's way of building the fixture course and running a throwaway server (scripts/fuzz_api.py).
 sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(ROOT))
 import fuzz_api  # noqa: E402
 from fuzz_api import build_catalog, free_port, stop  # noqa: E402
+
+from bench.throwaway import throwaway_postgres  # noqa: E402
 
 HOST = "127.0.0.1"
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -123,28 +124,6 @@ def start_server(work: Path, build_dir: Path, port: int, database: str, *, worke
 
 def is_postgres(url: str | None) -> bool:
     return bool(url) and str(url).startswith(("postgresql://", "postgres://"))
-
-
-@contextmanager
-def throwaway_postgres(admin_url: str) -> Iterator[str]:
-    """A fresh PostgreSQL database on the server of `admin_url`, migrated; dropped afterwards."""
-    import psycopg
-
-    from sidecar.db.engine import get_engine
-    from sidecar.db.migrate import upgrade
-
-    name = f"bench_load_{uuid.uuid4().hex[:10]}"
-    parts = urlsplit(admin_url)
-    url = urlunsplit(parts._replace(path=f"/{name}"))
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        upgrade(url)  # `drona serve` migrates SQLite itself, not PostgreSQL (`drona db upgrade` does)
-        get_engine(url).dispose()
-        yield url
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 # --- CPU time: what a request costs, where ------------------------------------------------------
@@ -714,7 +693,7 @@ def scaling(args: argparse.Namespace, build_dir: Path, work: Path) -> dict[str, 
           f"{args.refine} bisections) with 1, then 2 processes on PostgreSQL", flush=True)
     results: dict[int, dict[str, Any]] = {}
     for workers in (1, 2):
-        with throwaway_postgres(str(args.database)) as database:
+        with throwaway_postgres(str(args.database), prefix="bench_load") as database:
             port = free_port()
             server = start_server(work, build_dir, port, database, workers=workers, redis_url=args.redis)
             try:
@@ -813,7 +792,7 @@ def main(argv: list[str] | None = None) -> int:
                 if not args.url:
                     assert work is not None
                     if is_postgres(args.database):
-                        database = stack.enter_context(throwaway_postgres(args.database))
+                        database = stack.enter_context(throwaway_postgres(args.database, prefix="bench_load"))
                     else:
                         database = f"sqlite:///{work / 'load.db'}"
                     port = free_port()
@@ -842,5 +821,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(ROOT))
     raise SystemExit(main())
