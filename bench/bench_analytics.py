@@ -37,6 +37,7 @@ sys.path.insert(0, str(REPO))
 
 from sidecar.analytics import rollup  # noqa: E402
 from sidecar.analytics import service as analytics  # noqa: E402
+from sidecar.app import freeze_startup_heap  # noqa: E402
 from sidecar.auth.tables import User  # noqa: E402
 from sidecar.catalog.service import get_index  # noqa: E402
 from sidecar.db.engine import get_engine, read_session  # noqa: E402
@@ -311,6 +312,7 @@ def main() -> None:
                 engine=engine, settings=settings, catalog_db=catalog, actor=root, org_id=orgs[i % len(orgs)]),
             "platform": lambda i: analytics.platform_dashboard(engine=engine, settings=settings, actor=root),
         }
+        freeze_startup_heap()  # as the server does once started (sidecar/app.py)
         print(f"{'dashboard':<14}{'p50 ms':>10}{'p95 ms':>10}{'max ms':>10}  (n={args.repeat})")
         results = {}
         for name, call in cases.items():
