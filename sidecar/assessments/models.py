@@ -7,23 +7,25 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
+from sidecar.text import JsonBool, JsonInt
+
 SectionKey = Literal["conceptual", "analysis", "coding", "design"]
 
 
 class AttemptCreate(BaseModel):
-    consent_camera: bool = Field(False, description="Explicit consent to in-browser camera checks (only when "
+    consent_camera: JsonBool = Field(False, description="Explicit consent to in-browser camera checks (only when "
                                                     "ENABLE_AI_PROCTORING is on; images never leave the browser).")
 
 
 class AnswerCreate(BaseModel):
-    answer: str | int = Field(description="Conceptual: the index of the chosen option. Analysis: the predicted "
+    answer: str | JsonInt = Field(description="Conceptual: the index of the chosen option. Analysis: the predicted "
                                           "output (text) or the buggy line's number.")
-    active_ms: int = Field(0, ge=0, le=86_400_000, description="Time spent on the question, as the browser saw it.")
+    active_ms: JsonInt = Field(0, ge=0, le=86_400_000, description="Time spent on the question, as the browser saw it.")
 
 
 class CodeCreate(BaseModel):
     code: str = Field(max_length=20_000)
-    active_ms: int = Field(0, ge=0, le=86_400_000)
+    active_ms: JsonInt = Field(0, ge=0, le=86_400_000)
 
 
 class ReplyCreate(BaseModel):
@@ -34,10 +36,10 @@ class EventCreate(BaseModel):
     kind: str = Field(max_length=32, description="focus_lost, focus_back, paste, fullscreen_exit or a camera_* "
                                                  "check result.")
     section: SectionKey | None = None
-    position: int | None = Field(None, ge=0, le=100)
+    position: JsonInt | None = Field(None, ge=0, le=100)
     # Short values only: an event carries counts and reasons, never an image (or any payload).
-    detail: dict[Annotated[str, Field(max_length=40)], int | Annotated[str, Field(max_length=200)] | bool] = Field(
-        default_factory=dict, max_length=8, description="e.g. {\"chars\": 120} for a paste.")
+    detail: dict[Annotated[str, Field(max_length=40)], JsonInt | Annotated[str, Field(max_length=200)] | JsonBool] = \
+        Field(default_factory=dict, max_length=8, description="e.g. {\"chars\": 120} for a paste.")
 
 
 class ItemPublic(BaseModel):

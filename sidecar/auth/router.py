@@ -7,6 +7,7 @@ from sidecar.db.engine import write_session
 from sidecar.deps import EngineDep, SettingsDep
 from sidecar.errors import InvalidInput, documented_errors
 from sidecar.settings import Settings
+from sidecar.text import JsonBool
 
 from . import security, service
 from .deps import (
@@ -196,9 +197,9 @@ class SettingsUpdate(BaseModel):
     display_name: DisplayName | None = None
     timezone: str | None = Field(None, max_length=64, description="An IANA time zone, e.g. Asia/Kolkata.")
     gamification_mode: str | None = Field(None, description="full, moderate, minimal, off, or 'default'.")
-    leaderboard_opt_in: bool | None = None
-    leaderboard_anonymous: bool | None = None
-    weekly_digest: bool | None = Field(None, description="Email me my week each Monday (the weekly digest).")
+    leaderboard_opt_in: JsonBool | None = None
+    leaderboard_anonymous: JsonBool | None = None
+    weekly_digest: JsonBool | None = Field(None, description="Email me my week each Monday (the weekly digest).")
 
 
 class SettingsPublic(BaseModel):

@@ -4,6 +4,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from sidecar.text import JsonInt
+
 # The same limit as a graded submission (sidecar/grading/models.py): a draft is code that may be submitted.
 MAX_DRAFT_CHARS = 50_000
 
@@ -13,7 +15,7 @@ class DraftBase(BaseModel):
 
 
 class DraftUpdate(DraftBase):
-    base_revision: int | None = Field(None, ge=0, le=2**31 - 1,
+    base_revision: JsonInt | None = Field(None, ge=0, le=2**31 - 1,
                                       description="The revision this edit was based on; null for code never "
                                       "saved on the server (e.g. written while signed out).")
     edited_at: datetime | None = Field(None, description="When the learner made this edit (the client's clock; "

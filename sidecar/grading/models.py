@@ -7,8 +7,9 @@ from pydantic import BaseModel, Field
 
 from sidecar.gamification.models import AchievementPublic
 from sidecar.progress.models import RewardPublic
+from sidecar.text import JsonInt
 
-Answer = int | str | None
+Answer = JsonInt | str | None  # JSON's own types: 1.0 or true is not an index
 
 
 class QuizAttemptCreate(BaseModel):

@@ -5,6 +5,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from sidecar.auth.roles import LearnerKind
+from sidecar.text import JsonInt
 
 LearningStyle = Literal["hands-on", "step-by-step", "explore", "mixed"]
 
@@ -29,7 +30,7 @@ class SkillCheckPublic(BaseModel):
 
 class SkillCheckAnswers(BaseModel):
     track_id: str
-    answers: dict[str, int | str | None] = Field(max_length=50)
+    answers: dict[str, JsonInt | str | None] = Field(max_length=50)
 
 
 class SkillCheckResultPublic(BaseModel):
@@ -40,7 +41,7 @@ class SkillCheckResultPublic(BaseModel):
 
 class GoalsIn(BaseModel):
     goals: list[str] = Field(min_length=1, max_length=5, description="What the learner wants, in their words.")
-    minutes_per_week: int = Field(ge=15, le=3000)
+    minutes_per_week: JsonInt = Field(ge=15, le=3000)
 
 
 class StyleIn(BaseModel):

@@ -5,6 +5,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, EmailStr, Field
 
+from sidecar.text import JsonInt
+
 GamificationMode = Literal["full", "moderate", "minimal", "off"]
 AiTone = Literal["encouraging", "balanced", "direct"]
 Colour = Annotated[str, Field(pattern=r"^#[0-9a-fA-F]{6}$", description="#RRGGBB")]
@@ -23,7 +25,7 @@ OrgRole = Literal["learner", "team_manager", "analytics_viewer", "content_creato
 class OrganizationCreate(BaseModel):
     name: str = Field(min_length=1, max_length=120)
     gamification_mode: GamificationMode | None = None
-    seat_limit: int | None = Field(None, ge=1, le=1_000_000, description="The most active members; none: no limit.")
+    seat_limit: JsonInt | None = Field(None, ge=1, le=1_000_000, description="The most active members; none: no limit.")
 
 
 class OrganizationUpdate(BaseModel):
@@ -32,14 +34,14 @@ class OrganizationUpdate(BaseModel):
     name: str | None = Field(None, min_length=1, max_length=120)
     gamification_mode: GamificationMode | None = Field(
         None, description="The default for the organisation's learners (each may still choose their own).")
-    seat_limit: int | None = Field(None, ge=1, le=1_000_000, description="The most active members; null: no limit.")
+    seat_limit: JsonInt | None = Field(None, ge=1, le=1_000_000, description="The most active members; null: no limit.")
     branding: Branding | None = Field(None, description="Logo and colours on the site for the organisation's members.")
     ai_tone: AiTone | None = Field(None, description="The tutor's tone for every member (null: by learner kind).")
     allowed_models: list[Annotated[str, Field(min_length=1, max_length=200)]] | None = Field(
         None, max_length=50, description="The AI models members' requests may use (null: any the platform offers; "
         "[]: none, the offline teaching policy).")
-    retention_days: int | None = Field(None, ge=1, le=3650, description="Days members' tutor conversations and kept "
-                                       "draft versions are kept (null: until they delete them).")
+    retention_days: JsonInt | None = Field(None, ge=1, le=3650, description="Days members' tutor conversations and "
+                                           "kept draft versions are kept (null: until they delete them).")
 
 
 class OrganizationPublic(BaseModel):

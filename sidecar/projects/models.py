@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field
 
 from sidecar.certificates.models import IssuedPublic
+from sidecar.text import JsonBool
 
 Points = Annotated[Decimal, Field(ge=0, le=1000, max_digits=6, decimal_places=2)]
 Comment = Annotated[str, Field(max_length=2000)]
@@ -226,7 +227,7 @@ class FileTextPublic(BaseModel):
 
 class ReviewerGrant(BaseModel):
     email: str = Field(min_length=3, max_length=320)
-    reviewer: bool = Field(description="true: grant the reviewer role; false: take it back (learner).")
+    reviewer: JsonBool = Field(description="true: grant the reviewer role; false: take it back (learner).")
 
 
 class ReviewerPublic(BaseModel):

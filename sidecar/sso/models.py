@@ -5,6 +5,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from sidecar.text import JsonBool
+
 # The roles members who arrive by single sign-on get: an organisation's, never super_admin or reviewer.
 JitRole = Literal["learner", "team_manager", "analytics_viewer", "content_creator", "enterprise_admin"]
 
@@ -18,7 +20,7 @@ class SsoConfigUpdate(BaseModel):
     client_secret: str | None = Field(None, min_length=1, max_length=2000,
                                       description="Write-only: stored encrypted, never returned.")
     default_role: JitRole = Field("learner", description="The role of members who join by signing in.")
-    enabled: bool = True
+    enabled: JsonBool = True
 
 
 class SsoConfigPublic(BaseModel):

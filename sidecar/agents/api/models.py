@@ -5,7 +5,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-Answer = int | str | None
+from sidecar.text import JsonBool, JsonInt
+
+Answer = JsonInt | str | None  # JSON's own types: 1.0 or true is not an index
 
 
 class ChatCreate(BaseModel):
@@ -46,7 +48,7 @@ class AssessCreate(BaseModel):
     lesson_id: str | None = Field(None, max_length=36)
     module_id: str | None = Field(None, max_length=36)
     track_id: str | None = Field(None, max_length=36)
-    onboarding: bool = Field(False, description="The adaptive onboarding skill check for `track_id`.")
+    onboarding: JsonBool = Field(False, description="The adaptive onboarding skill check for `track_id`.")
     answers: dict[str, Answer] = Field(default_factory=dict, max_length=50,
                                        description="Every answer of this check so far, by item id.")
     attempt_id: str | None = Field(None, max_length=64, description="Identifies this check: answers count once "
