@@ -204,7 +204,10 @@ def test_the_executive_summary_is_a_pdf_of_counts(acme: dict[str, Any], make_cli
 
 def test_digests_and_team_summaries_land_in_the_outbox_once_per_period(acme: dict[str, Any], db_url: str) -> None:
     engine, settings = get_engine(db_url), acme["settings"]
-    at = utcnow() + timedelta(days=7)  # next week: the week just ended is this one, when lea finished
+    # Next week's Wednesday noon: the week just ended is this one, when lea finished, and an hour later is
+    # still the same period (utcnow() + 7 days broke on Sundays after 23:00 UTC, an hour before the week turns).
+    today = utcnow().replace(hour=12, minute=0, second=0, microsecond=0)
+    at = today + timedelta(days=7 - today.weekday() + 2)
     week = jobs.period_of("weekly", at)
     first = jobs.run_due(engine=engine, settings=settings, now=at, only="weekly-digest")
     assert [(r.job, r.period, r.status) for r in first] == [("weekly-digest", week, "done")]
