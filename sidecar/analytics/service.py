@@ -432,7 +432,7 @@ def _rollup_reads(engine: Engine) -> Iterator[Session]:
     (the default is 4, for spinning disks): a group's rows are found by key in rollups that stay cached, and
     at the default the planner scans a whole rollup table instead, so an organisation's dashboard grew with
     the platform rather than the organisation. At 100,000 learners this halves the reads of an organisation's
-    2,000 members (docs/analytics.md, "Dashboard latency"). SET LOCAL: only this transaction."""
+    2,000 members (docs/analytics.md, "Benchmark"). SET LOCAL: only this transaction."""
     with read_session(engine) as session:
         if not is_sqlite(engine):
             session.execute(text("SET LOCAL random_page_cost = 1.1"))
